@@ -1,0 +1,52 @@
+"""Arithmetic tasks: problems, answer formats, ground-truth labels, samplers.
+
+Example:
+    >>> from arithlens import tasks
+    >>> spec = tasks.TaskSpec(op="add", n_digits=3, format="reversed")
+    >>> p = tasks.sample(spec, 4, seed=0)
+    >>> len(tasks.render(p).texts)
+    4
+"""
+
+from arithlens.tasks.formats import Rendered, max_length, render
+from arithlens.tasks.labels import (
+    CLASS_NAMES,
+    answer_digits,
+    carries,
+    cascade_class,
+    chain_length,
+    digit_class,
+    digit_flags,
+    max_cascade,
+    pair_kind,
+)
+from arithlens.tasks.problems import Problems, from_digits, to_digits
+from arithlens.tasks.samplers import cascade_balanced, sample, split, uniform
+from arithlens.tasks.spec import FORMATS, OPS, TaskSpec, place_index, place_name
+
+__all__ = [
+    "CLASS_NAMES",
+    "FORMATS",
+    "OPS",
+    "Problems",
+    "Rendered",
+    "TaskSpec",
+    "answer_digits",
+    "carries",
+    "cascade_balanced",
+    "cascade_class",
+    "chain_length",
+    "digit_class",
+    "digit_flags",
+    "from_digits",
+    "max_cascade",
+    "max_length",
+    "pair_kind",
+    "place_index",
+    "place_name",
+    "render",
+    "sample",
+    "split",
+    "to_digits",
+    "uniform",
+]

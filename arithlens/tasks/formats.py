@@ -1,0 +1,120 @@
+"""Answer formats: how a problem becomes text, and where each answer digit sits in it.
+
+- ``plain``:      ``123+456=0579.``  (answer most significant digit first)
+- ``reversed``:   ``123+456=9750.``  (least significant first; Lee et al. 2023)
+- ``scratchpad``: ``123+456=A9C0,A7C0,A5C0,A0C0,>0579.`` (per column: the answer digit ``A``
+  and the carry out ``C``, least significant column first; then ``>`` and the plain answer;
+  Lee et al.'s simplified scratchpad)
+
+Every text ends with ``.`` (end of answer). Signed subtraction puts ``+`` or ``-`` first in the
+answer. Each format records the character index of every answer digit, so later code asks
+for "answer digit k" by name and never counts characters.
+
+Example:
+    >>> from arithlens.tasks import Problems, TaskSpec
+    >>> r = render(Problems.from_ints(TaskSpec(op="add", n_digits=3), [(123, 456)]))
+    >>> r.texts[0], int(r.prompt_len[0]), r.answer_pos[0].tolist()
+    ('123+456=9750.', 8, [8, 9, 10, 11])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from jaxtyping import Int
+
+from arithlens.tasks.ops import SYMBOLS, ColumnResult
+from arithlens.tasks.labels import columns
+from arithlens.tasks.problems import Problems
+from arithlens.tasks.spec import TaskSpec
+
+END = "."
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Texts of a batch and where their parts are.
+
+    Attributes:
+        texts: one string per problem (prompt + completion).
+        prompt_len: ``(batch,)`` characters up to and including ``=``.
+        answer_pos: ``(batch, digit)`` index of answer digit k (0 = units) in the text;
+            -1 where an unpadded answer has no such digit.
+    """
+
+    texts: list[str]
+    prompt_len: Int[np.ndarray, " batch"]
+    answer_pos: Int[np.ndarray, "batch digit"]
+
+
+def _operand(task: TaskSpec, digits: np.ndarray) -> str:
+    s = "".join(str(d) for d in digits[::-1])
+    return s if task.pad else (s.lstrip("0") or "0")
+
+
+def _shown_digits(task: TaskSpec, digits: np.ndarray) -> int:
+    """How many answer digits are written (all when padded, else without leading zeros)."""
+    if task.pad:
+        return len(digits)
+    nz = np.nonzero(digits)[0]
+    return int(nz[-1]) + 1 if len(nz) else 1
+
+
+def _sign(task: TaskSpec, negative: bool) -> str:
+    return ("-" if negative else "+") if task.signed else ""
+
+
+# A format writer gets the prompt length and one row of column arithmetic and returns the
+# completion text and the completion-relative index of each written answer digit.
+Writer = Callable[[TaskSpec, int, np.ndarray, np.ndarray, bool], tuple[str, list[int]]]
+
+
+def _plain(task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool) -> tuple[str, list[int]]:
+    sign = _sign(task, neg)
+    text = sign + "".join(str(d) for d in digits[:m][::-1])
+    return text, [len(sign) + m - 1 - k for k in range(m)]
+
+
+def _reversed(task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool) -> tuple[str, list[int]]:
+    sign = _sign(task, neg)
+    return sign + "".join(str(d) for d in digits[:m]), [len(sign) + k for k in range(m)]
+
+
+def _scratchpad(task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool) -> tuple[str, list[int]]:
+    carry_out = list(carry[1:]) + [0]
+    steps = "".join(f"A{digits[k]}C{carry_out[k]}," for k in range(m)) + ">"
+    final, pos = _plain(task, m, digits, carry, neg)
+    return steps + final, [len(steps) + p for p in pos]
+
+
+FORMATS: dict[str, Writer] = {"plain": _plain, "reversed": _reversed, "scratchpad": _scratchpad}
+
+
+def render(problems: Problems, col: ColumnResult | None = None) -> Rendered:
+    """Write every problem of the batch in its task's format."""
+    task = problems.task
+    col = columns(problems) if col is None else col
+    writer = FORMATS[task.format]
+    texts, prompt_len = [], []
+    answer_pos = np.full((len(problems), task.answer_width), -1, dtype=np.int64)
+    sym = SYMBOLS[task.op]
+    for i in range(len(problems)):
+        prompt = _operand(task, problems.a[i]) + sym + _operand(task, problems.b[i]) + "="
+        m = _shown_digits(task, col.digits[i])
+        completion, pos = writer(task, m, col.digits[i], col.carry_in[i], bool(col.negative[i]))
+        texts.append(prompt + completion + END)
+        prompt_len.append(len(prompt))
+        answer_pos[i, :m] = len(prompt) + np.asarray(pos)
+    return Rendered(texts, np.asarray(prompt_len, dtype=np.int64), answer_pos)
+
+
+def max_length(task: TaskSpec) -> int:
+    """Longest text any problem of ``task`` can render to (for the model's context size)."""
+    n, w = task.n_digits, task.answer_width
+    answer = w + (1 if task.signed else 0)
+    if task.format == "scratchpad":
+        carry_chars = len(str(9 * 9 * n)) if task.op == "mul" else 1
+        answer += w * (3 + carry_chars) + 1
+    return 2 * n + 2 + answer + 1

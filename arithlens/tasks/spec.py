@@ -1,0 +1,164 @@
+"""What an arithmetic task is: operation, operand width, answer format.
+
+A :class:`TaskSpec` is pure data (it round-trips through JSON) and is attached to every model
+arithlens trains or loads, so later code can ask a model which task it solves.
+
+Example:
+    >>> spec = TaskSpec(op="add", n_digits=3, format="reversed")
+    >>> spec.answer_width
+    4
+    >>> spec.operand_digit("a.tens")
+    ('a', 1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from arithlens.errors import ArithlensError, check_choice, check_int
+
+OPS = ("add", "sub", "mul")
+FORMATS = ("plain", "reversed", "scratchpad")
+MAX_DIGITS = 64
+
+PLACE_NAMES = (
+    "units",
+    "tens",
+    "hundreds",
+    "thousands",
+    "ten_thousands",
+    "hundred_thousands",
+    "millions",
+)
+
+
+def place_name(k: int) -> str:
+    """Name of place value ``k`` (0 = units): ``units``, ``tens``, ... then ``d7``, ``d8``.
+
+    Example:
+        >>> place_name(1), place_name(9)
+        ('tens', 'd9')
+    """
+    return PLACE_NAMES[k] if k < len(PLACE_NAMES) else f"d{k}"
+
+
+def place_index(name: str | int) -> int:
+    """Inverse of :func:`place_name`; also accepts ``"d3"`` and plain integers.
+
+    Example:
+        >>> place_index("hundreds"), place_index("d4"), place_index(2)
+        (2, 4, 2)
+    """
+    if isinstance(name, int) and not isinstance(name, bool):
+        if name < 0:
+            raise ArithlensError(f"digit {name!r} is invalid: expected a place index >= 0")
+        return name
+    if isinstance(name, str):
+        if name in PLACE_NAMES:
+            return PLACE_NAMES.index(name)
+        m = re.fullmatch(r"d(\d+)", name)
+        if m:
+            return int(m.group(1))
+    raise ArithlensError(
+        f"digit name {name!r} is unknown: expected one of {list(PLACE_NAMES)}, 'd<k>' or an int"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskSpec:
+    """An arithmetic task.
+
+    Attributes:
+        op: ``"add"``, ``"sub"`` or ``"mul"``.
+        n_digits: digits per operand (>= 1).
+        format: answer format: ``"plain"`` (most significant digit first), ``"reversed"``
+            (least significant first, Lee et al. 2023) or ``"scratchpad"`` (per-column digit
+            and carry, then the plain answer).
+        pad: zero-pad operands to ``n_digits`` and the answer to :attr:`answer_width`, so every
+            problem has the same token layout (the default; analyses assume it).
+        nonneg: subtraction only: sample ``a >= b`` so the result is never negative. When
+            False the answer carries a sign character (``+`` or ``-``) before its digits.
+    """
+
+    op: str
+    n_digits: int
+    format: str = "reversed"
+    pad: bool = True
+    nonneg: bool = True
+
+    def __post_init__(self) -> None:
+        check_choice("op", self.op, OPS)
+        check_int("n_digits", self.n_digits, minimum=1, maximum=MAX_DIGITS)
+        check_choice("format", self.format, FORMATS)
+        if not isinstance(self.pad, bool) or not isinstance(self.nonneg, bool):
+            raise ArithlensError(
+                f"pad={self.pad!r}, nonneg={self.nonneg!r}: expected booleans"
+            )
+
+    @property
+    def answer_width(self) -> int:
+        """Number of answer digits (padded width): n+1 for add, n for sub, 2n for mul."""
+        return {"add": self.n_digits + 1, "sub": self.n_digits, "mul": 2 * self.n_digits}[self.op]
+
+    @property
+    def signed(self) -> bool:
+        """Whether answers carry a sign character."""
+        return self.op == "sub" and not self.nonneg
+
+    @property
+    def name(self) -> str:
+        """Short name, e.g. ``add3-reversed``."""
+        return f"{self.op}{self.n_digits}-{self.format}"
+
+    def operand_digit(self, name: str) -> tuple[str, int]:
+        """Parse ``"a.units"`` / ``"b.d3"`` into ``(operand, place)``, checking the range.
+
+        Example:
+            >>> TaskSpec(op="add", n_digits=3).operand_digit("b.hundreds")
+            ('b', 2)
+        """
+        if not isinstance(name, str) or "." not in name:
+            raise ArithlensError(
+                f"operand digit {name!r} is invalid: expected '<a|b>.<place>', e.g. 'a.units'"
+            )
+        operand, place = name.split(".", 1)
+        if operand not in ("a", "b"):
+            raise ArithlensError(f"operand {operand!r} in {name!r} is unknown: expected 'a' or 'b'")
+        k = place_index(place)
+        if k >= self.n_digits:
+            raise ArithlensError(
+                f"operand digit {name!r} is out of range: the task has {self.n_digits} digits "
+                f"per operand (places 0..{self.n_digits - 1})"
+            )
+        return operand, k
+
+    def answer_digit(self, name: str | int) -> int:
+        """Index of answer digit ``name`` (``"units"``, ``"d4"`` or an int), checked.
+
+        Example:
+            >>> TaskSpec(op="add", n_digits=3).answer_digit("thousands")
+            3
+        """
+        k = place_index(name)
+        if k >= self.answer_width:
+            raise ArithlensError(
+                f"answer digit {name!r} is out of range: the answer has {self.answer_width} "
+                f"digits (places 0..{self.answer_width - 1})"
+            )
+        return k
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict; inverse of :meth:`from_dict`."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TaskSpec:
+        """Build from :meth:`to_dict` output, naming unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = set(d) - known
+        if extra:
+            raise ArithlensError(f"task spec keys {sorted(extra)} are unknown: expected {sorted(known)}")
+        return cls(**d)

@@ -1,0 +1,175 @@
+"""Character-level tokenizer and the token view of a batch of problems.
+
+One vocabulary covers every format: digits are tokens 0-9 (so token id == digit value),
+then the operators, the scratchpad's markers, the end mark ``.`` and the padding token ``_``.
+:func:`encode` turns :class:`~arithlens.tasks.Problems` into a :class:`TokenBatch` that knows
+which token positions hold (and which positions predict) every answer digit.
+
+Example:
+    >>> from arithlens.tasks import Problems, TaskSpec
+    >>> tok = CharTokenizer()
+    >>> tok.decode(tok.encode("12+3="))
+    '12+3='
+    >>> batch = encode(Problems.from_ints(TaskSpec(op="add", n_digits=3), [(123, 456)]))
+    >>> batch.predict_pos("units").tolist()   # the logits at position 7 predict the units digit
+    [7]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from jaxtyping import Bool, Int
+
+from arithlens.errors import ArithlensError
+from arithlens.tasks import Problems, render
+from arithlens.tasks.spec import place_index
+
+DEFAULT_VOCAB = "0123456789+-*=AC,>._"
+PAD = "_"
+
+
+@dataclass(frozen=True)
+class CharTokenizer:
+    """Maps characters to ids and back.
+
+    Attributes:
+        vocab: the characters, in id order; must contain the padding character ``_``.
+    """
+
+    vocab: str = DEFAULT_VOCAB
+
+    def __post_init__(self) -> None:
+        if len(set(self.vocab)) != len(self.vocab) or PAD not in self.vocab:
+            raise ArithlensError(
+                f"vocab {self.vocab!r} is invalid: expected unique characters including {PAD!r}"
+            )
+
+    @property
+    def size(self) -> int:
+        """Number of tokens."""
+        return len(self.vocab)
+
+    @property
+    def pad_id(self) -> int:
+        """Id of the padding token."""
+        return self.vocab.index(PAD)
+
+    def encode(self, text: str) -> list[int]:
+        """Ids of ``text``; names the first character outside the vocabulary and its position."""
+        index = {c: i for i, c in enumerate(self.vocab)}
+        ids = []
+        for pos, ch in enumerate(text):
+            if ch not in index:
+                raise ArithlensError(
+                    f"character {ch!r} at position {pos} of {text!r} is not in the vocabulary "
+                    f"{self.vocab!r}"
+                )
+            ids.append(index[ch])
+        return ids
+
+    def decode(self, ids: Sequence[int] | torch.Tensor) -> str:
+        """Text of ``ids`` (padding dropped)."""
+        if isinstance(ids, torch.Tensor):
+            ids = ids.tolist()
+        out = []
+        for i in ids:
+            if not 0 <= int(i) < self.size:
+                raise ArithlensError(f"token id {i} is out of range: expected 0..{self.size - 1}")
+            out.append(self.vocab[int(i)])
+        return "".join(out).replace(PAD, "")
+
+    def encode_batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Right-padded ``(batch, pos)`` ids and ``(batch,)`` lengths."""
+        ids = [self.encode(t) for t in texts]
+        length = max(len(i) for i in ids)
+        out = torch.full((len(ids), length), self.pad_id, dtype=torch.long)
+        for r, row in enumerate(ids):
+            out[r, : len(row)] = torch.tensor(row)
+        return out, torch.tensor([len(i) for i in ids])
+
+
+@dataclass(frozen=True)
+class TokenBatch:
+    """A batch of problems as tokens.
+
+    Attributes:
+        problems: the problems.
+        tokens: ``(batch, pos)`` token ids, right-padded.
+        lengths: ``(batch,)`` unpadded lengths.
+        prompt_len: ``(batch,)`` tokens up to and including ``=``.
+        answer_pos: ``(batch, digit)`` position of answer digit k (0 = units); -1 if absent.
+        texts: the rendered strings.
+    """
+
+    problems: Problems
+    tokens: Int[torch.Tensor, "batch pos"]
+    lengths: Int[torch.Tensor, " batch"]
+    prompt_len: Int[torch.Tensor, " batch"]
+    answer_pos: Int[torch.Tensor, "batch digit"]
+    texts: list[str]
+
+    def __len__(self) -> int:
+        return int(self.tokens.shape[0])
+
+    def target_mask(self) -> Bool[torch.Tensor, "batch pos"]:
+        """True at positions whose *next* token is part of the completion (loss positions).
+
+        The logits at position ``t`` predict token ``t + 1``; the mask is over ``t``.
+        """
+        pos = torch.arange(self.tokens.shape[1] - 1)[None, :]
+        nxt = pos + 1
+        return (nxt >= self.prompt_len[:, None]) & (nxt < self.lengths[:, None])
+
+    def answer_token_pos(self, digit: str | int) -> Int[torch.Tensor, " batch"]:
+        """Position of the token holding answer digit ``digit`` (name or index)."""
+        k = self.problems.task.answer_digit(digit)
+        pos = self.answer_pos[:, k]
+        if (pos < 0).any():
+            raise ArithlensError(
+                f"answer digit {digit!r} is absent in some problems (unpadded answers); "
+                "use a padded task"
+            )
+        return pos
+
+    def predict_pos(self, digit: str | int) -> Int[torch.Tensor, " batch"]:
+        """Position whose logits predict answer digit ``digit`` (its token position - 1)."""
+        return self.answer_token_pos(digit) - 1
+
+    def answer_tokens(self) -> Int[torch.Tensor, "batch digit"]:
+        """The correct answer digit tokens, ``(batch, digit)``; -1 where absent."""
+        safe = self.answer_pos.clamp(min=0)
+        out = torch.gather(self.tokens, 1, safe)
+        return torch.where(self.answer_pos >= 0, out, torch.full_like(out, -1))
+
+    def __getitem__(self, idx: slice | torch.Tensor | np.ndarray) -> TokenBatch:
+        np_idx = idx.numpy() if isinstance(idx, torch.Tensor) else idx
+        return TokenBatch(
+            self.problems[np_idx],
+            self.tokens[idx],
+            self.lengths[idx],
+            self.prompt_len[idx],
+            self.answer_pos[idx],
+            [self.texts[i] for i in np.arange(len(self.texts))[np_idx]],
+        )
+
+
+def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenBatch:
+    """Render ``problems`` in their task's format and tokenize them."""
+    tokenizer = tokenizer or CharTokenizer()
+    r = render(problems)
+    tokens, lengths = tokenizer.encode_batch(r.texts)
+    return TokenBatch(
+        problems,
+        tokens,
+        lengths,
+        torch.from_numpy(r.prompt_len),
+        torch.from_numpy(r.answer_pos),
+        r.texts,
+    )
+
+
+__all__ = ["CharTokenizer", "DEFAULT_VOCAB", "TokenBatch", "encode", "place_index"]
