@@ -116,5 +116,5 @@ def max_length(task: TaskSpec) -> int:
     answer = w + (1 if task.signed else 0)
     if task.format == "scratchpad":
         carry_chars = len(str(9 * 9 * n)) if task.op == "mul" else 1
-        answer += w * (3 + carry_chars) + 1
+        answer += w * (4 + carry_chars) + 1
     return 2 * n + 2 + answer + 1

@@ -1,0 +1,268 @@
+"""Evaluate a model on its task: exact match, per-digit accuracy, and accuracy by carry.
+
+For ``plain`` and ``reversed`` the answer is read teacher-forced from one forward pass: the
+argmax at every completion position. Exact match this way equals greedy decoding exactly (if
+every argmax is right given a right prefix, greedy writes the same tokens). Per-digit accuracy
+is the accuracy of each answer digit given the correct digits before it, which is what
+interpretability work patches and probes. For ``scratchpad`` the model decodes greedily, so it
+is scored on its own intermediate steps, never on ours.
+
+Example:
+    >>> import arithlens as al
+    >>> model = al.zoo.load("add3-2L")              # doctest: +SKIP
+    >>> res = evaluate(model, n=2000)               # doctest: +SKIP
+    >>> res.exact_match, res.by_cascade()           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from jaxtyping import Bool, Int
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_int
+from arithlens.tasks import (
+    CLASS_NAMES,
+    Problems,
+    TaskSpec,
+    answer_digits,
+    carries,
+    cascade_class,
+    digit_class,
+    max_length,
+    place_name,
+    sample,
+)
+from arithlens.tokenizer import CharTokenizer, TokenBatch, encode
+
+
+def model_task(model: TransformerBridge) -> TaskSpec:
+    """The task attached to ``model`` (raises if it has none)."""
+    task = getattr(model, "task", None)
+    if not isinstance(task, TaskSpec):
+        raise ArithlensError("model has no .task: load it with arithlens (zoo.load, models.load)")
+    return task
+
+
+def check_fits(model: TransformerBridge, batch: TokenBatch) -> None:
+    """Raise if ``batch`` is longer than the model's context."""
+    n_ctx = model.cfg.n_ctx
+    if batch.tokens.shape[1] > n_ctx:
+        i = int(torch.argmax(batch.lengths))
+        raise ArithlensError(
+            f"problem {batch.texts[i]!r} has {int(batch.lengths[i])} tokens but the model's "
+            f"context is n_ctx={n_ctx}: use fewer digits"
+        )
+
+
+@torch.no_grad()
+def forward_chunked(model: TransformerBridge, tokens: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    """Logits ``(batch, pos, d_vocab)`` computed ``chunk`` rows at a time."""
+    return torch.cat([model(tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)])
+
+
+def _teacher_forced(model: TransformerBridge, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+    logits = forward_chunked(model, batch.tokens)
+    pred = logits[:, :-1].argmax(-1)
+    mask = batch.target_mask()
+    exact = ((pred == batch.tokens[:, 1:]) | ~mask).all(1)
+    pos = batch.answer_pos.clamp(min=1) - 1
+    digits = torch.gather(pred, 1, pos)
+    digits = torch.where(batch.answer_pos >= 0, digits, torch.full_like(digits, -1))
+    return digits.numpy(), exact.numpy()
+
+
+@torch.no_grad()
+def greedy_complete(model: TransformerBridge, batch: TokenBatch) -> list[str]:
+    """Greedy completions (text after ``=`` up to the end mark) for every problem."""
+    tok = CharTokenizer()
+    end_id = tok.encode(".")[0]
+    limit = max_length(batch.problems.task)
+    out: list[str] = [""] * len(batch)
+    for plen in torch.unique(batch.prompt_len).tolist():
+        rows = torch.nonzero(batch.prompt_len == plen).flatten()
+        seq = batch.tokens[rows, :plen]
+        done = torch.zeros(len(rows), dtype=torch.bool)
+        while seq.shape[1] < min(limit, model.cfg.n_ctx) and not done.all():
+            nxt = model(seq)[:, -1].argmax(-1)
+            nxt = torch.where(done, torch.full_like(nxt, end_id), nxt)
+            seq = torch.cat([seq, nxt[:, None]], 1)
+            done |= nxt == end_id
+        for r, ids in zip(rows.tolist(), seq[:, plen:]):
+            out[r] = tok.decode(ids).split(".")[0]
+    return out
+
+
+def parse_answer(task: TaskSpec, completion: str) -> list[int]:
+    """Answer digits (least significant first) written in ``completion``; [] if unreadable."""
+    text = completion.split(">")[-1] if task.format == "scratchpad" else completion
+    if task.signed:
+        text = text[1:]
+    if not text.isdigit():
+        return []
+    digits = [int(c) for c in text]
+    return digits if task.format == "reversed" else digits[::-1]
+
+
+def _greedy(model: TransformerBridge, batch: TokenBatch, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    task = batch.problems.task
+    completions = greedy_complete(model, batch)
+    texts = [t[int(p) :].rstrip(".") for t, p in zip(batch.texts, batch.prompt_len)]
+    digits = np.full(truth.shape, -1, dtype=np.int64)
+    for i, c in enumerate(completions):
+        d = parse_answer(task, c)[: truth.shape[1]]
+        digits[i, : len(d)] = d
+    exact = np.array([c.split(">")[-1] == t.split(">")[-1] for c, t in zip(completions, texts)])
+    return digits, exact
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Outcome of :func:`evaluate`.
+
+    Attributes:
+        problems: the problems scored.
+        pred_digits: ``(batch, digit)`` predicted answer digits (-1 where none).
+        true_digits: ``(batch, digit)`` correct answer digits.
+        exact: ``(batch,)`` whole answer right.
+        mode: ``"teacher_forced"`` or ``"greedy"``.
+    """
+
+    problems: Problems
+    pred_digits: Int[np.ndarray, "batch digit"]
+    true_digits: Int[np.ndarray, "batch digit"]
+    exact: Bool[np.ndarray, " batch"]
+    mode: str
+
+    @property
+    def exact_match(self) -> float:
+        """Share of problems answered exactly."""
+        return float(self.exact.mean())
+
+    @property
+    def digit_correct(self) -> Bool[np.ndarray, "batch digit"]:
+        return self.pred_digits == self.true_digits
+
+    def per_digit(self) -> pd.Series:
+        """Accuracy of each answer digit, indexed by digit name (units first)."""
+        acc = self.digit_correct.mean(0)
+        return pd.Series(acc, index=[place_name(k) for k in range(len(acc))], name="accuracy")
+
+    def by_carry(self) -> pd.DataFrame:
+        """Digit accuracy by the carry (borrow, column carry) coming into the digit."""
+        c = carries(self.problems)
+        rows = []
+        for k in range(c.shape[1]):
+            for v in np.unique(c[:, k]):
+                sel = c[:, k] == v
+                rows.append(dict(digit=place_name(k), carry_in=int(v), accuracy=float(self.digit_correct[sel, k].mean()), count=int(sel.sum())))
+        return pd.DataFrame(rows)
+
+    def by_class(self) -> pd.DataFrame:
+        """Digit accuracy by Quirke & Barez class (BA, MC, MS, UC, US); add/sub only."""
+        cls = digit_class(self.problems)
+        rows = []
+        for code, name in enumerate(CLASS_NAMES):
+            sel = cls == code
+            if sel.any():
+                rows.append(dict(digit_class=name, accuracy=float(self.digit_correct[sel].mean()), count=int(sel.sum())))
+        return pd.DataFrame(rows)
+
+    def by_cascade(self) -> pd.DataFrame:
+        """Exact match by cascade class S0..S5; add/sub only."""
+        cas = cascade_class(self.problems)
+        rows = [dict(cascade=f"S{s}", exact_match=float(self.exact[cas == s].mean()), count=int((cas == s).sum())) for s in np.unique(cas)]
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict:
+        """JSON-ready numbers: exact match, per digit, and (add/sub) by class and cascade."""
+        out = {"n": len(self.problems), "mode": self.mode, "exact_match": self.exact_match, "per_digit": self.per_digit().to_dict()}
+        if self.problems.task.op != "mul":
+            out["by_cascade"] = self.by_cascade().set_index("cascade").to_dict("index")
+            out["by_class"] = self.by_class().set_index("digit_class").to_dict("index")
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: one row per (metric, group) with value and count."""
+        frames = [
+            pd.DataFrame([dict(metric="exact_match", group="all", value=self.exact_match, count=len(self.problems))]),
+            pd.DataFrame(dict(metric="digit_accuracy", group=self.per_digit().index, value=self.per_digit().values, count=len(self.problems))),
+        ]
+        bc = self.by_carry()
+        frames.append(pd.DataFrame(dict(metric="digit_accuracy_by_carry", group=bc.digit + ":carry=" + bc.carry_in.astype(str), value=bc.accuracy, count=bc["count"])))
+        if self.problems.task.op != "mul":
+            cl, ca = self.by_class(), self.by_cascade()
+            frames.append(pd.DataFrame(dict(metric="digit_accuracy_by_class", group=cl.digit_class, value=cl.accuracy, count=cl["count"])))
+            frames.append(pd.DataFrame(dict(metric="exact_match_by_cascade", group=ca.cascade, value=ca.exact_match, count=ca["count"])))
+        return pd.concat(frames, ignore_index=True)
+
+    def plot(self, title: str | None = None):
+        """Plotly figure: per-digit accuracy, accuracy by carry, and by cascade class."""
+        from arithlens.plots import eval_figure
+
+        return eval_figure(self, title=title)
+
+
+def evaluate(
+    model: TransformerBridge,
+    problems: Problems | None = None,
+    *,
+    n: int = 2000,
+    seed: int = 0,
+    strategy: str = "uniform",
+) -> EvalResult:
+    """Score ``model`` on ``problems`` (default: ``n`` fresh problems of its task).
+
+    Args:
+        model: a model with ``.task`` (from the zoo, training or a checkpoint).
+        problems: problems to score; must be of the model's task family and fit its context.
+        n: number of problems to draw when ``problems`` is None.
+        seed: sampling seed.
+        strategy: ``"uniform"`` or ``"cascade"`` (balanced over carry cascades).
+    """
+    task = model_task(model)
+    if problems is None:
+        problems = sample(task, check_int("n", n, minimum=1), seed, strategy=strategy)
+    if len(problems) == 0:
+        raise ArithlensError("problems is empty: expected at least one problem")
+    batch = encode(problems)
+    check_fits(model, batch)
+    truth = answer_digits(problems)
+    was_training = model.training
+    model.eval()
+    try:
+        if problems.task.format == "scratchpad":
+            digits, exact = _greedy(model, batch, truth)
+            mode = "greedy"
+        else:
+            digits, exact = _teacher_forced(model, batch)
+            mode = "teacher_forced"
+    finally:
+        model.train(was_training)
+    return EvalResult(problems, digits, truth, exact, mode)
+
+
+def length_generalization(
+    model: TransformerBridge, digits: list[int], *, n: int = 1000, seed: int = 0
+) -> pd.DataFrame:
+    """Exact match on the model's task at other operand widths (each must fit the context).
+
+    Returns a frame with columns ``n_digits, exact_match, trained``.
+    """
+    task = model_task(model)
+    rows = []
+    for d in digits:
+        other = dataclasses.replace(task, n_digits=check_int("n_digits", d, minimum=1))
+        if max_length(other) > model.cfg.n_ctx:
+            raise ArithlensError(
+                f"n_digits={d} needs {max_length(other)} tokens but the model's context is "
+                f"n_ctx={model.cfg.n_ctx}"
+            )
+        res = evaluate(model, sample(other, n, seed))
+        rows.append(dict(n_digits=d, exact_match=res.exact_match, trained=d == task.n_digits))
+    return pd.DataFrame(rows)

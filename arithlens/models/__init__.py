@@ -1,0 +1,27 @@
+"""Models: presets, training, checkpoints and the bundled zoo.
+
+Example:
+    >>> from arithlens import models
+    >>> sorted(models.PRESETS)
+    ['1L', '2L', '3L', '4L']
+"""
+
+from arithlens.models.checkpoint import load, read_metadata, save
+from arithlens.models.presets import PRESETS, ModelSpec, boot, build_model, preset_spec
+from arithlens.models.train import TrainConfig, TrainRecord, completion_loss, score_digits, train
+
+__all__ = [
+    "PRESETS",
+    "ModelSpec",
+    "TrainConfig",
+    "TrainRecord",
+    "boot",
+    "build_model",
+    "completion_loss",
+    "load",
+    "preset_spec",
+    "read_metadata",
+    "save",
+    "score_digits",
+    "train",
+]

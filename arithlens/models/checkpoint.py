@@ -1,0 +1,144 @@
+"""Checkpoints: a folder with ``model.safetensors`` and one ``arithlens.json``.
+
+The JSON holds the model spec, the task spec, the vocabulary, the training record and the
+arithlens version. Nothing is ever pickled. Folders are written atomically (built in a
+temporary sibling, then renamed), so a crash never leaves a half-written checkpoint.
+
+Example:
+    >>> from arithlens.tasks import TaskSpec
+    >>> from arithlens.models import build_model
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "m"
+    >>> _ = save(build_model("2L", TaskSpec(op="add", n_digits=2)), folder)
+    >>> load(folder).task.name
+    'add2-reversed'
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens._atomic import write_dir
+from arithlens.errors import ArithlensError
+from arithlens.models.presets import ModelSpec, boot
+from arithlens.models.train import TrainRecord
+from arithlens.tasks import TaskSpec
+from arithlens.tokenizer import DEFAULT_VOCAB
+from arithlens.version import __version__
+
+WEIGHTS = "model.safetensors"
+META = "arithlens.json"
+FORMAT_VERSION = 1
+
+
+def _version_tuple(v: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in v.split(".")[:3])
+    except ValueError:
+        raise ArithlensError(f"arithlens_version {v!r} is not a version like '0.1.0'") from None
+
+
+def metadata(model: TransformerBridge, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON content saved next to ``model``'s weights."""
+    record = getattr(model, "record", None)
+    return {
+        "arithlens_version": __version__,
+        "format_version": FORMAT_VERSION,
+        "model": model.spec.to_dict(),
+        "task": model.task.to_dict(),
+        "vocab": DEFAULT_VOCAB,
+        "record": record.to_dict() if record is not None else None,
+        **(extra or {}),
+    }
+
+
+def save(model: TransformerBridge, folder: str | Path, *, extra: dict[str, Any] | None = None, card: str | None = None) -> Path:
+    """Save ``model`` (weights, spec, task, record) to ``folder`` atomically.
+
+    Args:
+        model: a model built by arithlens (has ``.spec`` and ``.task``).
+        folder: target folder; replaced as a whole if it exists.
+        extra: more JSON-ready keys to store (e.g. measured accuracy).
+        card: optional model card text, written as ``README.md``.
+    """
+    if getattr(model, "spec", None) is None or getattr(model, "task", None) is None:
+        raise ArithlensError("model has no .spec/.task: only arithlens-built models can be saved")
+    meta = metadata(model, extra)
+    state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+
+    def fill(tmp: Path) -> None:
+        save_file(state, str(tmp / WEIGHTS))
+        (tmp / META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        if card is not None:
+            (tmp / "README.md").write_text(card, encoding="utf-8")
+
+    return write_dir(folder, fill)
+
+
+def read_metadata(folder: str | Path) -> dict[str, Any]:
+    """Read and check ``arithlens.json`` (presence, JSON syntax, version)."""
+    folder = Path(folder)
+    path = folder / META
+    if not folder.is_dir():
+        raise ArithlensError(f"checkpoint folder {str(folder)!r} does not exist")
+    if not path.is_file():
+        raise ArithlensError(f"checkpoint {str(folder)!r} is missing {META}")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ArithlensError(f"{str(path)!r} is not valid JSON: {e}") from None
+    for key in ("arithlens_version", "model", "task"):
+        if key not in meta:
+            raise ArithlensError(f"{str(path)!r} lacks the key {key!r}")
+    if _version_tuple(meta["arithlens_version"]) > _version_tuple(__version__):
+        raise ArithlensError(
+            f"{str(path)!r} was written by arithlens {meta['arithlens_version']}, newer than the "
+            f"installed {__version__}: upgrade arithlens to load it"
+        )
+    return meta
+
+
+def _read_weights(folder: Path) -> dict[str, torch.Tensor]:
+    path = folder / WEIGHTS
+    if not path.is_file():
+        raise ArithlensError(f"checkpoint {str(folder)!r} is missing {WEIGHTS}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ArithlensError(f"{str(path)!r} is corrupted or truncated: {e}") from None
+
+
+def load(folder: str | Path, *, device: str | torch.device | None = None) -> TransformerBridge:
+    """Load a checkpoint folder as a TransformerBridge with ``.task``, ``.spec``, ``.record``."""
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    spec = ModelSpec.from_dict(meta["model"])
+    task = TaskSpec.from_dict(meta["task"])
+    state = _read_weights(folder)
+    model = boot(spec, task, device=device)
+    expected = model.state_dict()
+    missing, unexpected = set(expected) - set(state), set(state) - set(expected)
+    if missing or unexpected:
+        raise ArithlensError(
+            f"{str(folder / WEIGHTS)!r} does not match its config: missing {sorted(missing)[:3]}, "
+            f"unexpected {sorted(unexpected)[:3]}"
+        )
+    for name, tensor in state.items():
+        if tuple(tensor.shape) != tuple(expected[name].shape):
+            raise ArithlensError(
+                f"{str(folder / WEIGHTS)!r}: tensor {name!r} has shape {tuple(tensor.shape)}, "
+                f"expected {tuple(expected[name].shape)} from {META}"
+            )
+    model.load_state_dict(state)
+    model.eval()
+    record = meta.get("record")
+    model.record = TrainRecord.from_dict(record) if record else None
+    model.meta = meta
+    return model

@@ -1,0 +1,131 @@
+"""Named model shapes, and building a TransformerBridge for a task from one.
+
+Every arithlens model is a ``transformer_lens.TransformerBridge`` booted natively from a
+``TransformerBridgeConfig``, so hooks, ``run_with_cache`` and ``transformer_lens.patching``
+work on it unchanged. The task (and, once trained, the training record) ride along as
+attributes: ``model.task``, ``model.spec``, ``model.record``.
+
+Example:
+    >>> from arithlens.tasks import TaskSpec
+    >>> model = build_model("2L", TaskSpec(op="add", n_digits=3), seed=0)
+    >>> model.cfg.n_layers, model.task.name
+    (2, 'add3-reversed')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import transformer_lens.model_bridge.sources.native  # noqa: F401  (registers boot_native)
+from transformer_lens.config import TransformerBridgeConfig
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.tasks import TaskSpec, max_length
+from arithlens.tokenizer import DEFAULT_VOCAB
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """Everything needed to rebuild a model's architecture (saved in every checkpoint).
+
+    Attributes:
+        n_layers: transformer blocks.
+        d_model: residual stream width.
+        n_heads: attention heads per layer.
+        d_head: width of each head.
+        d_mlp: MLP hidden width (ignored when ``attn_only``).
+        act_fn: MLP activation (``gelu``, ``relu``, ...).
+        normalization_type: ``"LN"``, ``"LNPre"``, ``"RMS"`` or None.
+        attn_only: no MLPs.
+        n_ctx: context length (longest sequence the model accepts).
+        d_vocab: vocabulary size.
+        seed: initialization seed.
+    """
+
+    n_layers: int
+    d_model: int
+    n_heads: int
+    d_head: int
+    d_mlp: int
+    act_fn: str = "gelu"
+    normalization_type: str | None = "LN"
+    attn_only: bool = False
+    n_ctx: int = 32
+    d_vocab: int = len(DEFAULT_VOCAB)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
+        """Inverse of :meth:`to_dict`; names unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        extra = set(d) - known
+        if extra:
+            raise ArithlensError(f"model spec keys {sorted(extra)} are unknown: expected {sorted(known)}")
+        return cls(**d)
+
+    def bridge_config(self) -> TransformerBridgeConfig:
+        """The TransformerLens config for this spec."""
+        return TransformerBridgeConfig(
+            d_model=self.d_model,
+            d_head=self.d_head,
+            n_layers=self.n_layers,
+            n_ctx=self.n_ctx,
+            n_heads=self.n_heads,
+            d_mlp=self.d_mlp,
+            d_vocab=self.d_vocab,
+            act_fn=self.act_fn,
+            normalization_type=self.normalization_type,
+            attn_only=self.attn_only,
+            seed=self.seed,
+            default_prepend_bos=False,
+        )
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Quirke & Barez-like: one layer, three heads (narrower than their d_model 510).
+    "1L": dict(n_layers=1, d_model=192, n_heads=3, d_head=64, d_mlp=768),
+    "2L": dict(n_layers=2, d_model=128, n_heads=4, d_head=32, d_mlp=512),
+    "3L": dict(n_layers=3, d_model=128, n_heads=4, d_head=32, d_mlp=512),
+    # Deeper model for multiplication.
+    "4L": dict(n_layers=4, d_model=128, n_heads=4, d_head=32, d_mlp=512),
+}
+
+
+def preset_spec(preset: str, task: TaskSpec, *, seed: int = 0, vocab_size: int = len(DEFAULT_VOCAB)) -> ModelSpec:
+    """The :class:`ModelSpec` of ``preset`` sized for ``task``'s longest sequence."""
+    check_choice("preset", preset, tuple(PRESETS))
+    check_int("seed", seed, minimum=0)
+    return ModelSpec(**PRESETS[preset], n_ctx=max_length(task), d_vocab=vocab_size, seed=seed)
+
+
+def boot(spec: ModelSpec, task: TaskSpec, *, device: str | torch.device | None = None) -> TransformerBridge:
+    """Boot a freshly initialized TransformerBridge from ``spec``, with ``task`` attached."""
+    need = max_length(task)
+    if need > spec.n_ctx:
+        raise ArithlensError(
+            f"task {task.name} needs sequences of {need} tokens but the model's context "
+            f"n_ctx={spec.n_ctx} is shorter"
+        )
+    model = TransformerBridge.boot_native(spec.bridge_config(), device=device)
+    attach(model, task=task, spec=spec, record=None)
+    return model
+
+
+def attach(model: TransformerBridge, *, task: TaskSpec, spec: ModelSpec | None, record: Any) -> None:
+    """Attach arithlens metadata to a bridge (``model.task``, ``model.spec``, ``model.record``)."""
+    model.task = task
+    model.spec = spec
+    model.record = record
+
+
+def build_model(preset: str, task: TaskSpec, *, seed: int = 0) -> TransformerBridge:
+    """A randomly initialized model of ``preset`` for ``task`` (deterministic in ``seed``)."""
+    return boot(preset_spec(preset, task, seed=seed), task)

@@ -1,0 +1,243 @@
+"""Training small arithmetic transformers.
+
+Loss is cross-entropy on the completion tokens only (everything after ``=``). AdamW with a
+linear warmup, then a constant or cosine learning rate. Every ``eval_every`` steps the model is
+scored on a held-out set (teacher-forced exact match and per-answer-digit accuracy and loss),
+and a callback receives the growing :class:`TrainRecord` so a notebook can plot it live.
+Two runs with the same seed on the same machine and thread count give identical weights.
+
+Example:
+    >>> from arithlens.tasks import TaskSpec
+    >>> task = TaskSpec(op="add", n_digits=2)
+    >>> model = train(task, "2L", TrainConfig(steps=5, batch_size=32, eval_every=5), progress=False)
+    >>> len(model.record.train_loss)
+    5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models.presets import build_model
+from arithlens.tasks import Problems, TaskSpec, sample
+from arithlens.tokenizer import TokenBatch, encode
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """How to train.
+
+    Attributes:
+        steps: optimizer steps.
+        batch_size: problems per step.
+        lr: peak learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warmup length.
+        schedule: ``"constant"`` or ``"cosine"`` after warmup.
+        grad_clip: max gradient norm (0 = off).
+        cascade_fraction: share of each batch drawn balanced over carry cascade classes
+            (add/sub only; uniform sampling almost never yields long cascades).
+        n_train: fixed training-set size; None draws fresh problems every step.
+        n_test: held-out problems (never trained on).
+        eval_every: steps between held-out evaluations.
+        seed: seed for initialization, data and dropout-free training.
+    """
+
+    steps: int = 1000
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 50
+    schedule: str = "constant"
+    grad_clip: float = 1.0
+    cascade_fraction: float = 0.25
+    n_train: int | None = None
+    n_test: int = 2000
+    eval_every: int = 100
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int("steps", self.steps, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_int("seed", self.seed, minimum=0)
+        check_int("eval_every", self.eval_every, minimum=1)
+        check_int("n_test", self.n_test, minimum=1)
+        check_choice("schedule", self.schedule, ("constant", "cosine"))
+        if self.n_train is not None:
+            check_int("n_train", self.n_train, minimum=1)
+        if not 0.0 <= self.cascade_fraction <= 1.0:
+            raise ArithlensError(f"cascade_fraction={self.cascade_fraction!r}: expected 0..1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(kw_only=True)
+class TrainRecord:
+    """What happened during training (saved with the model).
+
+    Attributes:
+        config: the TrainConfig as a dict.
+        train_loss: mean completion loss per step.
+        eval_steps: steps at which the held-out set was scored.
+        eval_exact: held-out exact match at each eval step.
+        eval_digit_acc: per answer digit (0 = units) accuracy at each eval step.
+        eval_digit_loss: per answer digit loss at each eval step.
+        wall_s: training wall time in seconds.
+        final: final metrics (filled by evaluation, e.g. by the zoo builder).
+    """
+
+    config: dict[str, Any]
+    train_loss: list[float] = field(default_factory=list)
+    eval_steps: list[int] = field(default_factory=list)
+    eval_exact: list[float] = field(default_factory=list)
+    eval_digit_acc: list[list[float]] = field(default_factory=list)
+    eval_digit_loss: list[list[float]] = field(default_factory=list)
+    wall_s: float = 0.0
+    final: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainRecord:
+        return cls(**d)
+
+
+def completion_loss(logits: torch.Tensor, batch: TokenBatch) -> torch.Tensor:
+    """Mean cross-entropy over completion tokens (the answer, scratchpad and end mark)."""
+    mask = batch.target_mask()
+    targets = batch.tokens[:, 1:]
+    losses = F.cross_entropy(logits[:, :-1].transpose(1, 2), targets, reduction="none")
+    return (losses * mask).sum() / mask.sum()
+
+
+@torch.no_grad()
+def score_digits(model: TransformerBridge, batch: TokenBatch) -> dict[str, Any]:
+    """Teacher-forced exact match, per-digit accuracy and per-digit loss on ``batch``."""
+    logits = model(batch.tokens)
+    mask = batch.target_mask()
+    pred = logits[:, :-1].argmax(-1)
+    correct = (pred == batch.tokens[:, 1:]) | ~mask
+    k_pos = batch.answer_pos.clamp(min=1) - 1
+    digit_logits = logits[torch.arange(len(batch))[:, None], k_pos]
+    target = batch.answer_tokens().clamp(min=0)
+    present = (batch.answer_pos >= 0).float()
+    dl = F.cross_entropy(digit_logits.transpose(1, 2), target, reduction="none")
+    dacc = (digit_logits.argmax(-1) == target).float()
+    denom = present.sum(0).clamp(min=1)
+    return {
+        "exact": correct.all(1).float().mean().item(),
+        "digit_acc": ((dacc * present).sum(0) / denom).tolist(),
+        "digit_loss": ((dl * present).sum(0) / denom).tolist(),
+    }
+
+
+def _lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if step < cfg.warmup_steps:
+            return (step + 1) / cfg.warmup_steps
+        if cfg.schedule == "constant":
+            return 1.0
+        t = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * t))
+
+    return f
+
+
+def _batches(task: TaskSpec, cfg: TrainConfig, test: Problems) -> Callable[[int], Problems]:
+    """A function step -> training problems (fixed set or fresh draws; never the test set)."""
+    rng = np.random.default_rng(cfg.seed + 1000)
+    cascade = task.op != "mul" and cfg.cascade_fraction > 0
+    if cfg.n_train is not None:
+        pool = sample(task, cfg.n_train, rng, exclude=test, unique=True)
+        return lambda step: pool[rng.integers(0, len(pool), size=cfg.batch_size)]
+
+    def draw(step: int) -> Problems:
+        n_casc = int(round(cfg.batch_size * cfg.cascade_fraction)) if cascade else 0
+        parts = [sample(task, cfg.batch_size - n_casc, rng, exclude=test)]
+        if n_casc:
+            parts.append(sample(task, n_casc, rng, strategy="cascade", exclude=test))
+        return Problems.concat(parts)
+
+    return draw
+
+
+def held_out(task: TaskSpec, cfg: TrainConfig) -> Problems:
+    """The held-out set training never sees: uniform + cascade-balanced halves (add/sub)."""
+    if task.op == "mul" or cfg.cascade_fraction == 0:
+        return sample(task, cfg.n_test, cfg.seed + 7, unique=True)
+    half = cfg.n_test // 2
+    uni = sample(task, cfg.n_test - half, cfg.seed + 7, unique=True)
+    if half == 0:
+        return uni
+    return Problems.concat([uni, sample(task, half, cfg.seed + 8, strategy="cascade", exclude=uni, unique=True)])
+
+
+def train(
+    task: TaskSpec,
+    model: TransformerBridge | str = "2L",
+    config: TrainConfig | None = None,
+    *,
+    callback: Callable[[TrainRecord, int], Any] | None = None,
+    progress: bool = True,
+) -> TransformerBridge:
+    """Train ``model`` (a bridge, or a preset name) on ``task``; returns it with ``.record`` set.
+
+    Args:
+        task: the task.
+        model: a TransformerBridge from :func:`build_model`, or a preset name.
+        config: training settings.
+        callback: called as ``callback(record, step)`` after every evaluation; return
+            ``False`` to stop early.
+        progress: show a tqdm bar.
+    """
+    cfg = config or TrainConfig()
+    torch.manual_seed(cfg.seed)
+    if isinstance(model, str):
+        model = build_model(model, task, seed=cfg.seed)
+    test = held_out(task, cfg)
+    test_batch = encode(test)
+    draw = _batches(task, cfg, test)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(cfg))
+    record = TrainRecord(config=cfg.to_dict())
+    start = time.perf_counter()
+    bar = tqdm(range(cfg.steps), desc=f"train {task.name}", disable=not progress)
+    for step in bar:
+        model.train()
+        batch = encode(draw(step))
+        loss = completion_loss(model(batch.tokens), batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        sched.step()
+        record.train_loss.append(float(loss.item()))
+        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+            model.eval()
+            s = score_digits(model, test_batch)
+            record.eval_steps.append(step + 1)
+            record.eval_exact.append(s["exact"])
+            record.eval_digit_acc.append(s["digit_acc"])
+            record.eval_digit_loss.append(s["digit_loss"])
+            bar.set_postfix(loss=f"{loss.item():.4f}", exact=f"{s['exact']:.4f}")
+            if callback is not None and callback(record, step + 1) is False:
+                break
+    record.wall_s = time.perf_counter() - start
+    model.eval()
+    model.record = record
+    return model
