@@ -2,13 +2,36 @@
 
 Example:
     >>> import arithlens as al
-    >>> model = al.zoo.load("add3-2L")          # doctest: +SKIP
-    >>> al.evaluate.evaluate(model).exact_match  # doctest: +SKIP
+    >>> model = al.zoo.load("add3-2L")              # doctest: +SKIP
+    >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 
-from arithlens import tasks
+from arithlens import models, plots, tasks
 from arithlens.errors import ArithlensError
+from arithlens.evaluation import EvalResult, evaluate, length_generalization
+from arithlens.loading import load
+from arithlens.models import TrainConfig, build_model, train, zoo
 from arithlens.tasks import Problems, TaskSpec
+from arithlens.tokenizer import CharTokenizer, TokenBatch, encode
 from arithlens.version import __version__
 
-__all__ = ["ArithlensError", "Problems", "TaskSpec", "__version__", "tasks"]
+__all__ = [
+    "ArithlensError",
+    "CharTokenizer",
+    "EvalResult",
+    "Problems",
+    "TaskSpec",
+    "TokenBatch",
+    "TrainConfig",
+    "__version__",
+    "build_model",
+    "encode",
+    "evaluate",
+    "length_generalization",
+    "load",
+    "models",
+    "plots",
+    "tasks",
+    "train",
+    "zoo",
+]

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from arithlens.tasks import place_name
 
 if TYPE_CHECKING:
-    from arithlens.evaluate import EvalResult
+    from arithlens.evaluation import EvalResult
     from arithlens.models.train import TrainRecord
 
 

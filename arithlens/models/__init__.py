@@ -25,3 +25,7 @@ __all__ = [
     "score_digits",
     "train",
 ]
+
+from arithlens.models import zoo  # noqa: E402
+
+__all__ += ["zoo"]

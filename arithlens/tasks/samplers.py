@@ -140,7 +140,7 @@ def sample(
             raise ArithlensError(f"n={n} unique problems requested but {task.name} has only {space} left")
     parts, have, seen = [], 0, set(banned)
     for _ in range(1000):
-        cand = draw(task, max(2 * (n - have), 16), rng)
+        cand = draw(task, n - have, rng)
         keep = []
         for i, k in enumerate(cand.keys()):
             if k in seen:

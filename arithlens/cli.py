@@ -1,0 +1,134 @@
+"""The ``arithlens`` command: train, eval, zoo, demo.
+
+Example:
+    $ arithlens train --op add --digits 3 --format reversed --preset 2L --out runs/add3
+    $ arithlens eval add3-2L --n 2000
+    $ arithlens zoo list
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from arithlens.errors import ArithlensError
+
+
+def _cmd_train(a: argparse.Namespace) -> int:
+    from arithlens.models import TrainConfig, save, train
+    from arithlens.tasks import TaskSpec
+
+    task = TaskSpec(op=a.op, n_digits=a.digits, format=a.format, pad=not a.no_pad, nonneg=not a.signed)
+    cfg = TrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed, schedule=a.schedule, eval_every=a.eval_every, n_test=a.n_test, n_train=a.n_train)
+    model = train(task, a.preset, cfg)
+    save(model, a.out)
+    print(f"saved {a.out}: held-out exact match {model.record.eval_exact[-1]:.4f} after {cfg.steps} steps ({model.record.wall_s:.1f} s)")
+    return 0
+
+
+def _cmd_eval(a: argparse.Namespace) -> int:
+    from arithlens.evaluation import evaluate
+    from arithlens.loading import load
+
+    model = load(a.model)
+    res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)
+    print(json.dumps(res.summary(), indent=1))
+    if a.out:
+        from arithlens.report import write_report
+
+        paths = write_report(model, a.out, n=a.n, seed=a.seed, name=str(a.model))
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _cmd_zoo_list(a: argparse.Namespace) -> int:
+    from arithlens.models import zoo
+
+    print(zoo.list_models().to_string(index=False))
+    return 0
+
+
+def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
+    from arithlens.models import zoo
+
+    results = zoo.rebuild(a.only, out=Path(a.out) if a.out else None)
+    for name, acc in results.items():
+        print(f"{name}: held-out exact match {acc:.4f}")
+    return 0
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    from arithlens.models import zoo
+    from arithlens.report import write_report
+
+    model = zoo.load(zoo.DEFAULT)
+    paths = write_report(model, a.out, n=a.n, name=zoo.DEFAULT)
+    summary = json.loads(paths["json"].read_text())
+    print(f"{zoo.DEFAULT}: exact match {summary['uniform']['exact_match']:.4f} (uniform), {summary['cascade']['exact_match']:.4f} (cascade-balanced)")
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (subcommands per capability)."""
+    p = argparse.ArgumentParser(prog="arithlens", description="Interpretability for arithmetic in transformers.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a small arithmetic transformer and save a checkpoint")
+    t.add_argument("--op", default="add", choices=["add", "sub", "mul"])
+    t.add_argument("--digits", type=int, default=3, help="digits per operand")
+    t.add_argument("--format", default="reversed", choices=["plain", "reversed", "scratchpad"])
+    t.add_argument("--preset", default="2L", help="model preset (1L, 2L, 3L, 4L)")
+    t.add_argument("--steps", type=int, default=1000)
+    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--eval-every", type=int, default=100)
+    t.add_argument("--n-test", type=int, default=2000)
+    t.add_argument("--n-train", type=int, default=None, help="fixed training-set size (default: fresh problems every step)")
+    t.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
+    t.add_argument("--signed", action="store_true", help="subtraction with negative results")
+    t.add_argument("--out", required=True, help="checkpoint folder")
+    t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate a zoo model or checkpoint folder")
+    e.add_argument("model", help="zoo name or checkpoint folder")
+    e.add_argument("--n", type=int, default=2000)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--strategy", default="uniform", choices=["uniform", "cascade"])
+    e.add_argument("--out", default=None, help="also write a report (md, csv, json, html) here")
+    e.set_defaults(func=_cmd_eval)
+
+    z = sub.add_parser("zoo", help="the bundled model zoo")
+    zsub = z.add_subparsers(dest="zoo_command", required=True)
+    zl = zsub.add_parser("list", help="list zoo models and their measured accuracy")
+    zl.set_defaults(func=_cmd_zoo_list)
+    zr = zsub.add_parser("rebuild", help="retrain zoo models from their recipes")
+    zr.add_argument("--only", nargs="*", default=None, help="names to rebuild (default: all)")
+    zr.add_argument("--out", default=None, help="folder (default: assets/models)")
+    zr.set_defaults(func=_cmd_zoo_rebuild)
+
+    d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")
+    d.add_argument("--out", default="out")
+    d.add_argument("--n", type=int, default=4000)
+    d.set_defaults(func=_cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; bad input exits with status 2 and a one-line message."""
+    args = build_parser().parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except ArithlensError as e:
+        print(f"arithlens: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""The bundled model zoo: small arithmetic transformers trained by arithlens.
+
+Each zoo model is a checkpoint folder under ``assets/models/<name>/`` with a model card
+(README.md). ``rebuild`` retrains them all from their recipes, deterministically.
+
+Example:
+    >>> sorted(RECIPES)
+    ['add3-1L', 'add3-2L', 'add5-2L', 'mul2-3L']
+    >>> model = load("add3-2L")                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError
+from arithlens.models.checkpoint import load as load_checkpoint
+from arithlens.models.checkpoint import read_metadata, save
+from arithlens.models.train import TrainConfig, held_out, train
+from arithlens.tasks import TaskSpec
+
+DEFAULT = "add3-2L"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recipe:
+    """How a zoo model is made.
+
+    Attributes:
+        task: the task.
+        preset: model preset name.
+        config: training settings.
+        note: one line for the model card.
+    """
+
+    task: TaskSpec
+    preset: str
+    config: TrainConfig
+    note: str
+
+
+RECIPES: dict[str, Recipe] = {
+    "add3-1L": Recipe(
+        task=TaskSpec(op="add", n_digits=3, format="reversed"),
+        preset="1L",
+        config=TrainConfig(steps=1200, n_test=4000, eval_every=100, seed=0),
+        note="One layer, three heads, like Quirke & Barez (2024); expected to miss some cascades.",
+    ),
+    "add3-2L": Recipe(
+        task=TaskSpec(op="add", n_digits=3, format="reversed"),
+        preset="2L",
+        config=TrainConfig(steps=800, n_test=4000, eval_every=100, seed=0),
+        note="The default model: two layers, four heads.",
+    ),
+    "add5-2L": Recipe(
+        task=TaskSpec(op="add", n_digits=5, format="reversed"),
+        preset="2L",
+        config=TrainConfig(steps=1500, n_test=4000, eval_every=100, seed=0),
+        note="Five-digit addition with cascades up to S5.",
+    ),
+    "mul2-3L": Recipe(
+        task=TaskSpec(op="mul", n_digits=2, format="reversed"),
+        preset="3L",
+        config=TrainConfig(steps=2500, n_test=1000, eval_every=100, seed=0, schedule="cosine", lr=2e-3),
+        note="Two-digit multiplication (Qiu et al. 2024 style, reversed output).",
+    ),
+}
+
+
+def zoo_dir() -> Path:
+    """Folder of the zoo (``$ARITHLENS_ZOO`` or ``assets/models`` next to the package)."""
+    env = os.environ.get("ARITHLENS_ZOO")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "assets" / "models"
+
+
+def _check_name(name: str) -> None:
+    if name not in RECIPES:
+        raise ArithlensError(f"zoo model {name!r} is unknown: expected one of {sorted(RECIPES)}")
+
+
+def load(name: str = DEFAULT, *, device: str | torch.device | None = None) -> TransformerBridge:
+    """Load zoo model ``name`` as a TransformerBridge (``.task``, ``.record`` attached)."""
+    _check_name(name)
+    folder = zoo_dir() / name
+    if not folder.is_dir():
+        raise ArithlensError(f"zoo model {name!r} is not built at {str(folder)!r}: run `arithlens zoo rebuild`")
+    return load_checkpoint(folder, device=device)
+
+
+def list_models() -> pd.DataFrame:
+    """One row per zoo model: task, preset, whether built, held-out exact match."""
+    rows = []
+    for name, r in RECIPES.items():
+        folder = zoo_dir() / name
+        meta = read_metadata(folder) if folder.is_dir() else {}
+        final = (meta.get("record") or {}).get("final", {})
+        rows.append(dict(name=name, task=r.task.name, preset=r.preset, built=bool(meta), held_out_exact=final.get("held_out", {}).get("exact_match"), note=r.note))
+    return pd.DataFrame(rows)
+
+
+def model_card(name: str, model: TransformerBridge) -> str:
+    """Markdown model card with the measured accuracy."""
+    r, rec = RECIPES[name], model.record
+    final = rec.final
+    held = final["held_out"]
+    lines = [
+        f"# {name}",
+        "",
+        r.note,
+        "",
+        f"- task: `{r.task.name}` ({r.task.op}, {r.task.n_digits} digits, {r.task.format} format, padded)",
+        f"- architecture: preset `{r.preset}`: {model.spec.n_layers} layers, {model.spec.n_heads} heads, d_model {model.spec.d_model}, d_mlp {model.spec.d_mlp}, n_ctx {model.spec.n_ctx}",
+        f"- training: {r.config.steps} AdamW steps, batch {r.config.batch_size}, lr {r.config.lr}, {r.config.schedule} schedule, seed {r.config.seed}; {rec.wall_s:.0f} s on {torch.get_num_threads()} CPU threads",
+        f"- held-out set: {held['n']} problems never trained on (half uniform, half balanced over carry cascades for add/sub)",
+        f"- held-out exact match: **{held['exact_match']:.4f}**",
+        "",
+        "| answer digit | accuracy |",
+        "|---|---|",
+        *[f"| {k} | {v:.4f} |" for k, v in held["per_digit"].items()],
+    ]
+    if "by_cascade" in held:
+        lines += ["", "| cascade class | exact match | n |", "|---|---|---|"]
+        lines += [f"| {k} | {v['exact_match']:.4f} | {v['count']} |" for k, v in held["by_cascade"].items()]
+    lines += ["", "Rebuild with `arithlens zoo rebuild --only " + name + "`."]
+    return "\n".join(lines) + "\n"
+
+
+def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
+    """Train zoo model ``name`` from its recipe, evaluate it on its held-out set, save it."""
+    from arithlens.evaluation import evaluate
+
+    _check_name(name)
+    r = RECIPES[name]
+    model = train(r.task, r.preset, r.config, progress=progress)
+    res = evaluate(model, held_out(r.task, r.config))
+    model.record.final = {"held_out": res.summary()}
+    save(model, (out or zoo_dir()) / name, card=model_card(name, model))
+    return model
+
+
+def rebuild(names: list[str] | None = None, *, out: Path | None = None, progress: bool = True) -> dict[str, float]:
+    """Retrain the zoo (or ``names``); returns held-out exact match per model."""
+    names = names or list(RECIPES)
+    for n in names:
+        _check_name(n)
+    return {n: build(n, out=out, progress=progress).record.final["held_out"]["exact_match"] for n in names}

@@ -1,0 +1,45 @@
+"""Shared fixtures: zoo models and tiny untrained models. Nothing here touches the network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from arithlens.models import build_model, zoo
+from arithlens.tasks import TaskSpec
+
+torch.set_num_threads(2)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: opt in with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def add3_task() -> TaskSpec:
+    return TaskSpec(op="add", n_digits=3, format="reversed")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(add3_task):
+    """An untrained 2-layer model for the 3-digit reversed addition task."""
+    return build_model("2L", add3_task, seed=0)
+
+
+@pytest.fixture(scope="session")
+def zoo_add3_2l():
+    return zoo.load("add3-2L")
+
+
+@pytest.fixture(scope="session")
+def zoo_add3_1l():
+    return zoo.load("add3-1L")

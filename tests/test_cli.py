@@ -1,0 +1,54 @@
+"""The command line, run in-process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arithlens.cli import build_parser, main
+
+
+def test_every_subcommand_has_help(capsys):
+    for argv in (["train", "--help"], ["eval", "--help"], ["zoo", "list", "--help"], ["zoo", "rebuild", "--help"], ["demo", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            build_parser().parse_args(argv)
+        assert e.value.code == 0
+        assert "usage: arithlens" in capsys.readouterr().out
+
+
+def test_zoo_list_shows_models_and_accuracy(capsys):
+    assert main(["zoo", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("add3-1L", "add3-2L", "add5-2L", "mul2-3L"):
+        assert name in out
+
+
+def test_train_then_eval_a_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--op", "add", "--digits", "1", "--steps", "20", "--batch-size", "32", "--n-test", "20", "--eval-every", "10", "--out", str(out)]) == 0
+    assert (out / "model.safetensors").is_file()
+    meta = json.loads((out / "arithlens.json").read_text())
+    assert meta["task"]["n_digits"] == 1 and len(meta["record"]["train_loss"]) == 20
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n", "50"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n"] == 50 and 0.0 <= summary["exact_match"] <= 1.0
+
+
+def test_demo_writes_the_report(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--n", "500"]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["accuracy.csv", "accuracy.html", "report.md", "summary.json"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["uniform"]["exact_match"] >= 0.99
+    assert set(summary["cascade"]["by_cascade"]) == {"S0", "S1", "S2", "S3"}
+    assert "plotly" in (tmp_path / "accuracy.html").read_text()[:5000].lower()
+    assert "exact match" in capsys.readouterr().out
+
+
+def test_bad_input_exits_2_with_the_value_named(capsys):
+    assert main(["train", "--digits", "0", "--out", "x"]) == 2
+    assert "n_digits=0" in capsys.readouterr().err
+    assert main(["eval", "nope-model"]) == 2
+    assert "'nope-model'" in capsys.readouterr().err

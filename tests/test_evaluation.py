@@ -1,0 +1,107 @@
+"""Evaluation, zoo and report, on the committed zoo models (their accuracy is re-measured here)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import arithlens as al
+from arithlens.errors import ArithlensError
+from arithlens.evaluation import evaluate, greedy_complete, length_generalization
+from arithlens.models import zoo
+from arithlens.tasks import Problems, sample
+from arithlens.tokenizer import encode
+
+
+def test_every_zoo_model_is_committed_with_its_card_and_measured_accuracy():
+    for name in zoo.RECIPES:
+        folder = zoo.zoo_dir() / name
+        assert (folder / "model.safetensors").is_file() and (folder / "README.md").is_file()
+        meta = json.loads((folder / "arithlens.json").read_text())
+        held = meta["record"]["final"]["held_out"]
+        assert held["n"] >= 1000
+        assert f"{held['exact_match']:.4f}" in (folder / "README.md").read_text()
+        if name != "add3-1L":
+            assert held["exact_match"] >= 0.999, name
+
+
+@pytest.mark.parametrize("name", ["add3-2L", "add5-2L"])
+def test_zoo_addition_models_are_accurate_on_fresh_cascade_balanced_problems(name):
+    model = zoo.load(name)
+    res = evaluate(model, n=3000, seed=123, strategy="cascade")
+    assert res.exact_match >= 0.998
+    assert set(res.by_cascade().cascade) == {f"S{s}" for s in range(model.task.n_digits + 1 if model.task.n_digits < 5 else 6)}
+
+
+def test_zoo_multiplication_model_is_accurate():
+    res = evaluate(zoo.load("mul2-3L"), n=3000, seed=5)
+    assert res.exact_match >= 0.99
+
+
+def test_two_layer_beats_one_layer_on_long_cascades(zoo_add3_2l, zoo_add3_1l):
+    p = sample(zoo_add3_2l.task, 2000, seed=9, strategy="cascade")
+    two = evaluate(zoo_add3_2l, p).by_cascade().set_index("cascade").exact_match
+    one = evaluate(zoo_add3_1l, p).by_cascade().set_index("cascade").exact_match
+    assert (two >= one - 1e-9).all()
+
+
+def test_breakdowns_are_consistent_with_per_problem_results(zoo_add3_1l):
+    res = evaluate(zoo_add3_1l, n=2000, seed=1, strategy="cascade")
+    correct = res.digit_correct
+    # Exact match means every digit is right (and the end mark); per digit means agree.
+    assert not (res.exact & ~correct.all(1)).any()
+    assert np.allclose(res.per_digit().values, correct.mean(0))
+    by_class = res.by_class()
+    assert by_class["count"].sum() == correct.size
+    weighted = (by_class.accuracy * by_class["count"]).sum() / by_class["count"].sum()
+    assert weighted == pytest.approx(correct.mean())
+    ca = res.by_cascade()
+    assert (ca.exact_match * ca["count"]).sum() / len(res.problems) == pytest.approx(res.exact_match)
+    frame = res.to_frame()
+    assert set(frame.metric) >= {"exact_match", "digit_accuracy", "digit_accuracy_by_class", "exact_match_by_cascade"}
+
+
+def test_teacher_forced_exact_match_equals_greedy_decoding(zoo_add3_1l):
+    p = sample(zoo_add3_1l.task, 600, seed=2, strategy="cascade")
+    res = evaluate(zoo_add3_1l, p)
+    batch = encode(p)
+    completions = greedy_complete(zoo_add3_1l, batch)
+    truth = [t[int(k) :].rstrip(".") for t, k in zip(batch.texts, batch.prompt_len)]
+    greedy_exact = np.array([c == t for c, t in zip(completions, truth)])
+    assert np.array_equal(greedy_exact, res.exact)
+
+
+def test_a_deliberately_broken_model_scores_low(tiny_model):
+    res = evaluate(tiny_model, n=500)
+    assert res.exact_match < 0.05
+
+
+def test_scratchpad_models_are_scored_by_greedy_decoding(tiny_model):
+    task = dataclasses.replace(tiny_model.task, format="scratchpad")
+    model = al.build_model("2L", task)
+    res = evaluate(model, n=50)
+    assert res.mode == "greedy" and res.exact_match < 0.1
+
+
+def test_length_generalization_reports_each_width_and_refuses_what_does_not_fit(zoo_add3_2l):
+    frame = length_generalization(zoo_add3_2l, [1, 2, 3], n=300)
+    assert frame.n_digits.tolist() == [1, 2, 3]
+    assert frame.set_index("n_digits").exact_match[3] >= 0.99
+    with pytest.raises(ArithlensError, match="n_digits=4 needs 16 tokens.*n_ctx=13"):
+        length_generalization(zoo_add3_2l, [4])
+
+
+def test_operand_wider_than_context_is_refused(zoo_add3_2l):
+    wide = Problems.from_ints(al.TaskSpec(op="add", n_digits=5), [(12345, 1)])
+    with pytest.raises(ArithlensError, match="'12345\\+00001=.*' has 20 tokens but the model's context is n_ctx=13"):
+        evaluate(zoo_add3_2l, wide)
+
+
+def test_unknown_zoo_name_lists_the_known_ones():
+    with pytest.raises(ArithlensError, match="'add9-9L' is unknown.*add3-2L"):
+        zoo.load("add9-9L")
+    with pytest.raises(ArithlensError, match="neither a zoo model"):
+        al.load("no/such/folder")

@@ -1,0 +1,147 @@
+"""Models: building, deterministic training, checkpoints (never pickled, written atomically)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from transformer_lens import patching
+
+import arithlens.models.checkpoint as ckpt
+from arithlens.errors import ArithlensError
+from arithlens.models import TrainConfig, build_model, load, save, train
+from arithlens.tasks import TaskSpec
+from arithlens.tokenizer import encode
+from arithlens.tasks import sample
+
+
+def weights_equal(m1, m2) -> bool:
+    s1, s2 = m1.state_dict(), m2.state_dict()
+    return s1.keys() == s2.keys() and all(torch.equal(s1[k], s2[k]) for k in s1)
+
+
+def test_training_is_deterministic_given_a_seed():
+    task = TaskSpec(op="add", n_digits=2)
+    cfg = TrainConfig(steps=8, batch_size=32, eval_every=4, n_test=64, seed=3)
+    m1 = train(task, "2L", cfg, progress=False)
+    m2 = train(task, "2L", cfg, progress=False)
+    assert weights_equal(m1, m2)
+    m3 = train(task, "2L", TrainConfig(steps=8, batch_size=32, eval_every=4, n_test=64, seed=4), progress=False)
+    assert not weights_equal(m1, m3)
+
+
+def test_training_learns_two_digit_addition_and_records_it():
+    task = TaskSpec(op="add", n_digits=2)
+    seen = []
+    cfg = TrainConfig(steps=300, batch_size=128, eval_every=100, n_test=400, lr=3e-3)
+    model = train(task, "2L", cfg, callback=lambda rec, step: seen.append(step), progress=False)
+    rec = model.record
+    assert seen == [100, 200, 300]
+    assert rec.eval_steps == [100, 200, 300]
+    assert len(rec.train_loss) == 300 and rec.train_loss[-1] < 0.1 * rec.train_loss[0]
+    assert rec.eval_exact[-1] >= 0.95 > rec.eval_exact[0] - 0.5
+    assert len(rec.eval_digit_acc[-1]) == task.answer_width
+    assert rec.wall_s > 0
+
+
+def test_callback_returning_false_stops_training():
+    task = TaskSpec(op="add", n_digits=1)
+    model = train(task, "2L", TrainConfig(steps=100, batch_size=16, eval_every=5, n_test=20), callback=lambda rec, step: step < 10, progress=False)
+    assert model.record.eval_steps == [5, 10]
+    assert len(model.record.train_loss) == 10
+
+
+def test_checkpoint_round_trip_gives_identical_logits(tmp_path, tiny_model, add3_task):
+    folder = save(tiny_model, tmp_path / "m")
+    assert sorted(p.name for p in folder.iterdir()) == ["arithlens.json", "model.safetensors"]
+    loaded = load(folder)
+    tokens = encode(sample(add3_task, 16, seed=0)).tokens
+    assert torch.equal(loaded(tokens), tiny_model(tokens))
+    assert loaded.task == add3_task and loaded.spec == tiny_model.spec
+
+
+def test_loaded_model_works_with_hooks_and_transformer_lens_patching(tmp_path, tiny_model, add3_task):
+    loaded = load(save(tiny_model, tmp_path / "m"))
+    batch = encode(sample(add3_task, 8, seed=1))
+    n_pos = batch.tokens.shape[1]
+    logits, cache = loaded.run_with_cache(batch.tokens)
+    assert cache["blocks.1.hook_resid_post"].shape == (8, n_pos, 128)
+    assert cache["blocks.0.attn.hook_pattern"].shape == (8, 4, n_pos, n_pos)
+    # Corrupt exactly one token: the units digit of b (position 6 in "123+456=...").
+    corrupt = batch.tokens.clone()
+    corrupt[:, 6] = (corrupt[:, 6] + 5) % 10
+    pos = int(batch.predict_pos("units")[0])
+    target = batch.answer_tokens()[:, :1]
+
+    def metric(lg):
+        return lg[:, pos].log_softmax(-1).gather(1, target).mean()
+
+    res = patching.get_act_patch_resid_pre(loaded, corrupt, cache, metric)
+    assert res.shape == (2, n_pos)
+    clean_value, corrupt_value = metric(logits).item(), metric(loaded(corrupt)).item()
+    assert abs(clean_value - corrupt_value) > 1e-3
+    # The runs differ only at position 6, so patching it in layer 0 restores the clean metric;
+    # positions after the metric position cannot matter (causal attention).
+    assert res[0, 6].item() == pytest.approx(clean_value, abs=1e-4)
+    assert res[:, pos + 1 :].sub(corrupt_value).abs().max().item() < 1e-5
+
+
+def test_failed_save_leaves_the_previous_checkpoint_intact(tmp_path, tiny_model, monkeypatch):
+    folder = save(tiny_model, tmp_path / "m")
+    before = (folder / "arithlens.json").read_text()
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt, "save_file", boom)
+    with pytest.raises(OSError, match="disk full"):
+        save(tiny_model, folder)
+    assert (folder / "arithlens.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temp folder left behind
+
+
+def test_missing_truncated_mismatched_and_future_checkpoints_are_named(tmp_path, tiny_model):
+    folder = save(tiny_model, tmp_path / "m")
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArithlensError, match="model.safetensors.*corrupted or truncated"):
+        load(folder)
+    weights.unlink()
+    with pytest.raises(ArithlensError, match="missing model.safetensors"):
+        load(folder)
+
+    folder = save(tiny_model, tmp_path / "m2")
+    meta = json.loads((folder / "arithlens.json").read_text())
+    meta["model"]["d_mlp"] = 256
+    (folder / "arithlens.json").write_text(json.dumps(meta))
+    with pytest.raises(ArithlensError, match=r"tensor 'blocks\.0\.mlp\..*' has shape \(512.*expected \(256"):
+        load(folder)
+
+    meta["model"]["d_mlp"] = 512
+    meta["arithlens_version"] = "99.0.0"
+    (folder / "arithlens.json").write_text(json.dumps(meta))
+    with pytest.raises(ArithlensError, match="written by arithlens 99.0.0"):
+        load(folder)
+
+    (folder / "arithlens.json").write_text("{not json")
+    with pytest.raises(ArithlensError, match="not valid JSON"):
+        load(folder)
+    (folder / "arithlens.json").unlink()
+    with pytest.raises(ArithlensError, match="missing arithlens.json"):
+        load(folder)
+    with pytest.raises(ArithlensError, match="does not exist"):
+        load(tmp_path / "nowhere")
+
+
+def test_bad_model_input_is_named():
+    task = TaskSpec(op="add", n_digits=3)
+    with pytest.raises(ArithlensError, match="preset='9L'"):
+        build_model("9L", task)
+    with pytest.raises(ArithlensError, match="seed=-1"):
+        build_model("2L", task, seed=-1)
+    with pytest.raises(ArithlensError, match="seed='a'"):
+        TrainConfig(seed="a")
+    with pytest.raises(ArithlensError, match="steps=0"):
+        TrainConfig(steps=0)
