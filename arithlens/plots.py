@@ -54,3 +54,26 @@ def training_figure(record: TrainRecord, title: str | None = None) -> go.Figure:
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_layout(title=title or "training", template="plotly_white", height=380, xaxis_title="step")
     return fig
+
+
+def patch_heatmap(res, title: str | None = None) -> go.Figure:
+    """Heatmap of a :class:`~arithlens.patching.PatchResult` (rows layer or layer.head)."""
+    v = res.values
+    axes = res.axes
+    if axes == ("layer", "pos"):
+        z, y, x = v, [f"L{i}" for i in range(v.shape[0])], res.pos_labels[: v.shape[1]]
+    elif axes == ("layer", "head"):
+        z, y, x = v, [f"L{i}" for i in range(v.shape[0])], [f"H{h}" for h in range(v.shape[1])]
+    else:
+        z = v.permute(0, 2, 1).reshape(-1, v.shape[1])
+        y = [f"L{layer}H{h}" for layer in range(v.shape[0]) for h in range(v.shape[2])]
+        x = res.pos_labels[: v.shape[1]]
+    meta = res.meta
+    center = 0.0 if meta.get("normalized") else (meta["corrupt"] if meta.get("direction") == "denoise" else meta["clean"])
+    fig = go.Figure(go.Heatmap(z=z.numpy(), x=x, y=y, colorscale="RdBu", zmid=center, colorbar=dict(title=meta.get("metric", ""))))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        title=title or f"{meta.get('direction', '')} patching of {meta.get('component', '')} ({meta.get('change', '')}, {meta.get('n_pairs', '')} pairs)",
+        xaxis_title="position", template="plotly_white", height=max(300, 22 * len(y) + 120),
+    )
+    return fig

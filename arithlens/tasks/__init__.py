@@ -20,6 +20,7 @@ from arithlens.tasks.labels import (
     max_cascade,
     pair_kind,
 )
+from arithlens.tasks.pairs import Pairs, corrupt_pairs
 from arithlens.tasks.problems import Problems, from_digits, to_digits
 from arithlens.tasks.samplers import cascade_balanced, sample, split, uniform
 from arithlens.tasks.spec import FORMATS, OPS, TaskSpec, place_index, place_name
@@ -28,6 +29,7 @@ __all__ = [
     "CLASS_NAMES",
     "FORMATS",
     "OPS",
+    "Pairs",
     "Problems",
     "Rendered",
     "TaskSpec",
@@ -36,6 +38,7 @@ __all__ = [
     "cascade_balanced",
     "cascade_class",
     "chain_length",
+    "corrupt_pairs",
     "digit_class",
     "digit_flags",
     "from_digits",

@@ -1,0 +1,26 @@
+"""Patching: which component carries the information that changes the answer.
+
+Example:
+    >>> import arithlens as al
+    >>> model = al.zoo.load("add3-2L")                                            # doctest: +SKIP
+    >>> pairs = al.tasks.corrupt_pairs(model.task, 256, change="a.units")         # doctest: +SKIP
+    >>> res = al.patching.activation_patch(model, pairs, "z", by=("layer", "head"))  # doctest: +SKIP
+"""
+
+from arithlens.patching.activation import COMPONENTS, activation_patch, can_resume, run_from_layer
+from arithlens.patching.metrics import METRICS, Metric, PairBatch, encode_pairs, make_metric, normalized
+from arithlens.patching.results import PatchResult
+
+__all__ = [
+    "COMPONENTS",
+    "METRICS",
+    "Metric",
+    "PairBatch",
+    "PatchResult",
+    "activation_patch",
+    "can_resume",
+    "encode_pairs",
+    "make_metric",
+    "normalized",
+    "run_from_layer",
+]

@@ -1,0 +1,217 @@
+"""Activation patching, batched: many patches per forward pass, resumed from the patched layer.
+
+Denoising runs the corrupt input and patches in clean activations; noising runs the clean input
+and patches in corrupt ones. For each layer, the patches (one per position, head, or both) are
+stacked along the batch axis, ``k`` copies of the batch at a time, so one forward serves ``k``
+patches; chunks are sized to a row budget. On native arithlens models the forward resumes from
+the patched layer (blocks before it are not re-run: their output is the cached residual), and
+positions after the last metric position are never run (causal attention makes their effect
+exactly zero, so they are filled with the unpatched value). The numbers equal
+``transformer_lens.patching`` (tests compare them); only fewer, cheaper forwards are run.
+
+Example:
+    >>> pairs = al.tasks.corrupt_pairs(model.task, 256, change="a.units")          # doctest: +SKIP
+    >>> res = activation_patch(model, pairs, "z", by=("layer", "pos", "head"))  # doctest: +SKIP
+    >>> res.top(5); res.plot()                                                  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from einops import rearrange, repeat
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_choice
+from arithlens.patching.metrics import Metric, PairBatch, encode_pairs, make_metric, normalized
+from arithlens.patching.results import PatchResult
+from arithlens.tasks import Pairs
+
+
+@dataclass(frozen=True)
+class Component:
+    """A patchable activation.
+
+    Attributes:
+        hook: hook name template (``{layer}`` filled in).
+        layout: its axes after batch: ``"pos d"`` (residual-like), ``"pos head d"`` (per head
+            vectors) or ``"head qpos kpos"`` (attention pattern).
+    """
+
+    hook: str
+    layout: str
+
+
+COMPONENTS: dict[str, Component] = {
+    "resid_pre": Component("blocks.{layer}.hook_resid_pre", "pos d"),
+    "resid_mid": Component("blocks.{layer}.hook_resid_mid", "pos d"),
+    "resid_post": Component("blocks.{layer}.hook_resid_post", "pos d"),
+    "attn_out": Component("blocks.{layer}.hook_attn_out", "pos d"),
+    "mlp_out": Component("blocks.{layer}.hook_mlp_out", "pos d"),
+    "z": Component("blocks.{layer}.attn.hook_z", "pos head d"),
+    "q": Component("blocks.{layer}.attn.hook_q", "pos head d"),
+    "k": Component("blocks.{layer}.attn.hook_k", "pos head d"),
+    "v": Component("blocks.{layer}.attn.hook_v", "pos head d"),
+    "pattern": Component("blocks.{layer}.attn.hook_pattern", "head qpos kpos"),
+}
+GRIDS = {("layer", "pos"), ("layer", "head"), ("layer", "pos", "head")}
+
+
+def _masks(comp: Component, by: tuple[str, ...], n_pos: int, n_heads: int, last_pos: int) -> tuple[list[tuple[int, ...]], torch.Tensor]:
+    """Grid cells to run (excluding positions after ``last_pos``) and a mask per cell.
+
+    Masks have the activation's (pos, head) shape: ``(cells, pos, head)``; for residual-like
+    activations the head axis has size 1; for patterns pos means the query position.
+    """
+    heads = n_heads if comp.layout != "pos d" else 1
+    cells: list[tuple[int, ...]] = []
+    masks = []
+    positions = range(min(n_pos, last_pos + 1))
+    if by == ("layer", "pos"):
+        for p in positions:
+            m = torch.zeros(n_pos, heads, dtype=torch.bool)
+            m[p, :] = True
+            cells.append((p,))
+            masks.append(m)
+    elif by == ("layer", "head"):
+        for h in range(heads):
+            m = torch.zeros(n_pos, heads, dtype=torch.bool)
+            m[:, h] = True
+            cells.append((h,))
+            masks.append(m)
+    else:
+        for p in positions:
+            for h in range(heads):
+                m = torch.zeros(n_pos, heads, dtype=torch.bool)
+                m[p, h] = True
+                cells.append((p, h))
+                masks.append(m)
+    return cells, torch.stack(masks)
+
+
+def _expand(mask: torch.Tensor, comp: Component, act: torch.Tensor) -> torch.Tensor:
+    """Broadcast ``(k, pos, head)`` masks to ``(k, 1, *activation dims)``."""
+    if comp.layout == "pos d":
+        return mask[:, None, :, 0, None]
+    if comp.layout == "pos head d":
+        return mask[:, None, :, :, None]
+    return rearrange(mask, "k pos head -> k 1 head pos 1")
+
+
+def can_resume(model: TransformerBridge) -> bool:
+    """Whether blocks of ``model`` can be run one by one from a cached residual (native models)."""
+    return type(getattr(model, "original_model", None)).__name__ == "NativeModel"
+
+
+def run_from_layer(model: TransformerBridge, resid: torch.Tensor, layer: int) -> torch.Tensor:
+    """Logits from the residual stream entering block ``layer`` (native models)."""
+    x = resid
+    for block in list(model.blocks)[layer:]:
+        out = block(x)
+        x = out[0] if isinstance(out, tuple) else out
+    return model.unembed(model.ln_final(x))
+
+
+def _check_layer_head(model: TransformerBridge, component: str) -> Component:
+    check_choice("component", component, tuple(COMPONENTS))
+    return COMPONENTS[component]
+
+
+@torch.no_grad()
+def activation_patch(
+    model: TransformerBridge,
+    pairs: Pairs | PairBatch,
+    component: str = "z",
+    *,
+    by: tuple[str, ...] = ("layer", "pos", "head"),
+    metric: str | Metric = "answer_logprob",
+    digits: str | int | list = "all",
+    direction: str = "denoise",
+    max_rows: int = 8192,
+    layers: list[int] | None = None,
+    progress: bool = True,
+) -> PatchResult:
+    """Patch ``component`` at every cell of the grid ``by`` and record the metric.
+
+    Args:
+        model: any TransformerBridge with the standard ``blocks`` hooks.
+        pairs: clean/corrupt pairs (or their :class:`PairBatch`).
+        component: one of :data:`COMPONENTS`.
+        by: ``("layer", "pos")``, ``("layer", "head")`` or ``("layer", "pos", "head")``.
+        metric: metric name (see :mod:`arithlens.patching.metrics`) or a :class:`Metric`.
+        digits: answer digits the metric scores (``"all"``, a name, an index or a list).
+        direction: ``"denoise"`` (corrupt run, clean patched in) or ``"noise"`` (the reverse).
+        max_rows: rows per forward (copies x batch); bounds memory.
+        layers: restrict to these layers (default: all).
+        progress: show a tqdm bar.
+
+    Returns:
+        A :class:`PatchResult` of the mean metric per cell (``.normalized()`` for 0..1 scores).
+    """
+    comp = _check_layer_head(model, component)
+    by = tuple(by)
+    if by not in GRIDS:
+        raise ArithlensError(f"by={by!r} is unknown: expected one of {sorted(GRIDS)}")
+    if comp.layout == "pos d" and "head" in by:
+        raise ArithlensError(f"component {component!r} has no heads: use by=('layer', 'pos')")
+    check_choice("direction", direction, ("denoise", "noise"))
+    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
+    met = metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
+    n_layers, n_heads, n_pos, b = model.cfg.n_layers, model.cfg.n_heads, batch.n_pos, len(batch)
+    layers = list(range(n_layers)) if layers is None else layers
+    for layer in layers:
+        if not 0 <= layer < n_layers:
+            raise ArithlensError(f"layer {layer} is out of range: the model has layers 0..{n_layers - 1}")
+    source, target = (batch.clean, batch.corrupt) if direction == "denoise" else (batch.corrupt, batch.clean)
+    hooks = [comp.hook.format(layer=layer) for layer in layers]
+    resume = can_resume(model)
+    names = set(hooks) | ({f"blocks.{layer}.hook_resid_pre" for layer in layers} if resume else set())
+    clean_logits, clean_cache = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)
+    corrupt_logits, corrupt_cache = model.run_with_cache(batch.corrupt.tokens, names_filter=lambda n: n in names)
+    src_cache, tgt_cache = (clean_cache, corrupt_cache) if direction == "denoise" else (corrupt_cache, clean_cache)
+    clean_value, corrupt_value = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
+    baseline = corrupt_value if direction == "denoise" else clean_value
+
+    cells, masks = _masks(comp, by, n_pos, n_heads, met.last_pos)
+    shape = [n_layers] + [n_pos if a == "pos" else n_heads for a in by[1:]]
+    values = torch.full(shape, baseline)
+    per_chunk = max(1, max_rows // b)
+    bar = tqdm(total=len(layers) * len(cells), desc=f"patch {component}", disable=not progress)
+    for layer, hook in zip(layers, hooks):
+        src = src_cache[hook]
+        for start in range(0, len(cells), per_chunk):
+            chunk_masks = masks[start : start + per_chunk]
+            k = len(chunk_masks)
+            fired = []
+
+            def patch_hook(act: torch.Tensor, hook=None, m=chunk_masks, k=k) -> torch.Tensor:
+                fired.append(True)
+                view = act.reshape(k, b, *act.shape[1:])
+                out = torch.where(_expand(m, comp, act), src[None], view)
+                return out.reshape(act.shape)
+
+            if resume:
+                resid = repeat(tgt_cache[f"blocks.{layer}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k)
+                with model.hooks(fwd_hooks=[(hook, patch_hook)]):
+                    logits = run_from_layer(model, resid, layer)
+            else:
+                tokens = repeat(target.tokens, "b pos -> (k b) pos", k=k)
+                logits = model.run_with_hooks(tokens, fwd_hooks=[(hook, patch_hook)])
+            if not fired:
+                raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")
+            vals = met(logits).reshape(k, b).mean(1)
+            for cell, v in zip(cells[start : start + k], vals):
+                values[(layer, *cell)] = v
+            bar.update(k)
+    bar.close()
+    return PatchResult(
+        values=values,
+        axes=by,
+        pos_labels=batch.labels(),
+        meta=dict(component=component, direction=direction, metric=met.name, digits=met.digits, clean=clean_value, corrupt=corrupt_value, n_pairs=b, change=batch.pairs.change, layers=layers),
+    )
+
+
+__all__ = ["COMPONENTS", "Component", "activation_patch", "can_resume", "normalized", "run_from_layer"]

@@ -1,0 +1,156 @@
+"""Patching metrics: functions of the logits at the answer-digit positions, per example.
+
+A :class:`Metric` is built from a :class:`PairBatch` and the answer digits to score (named:
+``"units"``, ``"tens"``, ``2``, or ``"all"``), so nobody indexes token positions by hand. Calling it
+on logits ``(batch, pos, d_vocab)`` returns one value per example, shape ``(batch,)``.
+
+- ``answer_logprob``: mean log-probability of the clean answer digits.
+- ``logit_diff``: mean logit of the clean digit minus the logit of the corrupt run's digit.
+- ``exact_match``: 1.0 where the argmax at every chosen digit is the clean digit.
+
+:func:`normalized` maps any of them to ``(patched - corrupt) / (clean - corrupt)``.
+
+Example:
+    >>> metric = make_metric("answer_logprob", batch, digits="units")   # doctest: +SKIP
+    >>> metric(model(batch.corrupt.tokens)).shape                       # doctest: +SKIP
+    torch.Size([256])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from jaxtyping import Float, Int
+
+from arithlens.errors import ArithlensError, check_choice
+from arithlens.tasks import Pairs
+from arithlens.tokenizer import TokenBatch, encode
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Clean and corrupt tokens of a :class:`~arithlens.tasks.Pairs`, checked to align.
+
+    Attributes:
+        pairs: the problem pairs.
+        clean: clean tokens and positions.
+        corrupt: corrupt tokens and positions.
+    """
+
+    pairs: Pairs
+    clean: TokenBatch
+    corrupt: TokenBatch
+
+    def __len__(self) -> int:
+        return len(self.clean)
+
+    @property
+    def n_pos(self) -> int:
+        return int(self.clean.tokens.shape[1])
+
+    def labels(self) -> list[str]:
+        """One label per position: ``"pos:clean_char"``, from the first clean problem."""
+        return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
+
+
+def encode_pairs(pairs: Pairs) -> PairBatch:
+    """Tokenize ``pairs``; clean and corrupt must have equal token lengths and answer positions."""
+    if len(pairs) == 0:
+        raise ArithlensError("the pair set is empty: expected at least one clean/corrupt pair")
+    clean, corrupt = encode(pairs.clean), encode(pairs.corrupt)
+    bad = torch.nonzero(clean.lengths != corrupt.lengths).flatten()
+    if len(bad) or clean.tokens.shape != corrupt.tokens.shape:
+        i = int(bad[0]) if len(bad) else 0
+        a, b = clean.texts[i], corrupt.texts[i]
+        first = next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        raise ArithlensError(
+            f"clean {a!r} has {len(a)} tokens but corrupt {b!r} has {len(b)}; they first differ "
+            f"at position {first}: use a padded task or a change that keeps lengths equal"
+        )
+    if not torch.equal(clean.answer_pos, corrupt.answer_pos):
+        raise ArithlensError("clean and corrupt answer digits sit at different positions")
+    return PairBatch(pairs, clean, corrupt)
+
+
+def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list[int]:
+    """Answer digit indices for ``digits`` (``"all"``, a name, an index, or a list of them)."""
+    task = batch.pairs.clean.task
+    if isinstance(digits, str) and digits == "all":
+        return list(range(task.answer_width))
+    items = digits if isinstance(digits, list) else [digits]
+    return [task.answer_digit(d) for d in items]
+
+
+MetricFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _logprob(lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor) -> torch.Tensor:
+    return lg.log_softmax(-1).gather(-1, clean_t[..., None])[..., 0].mean(-1)
+
+
+def _logit_diff(lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor) -> torch.Tensor:
+    return (lg.gather(-1, clean_t[..., None]) - lg.gather(-1, corrupt_t[..., None]))[..., 0].mean(-1)
+
+
+def _exact(lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor) -> torch.Tensor:
+    return (lg.argmax(-1) == clean_t).all(-1).to(lg.dtype)
+
+
+METRICS: dict[str, MetricFn] = {"answer_logprob": _logprob, "logit_diff": _logit_diff, "exact_match": _exact}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A per-example metric on the logits at chosen answer-digit positions.
+
+    Attributes:
+        name: one of :data:`METRICS`.
+        digits: answer digit indices scored.
+        pos: ``(batch, digit)`` positions whose logits predict those digits.
+        clean_tokens: ``(batch, digit)`` clean answer tokens.
+        corrupt_tokens: ``(batch, digit)`` corrupt answer tokens.
+    """
+
+    name: str
+    digits: list[int]
+    pos: Int[torch.Tensor, "batch digit"]
+    clean_tokens: Int[torch.Tensor, "batch digit"]
+    corrupt_tokens: Int[torch.Tensor, "batch digit"]
+
+    @property
+    def last_pos(self) -> int:
+        """Latest position the metric reads; patches after it cannot change it (causality)."""
+        return int(self.pos.max())
+
+    def __call__(self, logits: Float[torch.Tensor, "rows pos d_vocab"]) -> Float[torch.Tensor, " rows"]:
+        """Per-row values; ``rows`` may be ``k * batch`` (k stacked copies of the batch)."""
+        rows, b = logits.shape[0], self.pos.shape[0]
+        if rows % b:
+            raise ArithlensError(f"logits have {rows} rows: expected a multiple of the batch size {b}")
+        k = rows // b
+        pos = self.pos.repeat(k, 1)
+        lg = logits[torch.arange(rows)[:, None], pos]
+        return METRICS[self.name](lg, pos, self.clean_tokens.repeat(k, 1), self.corrupt_tokens.repeat(k, 1))
+
+
+def make_metric(name: str, batch: PairBatch, digits: str | int | list[str | int] = "all") -> Metric:
+    """Build metric ``name`` for ``batch`` scoring answer ``digits``."""
+    check_choice("metric", name, tuple(METRICS))
+    idx = digit_indices(batch, digits)
+    pos = torch.stack([batch.clean.predict_pos(k) for k in idx], 1)
+    clean_t = batch.clean.answer_tokens()[:, idx]
+    corrupt_t = batch.corrupt.answer_tokens()[:, idx]
+    return Metric(name, idx, pos, clean_t, corrupt_t)
+
+
+def normalized(patched: torch.Tensor, clean: float, corrupt: float) -> torch.Tensor:
+    """``(patched - corrupt) / (clean - corrupt)``: 0 = no effect, 1 = fully restored."""
+    denom = clean - corrupt
+    if abs(denom) < 1e-12:
+        raise ArithlensError(
+            f"clean and corrupt metric values are equal ({clean:.6g}): the change does not "
+            "affect this metric, so a normalized score is undefined"
+        )
+    return (patched - corrupt) / denom
