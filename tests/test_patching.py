@@ -1,0 +1,139 @@
+"""Activation patching: equal to transformer_lens.patching, and exact where the answer is known."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformer_lens import patching as tlp
+
+from arithlens.errors import ArithlensError
+from arithlens.patching import PatchResult, activation_patch, encode_pairs, make_metric
+from arithlens.tasks import Pairs, Problems, TaskSpec, corrupt_pairs
+
+
+@pytest.fixture(scope="module")
+def batch(zoo_add3_2l):
+    return encode_pairs(corrupt_pairs(zoo_add3_2l.task, 24, change="a.units", seed=0))
+
+
+@pytest.fixture(scope="module")
+def clean_cache(zoo_add3_2l, batch):
+    return zoo_add3_2l.run_with_cache(batch.clean.tokens)[1]
+
+
+CASES = [
+    ("z", ("layer", "pos", "head"), tlp.get_act_patch_attn_head_out_by_pos),
+    ("z", ("layer", "head"), tlp.get_act_patch_attn_head_out_all_pos),
+    ("q", ("layer", "pos", "head"), tlp.get_act_patch_attn_head_q_by_pos),
+    ("k", ("layer", "head"), tlp.get_act_patch_attn_head_k_all_pos),
+    ("v", ("layer", "pos", "head"), tlp.get_act_patch_attn_head_v_by_pos),
+    ("pattern", ("layer", "head"), tlp.get_act_patch_attn_head_pattern_all_pos),
+    ("pattern", ("layer", "pos", "head"), tlp.get_act_patch_attn_head_pattern_by_pos),
+    ("resid_pre", ("layer", "pos"), tlp.get_act_patch_resid_pre),
+    ("resid_mid", ("layer", "pos"), tlp.get_act_patch_resid_mid),
+    ("attn_out", ("layer", "pos"), tlp.get_act_patch_attn_out),
+    ("mlp_out", ("layer", "pos"), tlp.get_act_patch_mlp_out),
+]
+
+
+@pytest.mark.parametrize("component, by, reference", CASES)
+def test_denoising_equals_transformer_lens_patching(zoo_add3_2l, batch, clean_cache, component, by, reference):
+    metric = make_metric("answer_logprob", batch)
+    ours = activation_patch(zoo_add3_2l, batch, component, by=by, metric=metric, max_rows=100, progress=False)
+    theirs = reference(zoo_add3_2l, batch.corrupt.tokens, clean_cache, lambda lg: metric(lg).mean())
+    if component == "pattern" and by == ("layer", "pos", "head"):
+        theirs = theirs.permute(0, 2, 1)  # transformer_lens orders (layer, head, dest_pos)
+    assert ours.values.shape == theirs.shape
+    assert torch.allclose(ours.values, theirs, atol=1e-5)
+    assert ours.values.std() > 0.01  # something is actually measured
+
+
+def test_noising_equals_transformer_lens_with_roles_swapped(zoo_add3_2l, batch):
+    metric = make_metric("logit_diff", batch, digits="tens")
+    ours = activation_patch(zoo_add3_2l, batch, "attn_out", by=("layer", "pos"), metric=metric, direction="noise", progress=False)
+    corrupt_cache = zoo_add3_2l.run_with_cache(batch.corrupt.tokens)[1]
+    theirs = tlp.get_act_patch_attn_out(zoo_add3_2l, batch.clean.tokens, corrupt_cache, lambda lg: metric(lg).mean())
+    assert torch.allclose(ours.values, theirs, atol=1e-5)
+
+
+def test_patching_clean_into_clean_changes_nothing(zoo_add3_2l, batch):
+    same = encode_pairs(Pairs(batch.pairs.clean, batch.pairs.clean, "none"))
+    res = activation_patch(zoo_add3_2l, same, "z", by=("layer", "pos", "head"), progress=False)
+    assert torch.allclose(res.values, torch.tensor(res.meta["clean"]), atol=1e-5)
+
+
+def test_a_zeroed_head_has_exactly_zero_effect_and_an_intact_one_does_not(zoo_add3_2l, batch):
+    import tempfile
+
+    from arithlens.models import load, save
+
+    with tempfile.TemporaryDirectory() as d:
+        model = load(save(zoo_add3_2l, f"{d}/m"))
+    w = model.blocks[0].attn.o.weight  # (d_model, n_heads * d_head)
+    d_head = model.cfg.d_head
+    with torch.no_grad():
+        w[:, 1 * d_head : 2 * d_head] = 0
+    res = activation_patch(model, batch, "z", by=("layer", "head"), progress=False)
+    effect = res.effect()
+    assert effect[0, 1].item() == 0.0
+    assert effect.abs().max().item() > 0.1
+
+
+def test_positions_after_the_metric_are_skipped_and_exactly_zero(zoo_add3_2l, batch):
+    res = activation_patch(zoo_add3_2l, batch, "resid_pre", by=("layer", "pos"), digits="units", progress=False)
+    units_pos = int(batch.clean.predict_pos("units")[0])
+    assert (res.effect()[:, units_pos + 1 :] == 0).all()
+    assert (res.effect()[:, :2] == 0).all()  # a.hundreds and a.tens are the same in both runs
+    # the changed token is a.units (position 2): patching the residual there restores the clean run
+    assert res.normalized().values[0, 2].item() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_result_table_top_plot_and_round_trip(zoo_add3_2l, batch, tmp_path):
+    res = activation_patch(zoo_add3_2l, batch, "z", by=("layer", "pos", "head"), progress=False)
+    frame = res.to_frame()
+    assert list(frame.columns) == ["layer", "pos", "head", "pos_label", "value", "effect"]
+    assert len(frame) == res.values.numel()
+    top = res.top(3)
+    assert top.effect.abs().is_monotonic_decreasing and top.effect.abs().iloc[0] == frame.effect.abs().max()
+    fig = res.plot()
+    assert fig.data[0].zmid == res.meta["corrupt"] and "7:=" in list(fig.data[0].x)
+    back = PatchResult.load(res.save(tmp_path / "r"))
+    assert torch.equal(back.values, res.values) and back.axes == res.axes and back.meta == res.meta
+
+
+def test_bad_patching_input_is_named(zoo_add3_2l, batch):
+    with pytest.raises(ArithlensError, match="component='hook_x'"):
+        activation_patch(zoo_add3_2l, batch, "hook_x", progress=False)
+    with pytest.raises(ArithlensError, match="layer 5 is out of range"):
+        activation_patch(zoo_add3_2l, batch, "z", layers=[5], progress=False)
+    with pytest.raises(ArithlensError, match="has no heads"):
+        activation_patch(zoo_add3_2l, batch, "resid_pre", by=("layer", "head"), progress=False)
+    with pytest.raises(ArithlensError, match="metric='loss'"):
+        make_metric("loss", batch)
+    with pytest.raises(ArithlensError, match="empty"):
+        encode_pairs(batch.pairs[0:0])
+
+
+def test_unequal_lengths_name_both_lengths_and_first_difference():
+    task = TaskSpec(op="add", n_digits=3, pad=False)
+    uneven = Pairs(Problems.from_ints(task, [(5, 5)]), Problems.from_ints(task, [(50, 5)]), "a.tens")
+    with pytest.raises(ArithlensError, match=r"has 7 tokens but corrupt '50\+5=55\.' has 8; they first differ at position 1"):
+        encode_pairs(uneven)
+
+
+def test_corrupt_pairs_change_what_they_say():
+    task = TaskSpec(op="add", n_digits=3)
+    p = corrupt_pairs(task, 50, change="b.tens", seed=1)
+    for (a, b), (a2, b2) in zip(p.clean.ints(), p.corrupt.ints()):
+        assert a == a2 and (b // 10) % 10 != (b2 // 10) % 10 and b % 10 == b2 % 10 and b // 100 == b2 // 100
+    s = corrupt_pairs(task, 10, change="swap", seed=0)
+    assert [(b, a) for a, b in s.clean.ints()] == s.corrupt.ints()
+    r = corrupt_pairs(task, 10, change="resample.a", seed=0)
+    assert all(c[0] != k[0] and c[1] == k[1] for c, k in zip(r.clean.ints(), r.corrupt.ints()))
+    sub = TaskSpec(op="sub", n_digits=3)
+    o = corrupt_pairs(TaskSpec(op="add", n_digits=1), 10, change="op:mul", seed=0)
+    assert o.corrupt.task.op == "mul"
+    with pytest.raises(ArithlensError, match="add answers have 4 digits but sub answers have 3"):
+        corrupt_pairs(task, 5, change="op:sub")
+    q = corrupt_pairs(sub, 30, change="b.hundreds", seed=0)
+    assert all(a >= b for a, b in q.corrupt.ints())
