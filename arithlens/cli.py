@@ -72,6 +72,42 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
+GRANULARITIES = {
+    "heads": ("z", ("layer", "head")),
+    "heads_by_pos": ("z", ("layer", "pos", "head")),
+    "resid_pre": ("resid_pre", ("layer", "pos")),
+    "resid_mid": ("resid_mid", ("layer", "pos")),
+    "resid_post": ("resid_post", ("layer", "pos")),
+    "attn_out": ("attn_out", ("layer", "pos")),
+    "mlp_out": ("mlp_out", ("layer", "pos")),
+    "q": ("q", ("layer", "pos", "head")),
+    "k": ("k", ("layer", "pos", "head")),
+    "v": ("v", ("layer", "pos", "head")),
+    "pattern": ("pattern", ("layer", "head")),
+}
+
+
+def _cmd_patch(a: argparse.Namespace) -> int:
+    from arithlens._atomic import write_text
+    from arithlens.loading import load
+    from arithlens.patching import activation_patch
+    from arithlens.tasks import corrupt_pairs
+
+    model = load(a.model)
+    component, by = GRANULARITIES[a.granularity]
+    pairs = corrupt_pairs(model.task, a.n, change=a.change, seed=a.seed)
+    res = activation_patch(model, pairs, component, by=by, metric=a.metric, digits=a.digits, direction=a.direction)
+    shown = res.normalized() if a.metric != "exact_match" else res
+    out = Path(a.out)
+    stem = f"{a.granularity}_{a.change.replace(':', '-')}_{a.direction}"
+    write_text(out / f"{stem}.csv", shown.to_frame().to_csv(index=False))
+    write_text(out / f"{stem}.html", shown.plot().to_html(include_plotlyjs=True))
+    res.save(out / stem)
+    print(shown.top(a.top).to_string(index=False))
+    print(f"wrote {out / stem}.csv, {out / stem}.html and {out / stem}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands per capability)."""
     p = argparse.ArgumentParser(prog="arithlens", description="Interpretability for arithmetic in transformers.")
@@ -111,6 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     zr.add_argument("--only", nargs="*", default=None, help="names to rebuild (default: all)")
     zr.add_argument("--out", default=None, help="folder (default: assets/models)")
     zr.set_defaults(func=_cmd_zoo_rebuild)
+
+    pa = sub.add_parser("patch", help="activation patching: which component carries the change")
+    pa.add_argument("model", help="zoo name or checkpoint folder")
+    pa.add_argument("--change", default="a.units", help="a.units, b.tens, swap, resample.a, op:mul, ...")
+    pa.add_argument("--granularity", default="heads", choices=sorted(GRANULARITIES))
+    pa.add_argument("--metric", default="answer_logprob", choices=["answer_logprob", "logit_diff", "exact_match"])
+    pa.add_argument("--digits", default="all", help="answer digits the metric scores: all, units, tens, ...")
+    pa.add_argument("--direction", default="denoise", choices=["denoise", "noise"])
+    pa.add_argument("--n", type=int, default=256, help="number of clean/corrupt pairs")
+    pa.add_argument("--seed", type=int, default=0)
+    pa.add_argument("--top", type=int, default=10, help="print this many top cells")
+    pa.add_argument("--out", required=True)
+    pa.set_defaults(func=_cmd_patch)
 
     d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")
     d.add_argument("--out", default="out")

@@ -52,3 +52,17 @@ def test_bad_input_exits_2_with_the_value_named(capsys):
     assert "n_digits=0" in capsys.readouterr().err
     assert main(["eval", "nope-model"]) == 2
     assert "'nope-model'" in capsys.readouterr().err
+
+
+def test_patch_writes_table_figure_and_result(tmp_path, capsys):
+    import pandas as pd
+
+    from arithlens.patching import PatchResult
+
+    assert main(["patch", "add3-2L", "--change", "a.units", "--granularity", "heads_by_pos", "--n", "16", "--out", str(tmp_path)]) == 0
+    stem = tmp_path / "heads_by_pos_a.units_denoise"
+    frame = pd.read_csv(f"{stem}.csv")
+    assert set(frame.columns) >= {"layer", "pos", "head", "value"} and len(frame) == 2 * 13 * 4
+    assert "plotly" in open(f"{stem}.html").read(3000).lower()
+    assert PatchResult.load(stem).values.shape == (2, 13, 4)
+    assert "effect" in capsys.readouterr().out
