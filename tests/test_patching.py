@@ -137,3 +137,27 @@ def test_corrupt_pairs_change_what_they_say():
         corrupt_pairs(task, 5, change="op:sub")
     q = corrupt_pairs(sub, 30, change="b.hundreds", seed=0)
     assert all(a >= b for a, b in q.corrupt.ints())
+
+
+@pytest.mark.parametrize("component, by", [("z", ("layer", "pos", "head")), ("resid_pre", ("layer", "pos")), ("z", ("layer", "head"))])
+def test_attribution_patching_tracks_activation_patching(zoo_add3_2l, batch, component, by):
+    from arithlens.patching import attribution_patch
+
+    metric = make_metric("logit_diff", batch)
+    exact = activation_patch(zoo_add3_2l, batch, component, by=by, metric=metric, progress=False)
+    approx = attribution_patch(zoo_add3_2l, batch, component, by=by, metric=metric)
+    assert approx.values.shape == exact.values.shape
+    a, e = approx.effect().flatten(), exact.effect().flatten()
+    corr = torch.corrcoef(torch.stack([a, e]))[0, 1].item()
+    print(f"attribution vs activation patching, {component} {by}: r={corr:.3f}")
+    assert corr > 0.5
+    # Cells that cannot matter (positions after the metric, unchanged prefix) are exactly zero in both.
+    assert (a[e == 0].abs() < 1e-6).all()
+
+
+def test_attribution_of_identical_runs_is_exactly_zero(zoo_add3_2l, batch):
+    from arithlens.patching import attribution_patch
+
+    same = encode_pairs(Pairs(batch.pairs.clean, batch.pairs.clean, "none"))
+    est = attribution_patch(zoo_add3_2l, same, "z", by=("layer", "head"), metric="answer_logprob")
+    assert est.effect().abs().max().item() == 0.0

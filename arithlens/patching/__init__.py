@@ -8,6 +8,7 @@ Example:
 """
 
 from arithlens.patching.activation import COMPONENTS, activation_patch, can_resume, run_from_layer
+from arithlens.patching.attribution import attribution_patch
 from arithlens.patching.metrics import METRICS, Metric, PairBatch, encode_pairs, make_metric, normalized
 from arithlens.patching.results import PatchResult
 
@@ -18,6 +19,7 @@ __all__ = [
     "PairBatch",
     "PatchResult",
     "activation_patch",
+    "attribution_patch",
     "can_resume",
     "encode_pairs",
     "make_metric",
