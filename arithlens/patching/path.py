@@ -1,0 +1,175 @@
+"""Path patching (Wang et al. 2022), the variant Zhang et al. (2024) used to find key heads.
+
+Measures the effect of *sender* heads on chosen *receivers* only along the direct paths between
+them. By default it noises (Wang et al.'s convention): the clean run, with the sender heads'
+outputs (``hook_z``) taken from the corrupt run and every other component (all other heads'
+``hook_z`` and every MLP's output) frozen at its clean value. Then:
+
+- receiver ``"logits"``: the metric is read from that run's logits. Only the sender -> residual
+  stream -> unembedding path changes; nothing in between reacts.
+- receivers ``[(layer, head, "q" | "k" | "v"), ...]``: that run's q / k / v of each receiver head
+  is recorded, and a second clean run patches only those in (everything else recomputes); the
+  metric is read there. This isolates sender -> receiver-input paths.
+
+Difference from ``transformer_lens.patching.get_act_patch_direct_path``-style patching: that
+patches the sender's *output* and lets every later component recompute, so it measures the
+sender's total effect through all paths (what :func:`activation_patch` gives); here all
+intermediate components are frozen, so only direct paths count. With no component between
+sender and receiver (last-layer sender, attention-only model, receiver ``"logits"``) the two
+agree exactly, which a test checks.
+
+Example:
+    >>> res = path_patch(model, pairs, receivers="logits")          # every head as a sender
+    >>> res.top(5)                                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import repeat
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_choice
+from arithlens.patching.activation import can_resume, run_from_layer
+from arithlens.patching.metrics import Metric, PairBatch, encode_pairs, make_metric
+from arithlens.patching.results import PatchResult
+from arithlens.tasks import Pairs
+
+Receiver = tuple[int, int, str]
+
+
+def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: str) -> None:
+    for layer, head in heads:
+        if not (0 <= layer < model.cfg.n_layers and 0 <= head < model.cfg.n_heads):
+            raise ArithlensError(
+                f"{what} head ({layer}, {head}) does not exist: the model has layers "
+                f"0..{model.cfg.n_layers - 1} and heads 0..{model.cfg.n_heads - 1}"
+            )
+
+
+def _frozen_run_hooks(model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, b: int) -> list:
+    """Hooks that set every head's z to tgt (or src for senders) and every MLP output to tgt."""
+    hooks = []
+    for layer in range(model.cfg.n_layers):
+        zname, mname = f"blocks.{layer}.attn.hook_z", f"blocks.{layer}.hook_mlp_out"
+        m = senders_mask[:, layer][:, None, None, :, None]  # (k, 1, 1, head, 1)
+
+        def set_z(act, hook=None, zname=zname, m=m):
+            out = torch.where(m, src[zname][None], tgt[zname][None])
+            return out.reshape(act.shape)
+
+        def set_mlp(act, hook=None, mname=mname):
+            return repeat(tgt[mname], "b pos d -> (k b) pos d", k=k)
+
+        hooks.append((zname, set_z))
+        if not getattr(model.cfg, "attn_only", False):
+            hooks.append((mname, set_mlp))
+    return hooks
+
+
+@torch.no_grad()
+def path_patch(
+    model: TransformerBridge,
+    pairs: Pairs | PairBatch,
+    *,
+    receivers: str | list[Receiver] = "logits",
+    senders: list[tuple[int, int]] | None = None,
+    metric: str | Metric = "answer_logprob",
+    digits: str | int | list = "all",
+    direction: str = "noise",
+    max_rows: int = 8192,
+    progress: bool = True,
+) -> PatchResult:
+    """Path-patch each sender head (default: every head) into ``receivers``.
+
+    Args:
+        model: a TransformerBridge.
+        pairs: clean/corrupt pairs.
+        receivers: ``"logits"`` or a list of ``(layer, head, "q"|"k"|"v")``.
+        senders: heads to test one at a time (default: all ``(layer, head)``).
+        metric: metric name or :class:`Metric`.
+        digits: answer digits scored.
+        direction: ``"noise"`` (clean run, corrupt sender; Wang et al.) or ``"denoise"``.
+        max_rows: rows per forward.
+        progress: tqdm bar.
+
+    Returns:
+        A ``(layer, head)`` :class:`PatchResult`; cells not tested hold the unpatched value.
+    """
+    check_choice("direction", direction, ("denoise", "noise"))
+    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
+    met = metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
+    n_layers, n_heads, b = model.cfg.n_layers, model.cfg.n_heads, len(batch)
+    senders = [(layer, h) for layer in range(n_layers) for h in range(n_heads)] if senders is None else list(senders)
+    _check_heads(model, senders, "sender")
+    if receivers != "logits":
+        if not isinstance(receivers, list) or not receivers:
+            raise ArithlensError(f"receivers={receivers!r}: expected 'logits' or a list of (layer, head, 'q'|'k'|'v')")
+        for r in receivers:
+            check_choice("receiver input", r[2], ("q", "k", "v"))
+        _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
+    names = {f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)} | {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)} | {f"blocks.{layer}.hook_resid_pre" for layer in range(n_layers)}
+    clean_logits, clean_cache = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)
+    corrupt_logits, corrupt_cache = model.run_with_cache(batch.corrupt.tokens, names_filter=lambda n: n in names)
+    src, tgt = (corrupt_cache, clean_cache) if direction == "noise" else (clean_cache, corrupt_cache)
+    target_tokens = batch.clean.tokens if direction == "noise" else batch.corrupt.tokens
+    clean_v, corrupt_v = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
+    base = clean_v if direction == "noise" else corrupt_v
+    values = torch.full((n_layers, n_heads), base)
+    per = max(1, max_rows // b)
+    bar = tqdm(total=len(senders), desc="path patch", disable=not progress)
+    for start in range(0, len(senders), per):
+        chunk = senders[start : start + per]
+        k = len(chunk)
+        mask = torch.zeros(k, n_layers, n_heads, dtype=torch.bool)
+        for i, (layer, h) in enumerate(chunk):
+            mask[i, layer, h] = True
+        tokens = repeat(target_tokens, "b pos -> (k b) pos", k=k)
+        hooks = _frozen_run_hooks(model, mask, src, tgt, k, b)
+        if receivers == "logits":
+            logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
+        else:
+            logits = _receiver_run(model, tokens, hooks, receivers, tgt, k)
+        vals = met(logits).reshape(k, b).mean(1)
+        for (layer, h), v in zip(chunk, vals):
+            values[layer, h] = v
+        bar.update(k)
+    bar.close()
+    return PatchResult(
+        values=values,
+        axes=("layer", "head"),
+        pos_labels=batch.labels(),
+        meta=dict(component="z", method="path", receivers=receivers if receivers == "logits" else [list(r) for r in receivers], direction=direction, metric=met.name, digits=met.digits, clean=clean_v, corrupt=corrupt_v, n_pairs=b, change=batch.pairs.change),
+    )
+
+
+def _receiver_run(model, tokens, frozen_hooks, receivers: list[Receiver], tgt: dict, k: int) -> torch.Tensor:
+    """Record receivers' q/k/v under the frozen run, then patch only those into a normal run."""
+    names = {f"blocks.{layer}.attn.hook_{x}" for layer, _, x in receivers}
+    store: dict[str, torch.Tensor] = {}
+
+    def recorder(name):
+        def rec(act, hook=None):
+            store[name] = act.clone()
+            return act
+
+        return rec
+
+    model.run_with_hooks(tokens, fwd_hooks=frozen_hooks + [(n, recorder(n)) for n in names])
+    patch_hooks = []
+    for name in names:
+        heads = [h for layer, h, x in receivers if f"blocks.{layer}.attn.hook_{x}" == name]
+
+        def setter(act, hook=None, name=name, heads=heads):
+            out = act.clone()
+            out[:, :, heads] = store[name][:, :, heads]
+            return out
+
+        patch_hooks.append((name, setter))
+    first = min(layer for layer, _, _ in receivers)
+    if can_resume(model):
+        resid = repeat(tgt[f"blocks.{first}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k)
+        with model.hooks(fwd_hooks=patch_hooks):
+            return run_from_layer(model, resid, first)
+    return model.run_with_hooks(tokens, fwd_hooks=patch_hooks)
