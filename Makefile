@@ -28,7 +28,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/arithlens demo --out out
 
 test: $(STAMP)
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --doctest-modules arithlens tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check arithlens tests benchmarks

@@ -21,11 +21,24 @@ def _cmd_train(a: argparse.Namespace) -> int:
     from arithlens.models import TrainConfig, save, train
     from arithlens.tasks import TaskSpec
 
-    task = TaskSpec(op=a.op, n_digits=a.digits, format=a.format, pad=not a.no_pad, nonneg=not a.signed)
-    cfg = TrainConfig(steps=a.steps, batch_size=a.batch_size, lr=a.lr, seed=a.seed, schedule=a.schedule, eval_every=a.eval_every, n_test=a.n_test, n_train=a.n_train)
+    task = TaskSpec(
+        op=a.op, n_digits=a.digits, format=a.format, pad=not a.no_pad, nonneg=not a.signed
+    )
+    cfg = TrainConfig(
+        steps=a.steps,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        seed=a.seed,
+        schedule=a.schedule,
+        eval_every=a.eval_every,
+        n_test=a.n_test,
+        n_train=a.n_train,
+    )
     model = train(task, a.preset, cfg)
     save(model, a.out)
-    print(f"saved {a.out}: held-out exact match {model.record.eval_exact[-1]:.4f} after {cfg.steps} steps ({model.record.wall_s:.1f} s)")
+    print(
+        f"saved {a.out}: held-out exact match {model.record.eval_exact[-1]:.4f} after {cfg.steps} steps ({model.record.wall_s:.1f} s)"
+    )
     return 0
 
 
@@ -67,7 +80,9 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     model = zoo.load(zoo.DEFAULT)
     paths = write_report(model, a.out, n=a.n, name=zoo.DEFAULT)
     summary = json.loads(paths["json"].read_text())
-    print(f"{zoo.DEFAULT}: exact match {summary['uniform']['exact_match']:.4f} (uniform), {summary['cascade']['exact_match']:.4f} (cascade-balanced)")
+    print(
+        f"{zoo.DEFAULT}: exact match {summary['uniform']['exact_match']:.4f} (uniform), {summary['cascade']['exact_match']:.4f} (cascade-balanced)"
+    )
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
@@ -96,7 +111,9 @@ def _cmd_patch(a: argparse.Namespace) -> int:
     model = load(a.model)
     component, by = GRANULARITIES[a.granularity]
     pairs = corrupt_pairs(model.task, a.n, change=a.change, seed=a.seed)
-    res = activation_patch(model, pairs, component, by=by, metric=a.metric, digits=a.digits, direction=a.direction)
+    res = activation_patch(
+        model, pairs, component, by=by, metric=a.metric, digits=a.digits, direction=a.direction
+    )
     shown = res.normalized() if a.metric != "exact_match" else res
     out = Path(a.out)
     stem = f"{a.granularity}_{a.change.replace(':', '-')}_{a.direction}"
@@ -110,7 +127,9 @@ def _cmd_patch(a: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands per capability)."""
-    p = argparse.ArgumentParser(prog="arithlens", description="Interpretability for arithmetic in transformers.")
+    p = argparse.ArgumentParser(
+        prog="arithlens", description="Interpretability for arithmetic in transformers."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a small arithmetic transformer and save a checkpoint")
@@ -125,7 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--eval-every", type=int, default=100)
     t.add_argument("--n-test", type=int, default=2000)
-    t.add_argument("--n-train", type=int, default=None, help="fixed training-set size (default: fresh problems every step)")
+    t.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="fixed training-set size (default: fresh problems every step)",
+    )
     t.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
     t.add_argument("--signed", action="store_true", help="subtraction with negative results")
     t.add_argument("--out", required=True, help="checkpoint folder")
@@ -150,10 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     pa = sub.add_parser("patch", help="activation patching: which component carries the change")
     pa.add_argument("model", help="zoo name or checkpoint folder")
-    pa.add_argument("--change", default="a.units", help="a.units, b.tens, swap, resample.a, op:mul, ...")
+    pa.add_argument(
+        "--change", default="a.units", help="a.units, b.tens, swap, resample.a, op:mul, ..."
+    )
     pa.add_argument("--granularity", default="heads", choices=sorted(GRANULARITIES))
-    pa.add_argument("--metric", default="answer_logprob", choices=["answer_logprob", "logit_diff", "exact_match"])
-    pa.add_argument("--digits", default="all", help="answer digits the metric scores: all, units, tens, ...")
+    pa.add_argument(
+        "--metric",
+        default="answer_logprob",
+        choices=["answer_logprob", "logit_diff", "exact_match"],
+    )
+    pa.add_argument(
+        "--digits", default="all", help="answer digits the metric scores: all, units, tens, ..."
+    )
     pa.add_argument("--direction", default="denoise", choices=["denoise", "noise"])
     pa.add_argument("--n", type=int, default=256, help="number of clean/corrupt pairs")
     pa.add_argument("--seed", type=int, default=0)

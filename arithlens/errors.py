@@ -14,7 +14,9 @@ class ArithlensError(ValueError):
     """Bad input to an arithlens function (a value, a file, a name)."""
 
 
-def check_int(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None) -> int:
+def check_int(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     """Return ``value`` if it is an int within bounds, else raise :class:`ArithlensError`.
 
     Example:

@@ -61,7 +61,9 @@ def check_fits(model: TransformerBridge, batch: TokenBatch) -> None:
 
 
 @torch.no_grad()
-def forward_chunked(model: TransformerBridge, tokens: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+def forward_chunked(
+    model: TransformerBridge, tokens: torch.Tensor, chunk: int = 2048
+) -> torch.Tensor:
     """Logits ``(batch, pos, d_vocab)`` computed ``chunk`` rows at a time."""
     return torch.cat([model(tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)])
 
@@ -109,7 +111,9 @@ def parse_answer(task: TaskSpec, completion: str) -> list[int]:
     return digits if task.format == "reversed" else digits[::-1]
 
 
-def _greedy(model: TransformerBridge, batch: TokenBatch, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _greedy(
+    model: TransformerBridge, batch: TokenBatch, truth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     task = batch.problems.task
     completions = greedy_complete(model, batch)
     texts = [t[int(p) :].rstrip(".") for t, p in zip(batch.texts, batch.prompt_len)]
@@ -160,7 +164,14 @@ class EvalResult:
         for k in range(c.shape[1]):
             for v in np.unique(c[:, k]):
                 sel = c[:, k] == v
-                rows.append(dict(digit=place_name(k), carry_in=int(v), accuracy=float(self.digit_correct[sel, k].mean()), count=int(sel.sum())))
+                rows.append(
+                    dict(
+                        digit=place_name(k),
+                        carry_in=int(v),
+                        accuracy=float(self.digit_correct[sel, k].mean()),
+                        count=int(sel.sum()),
+                    )
+                )
         return pd.DataFrame(rows)
 
     def by_class(self) -> pd.DataFrame:
@@ -170,18 +181,36 @@ class EvalResult:
         for code, name in enumerate(CLASS_NAMES):
             sel = cls == code
             if sel.any():
-                rows.append(dict(digit_class=name, accuracy=float(self.digit_correct[sel].mean()), count=int(sel.sum())))
+                rows.append(
+                    dict(
+                        digit_class=name,
+                        accuracy=float(self.digit_correct[sel].mean()),
+                        count=int(sel.sum()),
+                    )
+                )
         return pd.DataFrame(rows)
 
     def by_cascade(self) -> pd.DataFrame:
         """Exact match by cascade class S0..S5; add/sub only."""
         cas = cascade_class(self.problems)
-        rows = [dict(cascade=f"S{s}", exact_match=float(self.exact[cas == s].mean()), count=int((cas == s).sum())) for s in np.unique(cas)]
+        rows = [
+            dict(
+                cascade=f"S{s}",
+                exact_match=float(self.exact[cas == s].mean()),
+                count=int((cas == s).sum()),
+            )
+            for s in np.unique(cas)
+        ]
         return pd.DataFrame(rows)
 
     def summary(self) -> dict:
         """JSON-ready numbers: exact match, per digit, and (add/sub) by class and cascade."""
-        out = {"n": len(self.problems), "mode": self.mode, "exact_match": self.exact_match, "per_digit": self.per_digit().to_dict()}
+        out = {
+            "n": len(self.problems),
+            "mode": self.mode,
+            "exact_match": self.exact_match,
+            "per_digit": self.per_digit().to_dict(),
+        }
         if self.problems.task.op != "mul":
             out["by_cascade"] = self.by_cascade().set_index("cascade").to_dict("index")
             out["by_class"] = self.by_class().set_index("digit_class").to_dict("index")
@@ -190,15 +219,58 @@ class EvalResult:
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (metric, group) with value and count."""
         frames = [
-            pd.DataFrame([dict(metric="exact_match", group="all", value=self.exact_match, count=len(self.problems))]),
-            pd.DataFrame(dict(metric="digit_accuracy", group=self.per_digit().index, value=self.per_digit().values, count=len(self.problems))),
+            pd.DataFrame(
+                [
+                    dict(
+                        metric="exact_match",
+                        group="all",
+                        value=self.exact_match,
+                        count=len(self.problems),
+                    )
+                ]
+            ),
+            pd.DataFrame(
+                dict(
+                    metric="digit_accuracy",
+                    group=self.per_digit().index,
+                    value=self.per_digit().values,
+                    count=len(self.problems),
+                )
+            ),
         ]
         bc = self.by_carry()
-        frames.append(pd.DataFrame(dict(metric="digit_accuracy_by_carry", group=bc.digit + ":carry=" + bc.carry_in.astype(str), value=bc.accuracy, count=bc["count"])))
+        frames.append(
+            pd.DataFrame(
+                dict(
+                    metric="digit_accuracy_by_carry",
+                    group=bc.digit + ":carry=" + bc.carry_in.astype(str),
+                    value=bc.accuracy,
+                    count=bc["count"],
+                )
+            )
+        )
         if self.problems.task.op != "mul":
             cl, ca = self.by_class(), self.by_cascade()
-            frames.append(pd.DataFrame(dict(metric="digit_accuracy_by_class", group=cl.digit_class, value=cl.accuracy, count=cl["count"])))
-            frames.append(pd.DataFrame(dict(metric="exact_match_by_cascade", group=ca.cascade, value=ca.exact_match, count=ca["count"])))
+            frames.append(
+                pd.DataFrame(
+                    dict(
+                        metric="digit_accuracy_by_class",
+                        group=cl.digit_class,
+                        value=cl.accuracy,
+                        count=cl["count"],
+                    )
+                )
+            )
+            frames.append(
+                pd.DataFrame(
+                    dict(
+                        metric="exact_match_by_cascade",
+                        group=ca.cascade,
+                        value=ca.exact_match,
+                        count=ca["count"],
+                    )
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
     def plot(self, title: str | None = None):

@@ -17,7 +17,9 @@ from arithlens.errors import ArithlensError
 from arithlens.models import checkpoint, zoo
 
 
-def load(name_or_path: str | Path, *, device: str | torch.device | None = None) -> TransformerBridge:
+def load(
+    name_or_path: str | Path, *, device: str | torch.device | None = None
+) -> TransformerBridge:
     """Load a zoo model by name, or an arithlens checkpoint folder by path."""
     s = str(name_or_path)
     if s in zoo.RECIPES:

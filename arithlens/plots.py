@@ -29,13 +29,31 @@ def eval_figure(res: EvalResult, title: str | None = None) -> go.Figure:
     fig.add_bar(x=list(pd_.index), y=pd_.values, name="per digit", row=1, col=1, showlegend=False)
     bc = res.by_carry()
     for v, grp in bc.groupby("carry_in"):
-        fig.add_bar(x=grp.digit, y=grp.accuracy, name=f"carry in = {v}", row=1, col=2, customdata=grp["count"], hovertemplate="%{x}: %{y:.4f} (n=%{customdata})")
+        fig.add_bar(
+            x=grp.digit,
+            y=grp.accuracy,
+            name=f"carry in = {v}",
+            row=1,
+            col=2,
+            customdata=grp["count"],
+            hovertemplate="%{x}: %{y:.4f} (n=%{customdata})",
+        )
     if has_cascade:
         ca = res.by_cascade()
-        fig.add_bar(x=ca.cascade, y=ca.exact_match, name="by cascade", row=1, col=3, showlegend=False, customdata=ca["count"], hovertemplate="%{x}: %{y:.4f} (n=%{customdata})")
+        fig.add_bar(
+            x=ca.cascade,
+            y=ca.exact_match,
+            name="by cascade",
+            row=1,
+            col=3,
+            showlegend=False,
+            customdata=ca["count"],
+            hovertemplate="%{x}: %{y:.4f} (n=%{customdata})",
+        )
     fig.update_yaxes(range=[0, 1.02])
     fig.update_layout(
-        title=title or f"{res.problems.task.name}: exact match {res.exact_match:.4f} on {len(res.problems)} problems",
+        title=title
+        or f"{res.problems.task.name}: exact match {res.exact_match:.4f} on {len(res.problems)} problems",
         barmode="group",
         template="plotly_white",
         height=380,
@@ -45,14 +63,39 @@ def eval_figure(res: EvalResult, title: str | None = None) -> go.Figure:
 
 def training_figure(record: TrainRecord, title: str | None = None) -> go.Figure:
     """Training loss and per-answer-digit held-out loss and accuracy over steps."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["loss per answer digit (held out)", "accuracy per answer digit (held out)"])
-    fig.add_scatter(y=record.train_loss, x=list(range(1, len(record.train_loss) + 1)), name="train loss", line=dict(color="lightgray"), row=1, col=1)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=["loss per answer digit (held out)", "accuracy per answer digit (held out)"],
+    )
+    fig.add_scatter(
+        y=record.train_loss,
+        x=list(range(1, len(record.train_loss) + 1)),
+        name="train loss",
+        line=dict(color="lightgray"),
+        row=1,
+        col=1,
+    )
     n_digits = len(record.eval_digit_loss[0]) if record.eval_digit_loss else 0
     for k in range(n_digits):
-        fig.add_scatter(x=record.eval_steps, y=[r[k] for r in record.eval_digit_loss], name=f"{place_name(k)} loss", row=1, col=1)
-        fig.add_scatter(x=record.eval_steps, y=[r[k] for r in record.eval_digit_acc], name=f"{place_name(k)} acc", row=1, col=2)
+        fig.add_scatter(
+            x=record.eval_steps,
+            y=[r[k] for r in record.eval_digit_loss],
+            name=f"{place_name(k)} loss",
+            row=1,
+            col=1,
+        )
+        fig.add_scatter(
+            x=record.eval_steps,
+            y=[r[k] for r in record.eval_digit_acc],
+            name=f"{place_name(k)} acc",
+            row=1,
+            col=2,
+        )
     fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_layout(title=title or "training", template="plotly_white", height=380, xaxis_title="step")
+    fig.update_layout(
+        title=title or "training", template="plotly_white", height=380, xaxis_title="step"
+    )
     return fig
 
 
@@ -69,11 +112,27 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
         y = [f"L{layer}H{h}" for layer in range(v.shape[0]) for h in range(v.shape[2])]
         x = res.pos_labels[: v.shape[1]]
     meta = res.meta
-    center = 0.0 if meta.get("normalized") else (meta["corrupt"] if meta.get("direction") == "denoise" else meta["clean"])
-    fig = go.Figure(go.Heatmap(z=z.numpy(), x=x, y=y, colorscale="RdBu", zmid=center, colorbar=dict(title=meta.get("metric", ""))))
+    center = (
+        0.0
+        if meta.get("normalized")
+        else (meta["corrupt"] if meta.get("direction") == "denoise" else meta["clean"])
+    )
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.numpy(),
+            x=x,
+            y=y,
+            colorscale="RdBu",
+            zmid=center,
+            colorbar=dict(title=meta.get("metric", "")),
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
-        title=title or f"{meta.get('direction', '')} patching of {meta.get('component', '')} ({meta.get('change', '')}, {meta.get('n_pairs', '')} pairs)",
-        xaxis_title="position", template="plotly_white", height=max(300, 22 * len(y) + 120),
+        title=title
+        or f"{meta.get('direction', '')} patching of {meta.get('component', '')} ({meta.get('change', '')}, {meta.get('n_pairs', '')} pairs)",
+        xaxis_title="position",
+        template="plotly_white",
+        height=max(300, 22 * len(y) + 120),
     )
     return fig

@@ -23,11 +23,15 @@ def _table(frame) -> str:
     cols = list(frame.columns)
     rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for rec in frame.itertuples(index=False):
-        rows.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in rec) + " |")
+        rows.append(
+            "| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in rec) + " |"
+        )
     return "\n".join(rows)
 
 
-def write_report(model: TransformerBridge, out: str | Path, *, n: int = 4000, seed: int = 0, name: str = "model") -> dict[str, Path]:
+def write_report(
+    model: TransformerBridge, out: str | Path, *, n: int = 4000, seed: int = 0, name: str = "model"
+) -> dict[str, Path]:
     """Evaluate ``model`` on uniform and cascade-balanced problems; write md, csv, json, html."""
     out = Path(out)
     task = model_task(model)
@@ -44,16 +48,48 @@ def write_report(model: TransformerBridge, out: str | Path, *, n: int = 4000, se
 
     table = pd.concat(frames, ignore_index=True)
     shown = strategies.get("cascade", uniform)
-    fig = shown.plot(title=f"{name} ({task.name}): exact match {uniform.exact_match:.4f} uniform, {shown.exact_match:.4f} on the {'cascade-balanced' if 'cascade' in strategies else 'uniform'} set")
-    md = [f"# arithlens report: {name}", "", f"Task `{task.name}`; {n} problems per sample; mode {uniform.mode}.", ""]
+    fig = shown.plot(
+        title=f"{name} ({task.name}): exact match {uniform.exact_match:.4f} uniform, {shown.exact_match:.4f} on the {'cascade-balanced' if 'cascade' in strategies else 'uniform'} set"
+    )
+    md = [
+        f"# arithlens report: {name}",
+        "",
+        f"Task `{task.name}`; {n} problems per sample; mode {uniform.mode}.",
+        "",
+    ]
     for label, res in strategies.items():
-        md += [f"## {label} sample: exact match {res.exact_match:.4f}", "", "### accuracy per answer digit", "", _table(res.per_digit().rename_axis("digit").reset_index()), "", "### by carry into the digit", "", _table(res.by_carry()), ""]
+        md += [
+            f"## {label} sample: exact match {res.exact_match:.4f}",
+            "",
+            "### accuracy per answer digit",
+            "",
+            _table(res.per_digit().rename_axis("digit").reset_index()),
+            "",
+            "### by carry into the digit",
+            "",
+            _table(res.by_carry()),
+            "",
+        ]
         if task.op != "mul":
-            md += ["### by cascade class", "", _table(res.by_cascade()), "", "### by Quirke & Barez digit class", "", _table(res.by_class()), ""]
+            md += [
+                "### by cascade class",
+                "",
+                _table(res.by_cascade()),
+                "",
+                "### by Quirke & Barez digit class",
+                "",
+                _table(res.by_class()),
+                "",
+            ]
     paths = {
         "markdown": write_text(out / "report.md", "\n".join(md)),
         "csv": write_text(out / "accuracy.csv", table.to_csv(index=False)),
-        "json": write_text(out / "summary.json", json.dumps({k: v.summary() for k, v in strategies.items()}, indent=1)),
-        "figure": write_text(out / "accuracy.html", fig.to_html(include_plotlyjs=True, full_html=True)),
+        "json": write_text(
+            out / "summary.json",
+            json.dumps({k: v.summary() for k, v in strategies.items()}, indent=1),
+        ),
+        "figure": write_text(
+            out / "accuracy.html", fig.to_html(include_plotlyjs=True, full_html=True)
+        ),
     }
     return paths

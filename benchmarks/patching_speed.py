@@ -30,7 +30,9 @@ def compare(model, batch, tl_cells: int | None, seed: int = 0) -> tuple[float, f
     """Returns (ours_s, tl_s_full_grid, max_abs_diff, cells)."""
     metric = make_metric("answer_logprob", batch)
     t0 = time.perf_counter()
-    ours = activation_patch(model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False)
+    ours = activation_patch(
+        model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
+    )
     ours_s = time.perf_counter() - t0
     _, cache = model.run_with_cache(batch.clean.tokens)
     n_layers, n_pos, n_heads = ours.values.shape
@@ -39,11 +41,18 @@ def compare(model, batch, tl_cells: int | None, seed: int = 0) -> tuple[float, f
         columns=["layer", "pos", "head_index"],
     )
     if tl_cells is not None and tl_cells < len(grid):
-        grid = grid.groupby("layer", group_keys=False).sample(n=max(1, tl_cells // n_layers), random_state=seed)
+        grid = grid.groupby("layer", group_keys=False).sample(
+            n=max(1, tl_cells // n_layers), random_state=seed
+        )
     t0 = time.perf_counter()
     theirs = tlp.generic_activation_patch(
-        model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean(),
-        patch_setter=tlp.layer_pos_head_vector_patch_setter, activation_name="z", index_df=grid,
+        model,
+        batch.corrupt.tokens,
+        cache,
+        lambda lg: metric(lg).mean(),
+        patch_setter=tlp.layer_pos_head_vector_patch_setter,
+        activation_name="z",
+        index_df=grid,
     )
     tl_s = (time.perf_counter() - t0) * (n_layers * n_pos * n_heads) / len(grid)
     ours_vals = ours.values[grid.layer.values, grid.pos.values, grid.head_index.values]
@@ -60,7 +69,9 @@ def main() -> None:
     small = zoo.load("add3-2L")
     batch = encode_pairs(corrupt_pairs(small.task, 256, change="a.units", seed=0))
     ours_a, tl_a, diff_a, cells_a = compare(small, batch, None)
-    print(f"(a) add3-2L, 256 pairs, {cells_a} cells: arithlens {ours_a:.2f} s, transformer_lens {tl_a:.2f} s")
+    print(
+        f"(a) add3-2L, 256 pairs, {cells_a} cells: arithlens {ours_a:.2f} s, transformer_lens {tl_a:.2f} s"
+    )
 
     task = TaskSpec(op="add", n_digits=4)
     spec = ModelSpec(n_layers=12, d_model=768, n_heads=12, d_head=64, d_mlp=3072, n_ctx=16, seed=0)
@@ -69,8 +80,12 @@ def main() -> None:
     batch = encode_pairs(corrupt_pairs(task, 16, change="a.units", seed=0))
     assert batch.n_pos >= 16
     ours_b, tl_b, diff_b, cells_b = compare(big, batch, args.tl_cells)
-    print(f"(b) GPT-2-shaped, 16 pairs x {batch.n_pos} tokens, {cells_b} cells: arithlens {ours_b:.1f} s, transformer_lens {tl_b:.1f} s (scaled from {args.tl_cells} cells)")
-    print(f"patching_speedup_small={tl_a / ours_a:.2f} patching_speedup_gpt2shape={tl_b / ours_b:.2f} max_abs_diff={max(diff_a, diff_b):.2e}")
+    print(
+        f"(b) GPT-2-shaped, 16 pairs x {batch.n_pos} tokens, {cells_b} cells: arithlens {ours_b:.1f} s, transformer_lens {tl_b:.1f} s (scaled from {args.tl_cells} cells)"
+    )
+    print(
+        f"patching_speedup_small={tl_a / ours_a:.2f} patching_speedup_gpt2shape={tl_b / ours_b:.2f} max_abs_diff={max(diff_a, diff_b):.2e}"
+    )
 
 
 if __name__ == "__main__":

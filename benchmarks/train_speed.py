@@ -22,7 +22,9 @@ def main() -> None:
     task = TaskSpec(op="add", n_digits=3, format="reversed")
     cfg = TrainConfig(steps=2000, batch_size=256, lr=1e-3, eval_every=25, n_test=2000, seed=0)
     start = time.perf_counter()
-    model = train(task, "2L", cfg, callback=lambda rec, step: rec.eval_exact[-1] < TARGET, progress=False)
+    model = train(
+        task, "2L", cfg, callback=lambda rec, step: rec.eval_exact[-1] < TARGET, progress=False
+    )
     elapsed = time.perf_counter() - start
     rec = model.record
     print(f"steps={rec.eval_steps[-1]} evals={len(rec.eval_steps)} train_wall_s={rec.wall_s:.1f}")

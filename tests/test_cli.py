@@ -10,7 +10,13 @@ from arithlens.cli import build_parser, main
 
 
 def test_every_subcommand_has_help(capsys):
-    for argv in (["train", "--help"], ["eval", "--help"], ["zoo", "list", "--help"], ["zoo", "rebuild", "--help"], ["demo", "--help"]):
+    for argv in (
+        ["train", "--help"],
+        ["eval", "--help"],
+        ["zoo", "list", "--help"],
+        ["zoo", "rebuild", "--help"],
+        ["demo", "--help"],
+    ):
         with pytest.raises(SystemExit) as e:
             build_parser().parse_args(argv)
         assert e.value.code == 0
@@ -26,7 +32,28 @@ def test_zoo_list_shows_models_and_accuracy(capsys):
 
 def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--op", "add", "--digits", "1", "--steps", "20", "--batch-size", "32", "--n-test", "20", "--eval-every", "10", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--op",
+                "add",
+                "--digits",
+                "1",
+                "--steps",
+                "20",
+                "--batch-size",
+                "32",
+                "--n-test",
+                "20",
+                "--eval-every",
+                "10",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "model.safetensors").is_file()
     meta = json.loads((out / "arithlens.json").read_text())
     assert meta["task"]["n_digits"] == 1 and len(meta["record"]["train_loss"]) == 20
@@ -59,7 +86,23 @@ def test_patch_writes_table_figure_and_result(tmp_path, capsys):
 
     from arithlens.patching import PatchResult
 
-    assert main(["patch", "add3-2L", "--change", "a.units", "--granularity", "heads_by_pos", "--n", "16", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "patch",
+                "add3-2L",
+                "--change",
+                "a.units",
+                "--granularity",
+                "heads_by_pos",
+                "--n",
+                "16",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     stem = tmp_path / "heads_by_pos_a.units_denoise"
     frame = pd.read_csv(f"{stem}.csv")
     assert set(frame.columns) >= {"layer", "pos", "head", "value"} and len(frame) == 2 * 13 * 4

@@ -12,7 +12,7 @@ import arithlens as al
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import evaluate, greedy_complete, length_generalization
 from arithlens.models import zoo
-from arithlens.tasks import Problems, sample
+from arithlens.tasks import Problems, max_cascade, sample
 from arithlens.tokenizer import encode
 
 
@@ -29,16 +29,20 @@ def test_every_zoo_model_is_committed_with_its_card_and_measured_accuracy():
 
 
 @pytest.mark.parametrize("name", ["add3-2L", "add5-2L"])
-def test_zoo_addition_models_are_accurate_on_fresh_cascade_balanced_problems(name):
+def test_zoo_addition_models_are_accurate_on_a_new_cascade_balanced_sample(name):
     model = zoo.load(name)
     res = evaluate(model, n=3000, seed=123, strategy="cascade")
     assert res.exact_match >= 0.998
-    assert set(res.by_cascade().cascade) == {f"S{s}" for s in range(model.task.n_digits + 1 if model.task.n_digits < 5 else 6)}
+    assert set(res.by_cascade().cascade) == {f"S{s}" for s in range(max_cascade(model.task) + 1)}
 
 
-def test_zoo_multiplication_model_is_accurate():
-    res = evaluate(zoo.load("mul2-3L"), n=3000, seed=5)
+def test_zoo_multiplication_model_fails_only_where_its_card_says():
+    model = zoo.load("mul2-3L")
+    res = evaluate(model, n=3000, seed=5)
     assert res.exact_match >= 0.99
+    wrong = [p for p, ok in zip(res.problems.ints(), res.exact) if not ok]
+    # The card reports that held-out errors are squares; off-diagonal problems are solved.
+    assert sum(a != b for a, b in wrong) <= 2
 
 
 def test_two_layer_beats_one_layer_on_long_cascades(zoo_add3_2l, zoo_add3_1l):
@@ -59,9 +63,16 @@ def test_breakdowns_are_consistent_with_per_problem_results(zoo_add3_1l):
     weighted = (by_class.accuracy * by_class["count"]).sum() / by_class["count"].sum()
     assert weighted == pytest.approx(correct.mean())
     ca = res.by_cascade()
-    assert (ca.exact_match * ca["count"]).sum() / len(res.problems) == pytest.approx(res.exact_match)
+    assert (ca.exact_match * ca["count"]).sum() / len(res.problems) == pytest.approx(
+        res.exact_match
+    )
     frame = res.to_frame()
-    assert set(frame.metric) >= {"exact_match", "digit_accuracy", "digit_accuracy_by_class", "exact_match_by_cascade"}
+    assert set(frame.metric) >= {
+        "exact_match",
+        "digit_accuracy",
+        "digit_accuracy_by_class",
+        "exact_match_by_cascade",
+    }
 
 
 def test_teacher_forced_exact_match_equals_greedy_decoding(zoo_add3_1l):
@@ -96,7 +107,9 @@ def test_length_generalization_reports_each_width_and_refuses_what_does_not_fit(
 
 def test_operand_wider_than_context_is_refused(zoo_add3_2l):
     wide = Problems.from_ints(al.TaskSpec(op="add", n_digits=5), [(12345, 1)])
-    with pytest.raises(ArithlensError, match="'12345\\+00001=.*' has 20 tokens but the model's context is n_ctx=13"):
+    with pytest.raises(
+        ArithlensError, match="'12345\\+00001=.*' has 20 tokens but the model's context is n_ctx=13"
+    ):
         evaluate(zoo_add3_2l, wide)
 
 

@@ -11,9 +11,8 @@ from transformer_lens import patching
 import arithlens.models.checkpoint as ckpt
 from arithlens.errors import ArithlensError
 from arithlens.models import TrainConfig, build_model, load, save, train
-from arithlens.tasks import TaskSpec
+from arithlens.tasks import TaskSpec, sample
 from arithlens.tokenizer import encode
-from arithlens.tasks import sample
 
 
 def weights_equal(m1, m2) -> bool:
@@ -27,7 +26,12 @@ def test_training_is_deterministic_given_a_seed():
     m1 = train(task, "2L", cfg, progress=False)
     m2 = train(task, "2L", cfg, progress=False)
     assert weights_equal(m1, m2)
-    m3 = train(task, "2L", TrainConfig(steps=8, batch_size=32, eval_every=4, n_test=64, seed=4), progress=False)
+    m3 = train(
+        task,
+        "2L",
+        TrainConfig(steps=8, batch_size=32, eval_every=4, n_test=64, seed=4),
+        progress=False,
+    )
     assert not weights_equal(m1, m3)
 
 
@@ -47,7 +51,13 @@ def test_training_learns_two_digit_addition_and_records_it():
 
 def test_callback_returning_false_stops_training():
     task = TaskSpec(op="add", n_digits=1)
-    model = train(task, "2L", TrainConfig(steps=100, batch_size=16, eval_every=5, n_test=20), callback=lambda rec, step: step < 10, progress=False)
+    model = train(
+        task,
+        "2L",
+        TrainConfig(steps=100, batch_size=16, eval_every=5, n_test=20),
+        callback=lambda rec, step: step < 10,
+        progress=False,
+    )
     assert model.record.eval_steps == [5, 10]
     assert len(model.record.train_loss) == 10
 
@@ -61,7 +71,9 @@ def test_checkpoint_round_trip_gives_identical_logits(tmp_path, tiny_model, add3
     assert loaded.task == add3_task and loaded.spec == tiny_model.spec
 
 
-def test_loaded_model_works_with_hooks_and_transformer_lens_patching(tmp_path, tiny_model, add3_task):
+def test_loaded_model_works_with_hooks_and_transformer_lens_patching(
+    tmp_path, tiny_model, add3_task
+):
     loaded = load(save(tiny_model, tmp_path / "m"))
     batch = encode(sample(add3_task, 8, seed=1))
     n_pos = batch.tokens.shape[1]
@@ -116,7 +128,9 @@ def test_missing_truncated_mismatched_and_future_checkpoints_are_named(tmp_path,
     meta = json.loads((folder / "arithlens.json").read_text())
     meta["model"]["d_mlp"] = 256
     (folder / "arithlens.json").write_text(json.dumps(meta))
-    with pytest.raises(ArithlensError, match=r"tensor 'blocks\.0\.mlp\..*' has shape \(512.*expected \(256"):
+    with pytest.raises(
+        ArithlensError, match=r"tensor 'blocks\.0\.mlp\..*' has shape \(512.*expected \(256"
+    ):
         load(folder)
 
     meta["model"]["d_mlp"] = 512

@@ -37,9 +37,13 @@ CASES = [
 
 
 @pytest.mark.parametrize("component, by, reference", CASES)
-def test_denoising_equals_transformer_lens_patching(zoo_add3_2l, batch, clean_cache, component, by, reference):
+def test_denoising_equals_transformer_lens_patching(
+    zoo_add3_2l, batch, clean_cache, component, by, reference
+):
     metric = make_metric("answer_logprob", batch)
-    ours = activation_patch(zoo_add3_2l, batch, component, by=by, metric=metric, max_rows=100, progress=False)
+    ours = activation_patch(
+        zoo_add3_2l, batch, component, by=by, metric=metric, max_rows=100, progress=False
+    )
     theirs = reference(zoo_add3_2l, batch.corrupt.tokens, clean_cache, lambda lg: metric(lg).mean())
     if component == "pattern" and by == ("layer", "pos", "head"):
         theirs = theirs.permute(0, 2, 1)  # transformer_lens orders (layer, head, dest_pos)
@@ -50,9 +54,19 @@ def test_denoising_equals_transformer_lens_patching(zoo_add3_2l, batch, clean_ca
 
 def test_noising_equals_transformer_lens_with_roles_swapped(zoo_add3_2l, batch):
     metric = make_metric("logit_diff", batch, digits="tens")
-    ours = activation_patch(zoo_add3_2l, batch, "attn_out", by=("layer", "pos"), metric=metric, direction="noise", progress=False)
+    ours = activation_patch(
+        zoo_add3_2l,
+        batch,
+        "attn_out",
+        by=("layer", "pos"),
+        metric=metric,
+        direction="noise",
+        progress=False,
+    )
     corrupt_cache = zoo_add3_2l.run_with_cache(batch.corrupt.tokens)[1]
-    theirs = tlp.get_act_patch_attn_out(zoo_add3_2l, batch.clean.tokens, corrupt_cache, lambda lg: metric(lg).mean())
+    theirs = tlp.get_act_patch_attn_out(
+        zoo_add3_2l, batch.clean.tokens, corrupt_cache, lambda lg: metric(lg).mean()
+    )
     assert torch.allclose(ours.values, theirs, atol=1e-5)
 
 
@@ -80,7 +94,9 @@ def test_a_zeroed_head_has_exactly_zero_effect_and_an_intact_one_does_not(zoo_ad
 
 
 def test_positions_after_the_metric_are_skipped_and_exactly_zero(zoo_add3_2l, batch):
-    res = activation_patch(zoo_add3_2l, batch, "resid_pre", by=("layer", "pos"), digits="units", progress=False)
+    res = activation_patch(
+        zoo_add3_2l, batch, "resid_pre", by=("layer", "pos"), digits="units", progress=False
+    )
     units_pos = int(batch.clean.predict_pos("units")[0])
     assert (res.effect()[:, units_pos + 1 :] == 0).all()
     assert (res.effect()[:, :2] == 0).all()  # a.hundreds and a.tens are the same in both runs
@@ -94,7 +110,10 @@ def test_result_table_top_plot_and_round_trip(zoo_add3_2l, batch, tmp_path):
     assert list(frame.columns) == ["layer", "pos", "head", "pos_label", "value", "effect"]
     assert len(frame) == res.values.numel()
     top = res.top(3)
-    assert top.effect.abs().is_monotonic_decreasing and top.effect.abs().iloc[0] == frame.effect.abs().max()
+    assert (
+        top.effect.abs().is_monotonic_decreasing
+        and top.effect.abs().iloc[0] == frame.effect.abs().max()
+    )
     fig = res.plot()
     assert fig.data[0].zmid == res.meta["corrupt"] and "7:=" in list(fig.data[0].x)
     back = PatchResult.load(res.save(tmp_path / "r"))
@@ -116,8 +135,13 @@ def test_bad_patching_input_is_named(zoo_add3_2l, batch):
 
 def test_unequal_lengths_name_both_lengths_and_first_difference():
     task = TaskSpec(op="add", n_digits=3, pad=False)
-    uneven = Pairs(Problems.from_ints(task, [(5, 5)]), Problems.from_ints(task, [(50, 5)]), "a.tens")
-    with pytest.raises(ArithlensError, match=r"has 7 tokens but corrupt '50\+5=55\.' has 8; they first differ at position 1"):
+    uneven = Pairs(
+        Problems.from_ints(task, [(5, 5)]), Problems.from_ints(task, [(50, 5)]), "a.tens"
+    )
+    with pytest.raises(
+        ArithlensError,
+        match=r"has 7 tokens but corrupt '50\+5=55\.' has 8; they first differ at position 1",
+    ):
         encode_pairs(uneven)
 
 
@@ -125,7 +149,12 @@ def test_corrupt_pairs_change_what_they_say():
     task = TaskSpec(op="add", n_digits=3)
     p = corrupt_pairs(task, 50, change="b.tens", seed=1)
     for (a, b), (a2, b2) in zip(p.clean.ints(), p.corrupt.ints()):
-        assert a == a2 and (b // 10) % 10 != (b2 // 10) % 10 and b % 10 == b2 % 10 and b // 100 == b2 // 100
+        assert (
+            a == a2
+            and (b // 10) % 10 != (b2 // 10) % 10
+            and b % 10 == b2 % 10
+            and b // 100 == b2 // 100
+        )
     s = corrupt_pairs(task, 10, change="swap", seed=0)
     assert [(b, a) for a, b in s.clean.ints()] == s.corrupt.ints()
     r = corrupt_pairs(task, 10, change="resample.a", seed=0)
@@ -139,7 +168,10 @@ def test_corrupt_pairs_change_what_they_say():
     assert all(a >= b for a, b in q.corrupt.ints())
 
 
-@pytest.mark.parametrize("component, by", [("z", ("layer", "pos", "head")), ("resid_pre", ("layer", "pos")), ("z", ("layer", "head"))])
+@pytest.mark.parametrize(
+    "component, by",
+    [("z", ("layer", "pos", "head")), ("resid_pre", ("layer", "pos")), ("z", ("layer", "head"))],
+)
 def test_attribution_patching_tracks_activation_patching(zoo_add3_2l, batch, component, by):
     from arithlens.patching import attribution_patch
 
@@ -167,15 +199,30 @@ def test_attribution_of_identical_runs_is_exactly_zero(zoo_add3_2l, batch):
 def attn_only_model(add3_task):
     from arithlens.models import ModelSpec, boot
 
-    return boot(ModelSpec(n_layers=2, d_model=64, n_heads=4, d_head=16, d_mlp=0, attn_only=True, n_ctx=13, seed=1), add3_task)
+    return boot(
+        ModelSpec(
+            n_layers=2, d_model=64, n_heads=4, d_head=16, d_mlp=0, attn_only=True, n_ctx=13, seed=1
+        ),
+        add3_task,
+    )
 
 
-def test_path_patching_to_logits_equals_activation_patching_where_no_component_intervenes(attn_only_model, batch):
+def test_path_patching_to_logits_equals_activation_patching_where_no_component_intervenes(
+    attn_only_model, batch
+):
     from arithlens.patching import path_patch
 
     metric = make_metric("logit_diff", batch)
     path = path_patch(attn_only_model, batch, receivers="logits", metric=metric, progress=False)
-    act = activation_patch(attn_only_model, batch, "z", by=("layer", "head"), metric=metric, direction="noise", progress=False)
+    act = activation_patch(
+        attn_only_model,
+        batch,
+        "z",
+        by=("layer", "head"),
+        metric=metric,
+        direction="noise",
+        progress=False,
+    )
     last = attn_only_model.cfg.n_layers - 1
     assert torch.allclose(path.values[last], act.values[last], atol=1e-5)
     assert path.effect()[last].abs().max() > 1e-4
@@ -186,11 +233,26 @@ def test_path_patching_to_logits_equals_activation_patching_where_no_component_i
 def test_path_patching_into_q_k_v_respects_layer_order(zoo_add3_2l, attn_only_model, batch):
     from arithlens.patching import path_patch
 
-    later = path_patch(zoo_add3_2l, batch, receivers=[(0, 0, "v"), (0, 1, "k")], senders=[(1, 0), (1, 3)], progress=False)
-    assert torch.allclose(later.effect(), torch.zeros_like(later.effect()), atol=1e-6)  # senders after receivers
+    later = path_patch(
+        zoo_add3_2l,
+        batch,
+        receivers=[(0, 0, "v"), (0, 1, "k")],
+        senders=[(1, 0), (1, 3)],
+        progress=False,
+    )
+    assert torch.allclose(
+        later.effect(), torch.zeros_like(later.effect()), atol=1e-6
+    )  # senders after receivers
     # In an attention-only model layer-0 heads reach the answer only through layer-1 heads
     # and the direct path; the path into layer-1 q/k/v must carry a visible effect.
-    earlier = path_patch(attn_only_model, batch, receivers=[(1, h, x) for h in range(4) for x in "qkv"], senders=[(0, h) for h in range(4)], metric="logit_diff", progress=False)
+    earlier = path_patch(
+        attn_only_model,
+        batch,
+        receivers=[(1, h, x) for h in range(4) for x in "qkv"],
+        senders=[(0, h) for h in range(4)],
+        metric="logit_diff",
+        progress=False,
+    )
     assert earlier.effect()[0].abs().max() > 1e-3
     with pytest.raises(ArithlensError, match=r"receiver head \(3, 0\) does not exist"):
         path_patch(zoo_add3_2l, batch, receivers=[(3, 0, "q")], progress=False)

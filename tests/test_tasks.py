@@ -62,11 +62,17 @@ def test_subtraction_digits_and_borrows_match_python(p, swap):
     expected_borrow = [int(top % 10**k < bottom % 10**k) for k in range(n)]
     assert carries(probs)[0].tolist() == expected_borrow
     text = render(probs).texts[0]
-    assert text.split("=")[1].rstrip(".") == ("-" if a < b else "+") + str(abs(a - b)).zfill(n)[::-1]
+    assert (
+        text.split("=")[1].rstrip(".") == ("-" if a < b else "+") + str(abs(a - b)).zfill(n)[::-1]
+    )
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(1, 10).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, 10**n - 1), st.integers(0, 10**n - 1))))
+@given(
+    st.integers(1, 10).flatmap(
+        lambda n: st.tuples(st.just(n), st.integers(0, 10**n - 1), st.integers(0, 10**n - 1))
+    )
+)
 def test_multiplication_digits_and_column_carries_match_python(p):
     n, a, b = p
     probs = Problems.from_ints(TaskSpec(op="mul", n_digits=n), [(a, b)])

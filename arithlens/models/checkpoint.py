@@ -59,7 +59,13 @@ def metadata(model: TransformerBridge, extra: dict[str, Any] | None = None) -> d
     }
 
 
-def save(model: TransformerBridge, folder: str | Path, *, extra: dict[str, Any] | None = None, card: str | None = None) -> Path:
+def save(
+    model: TransformerBridge,
+    folder: str | Path,
+    *,
+    extra: dict[str, Any] | None = None,
+    card: str | None = None,
+) -> Path:
     """Save ``model`` (weights, spec, task, record) to ``folder`` atomically.
 
     Args:

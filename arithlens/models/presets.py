@@ -23,6 +23,7 @@ import transformer_lens.model_bridge.sources.native  # noqa: F401  (registers bo
 from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._records import from_dict
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.tasks import TaskSpec, max_length
 from arithlens.tokenizer import DEFAULT_VOCAB
@@ -65,11 +66,7 @@ class ModelSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
         """Inverse of :meth:`to_dict`; names unknown keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        extra = set(d) - known
-        if extra:
-            raise ArithlensError(f"model spec keys {sorted(extra)} are unknown: expected {sorted(known)}")
-        return cls(**d)
+        return from_dict(cls, d, "model spec")
 
     def bridge_config(self) -> TransformerBridgeConfig:
         """The TransformerLens config for this spec."""
@@ -99,14 +96,18 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def preset_spec(preset: str, task: TaskSpec, *, seed: int = 0, vocab_size: int = len(DEFAULT_VOCAB)) -> ModelSpec:
+def preset_spec(
+    preset: str, task: TaskSpec, *, seed: int = 0, vocab_size: int = len(DEFAULT_VOCAB)
+) -> ModelSpec:
     """The :class:`ModelSpec` of ``preset`` sized for ``task``'s longest sequence."""
     check_choice("preset", preset, tuple(PRESETS))
     check_int("seed", seed, minimum=0)
     return ModelSpec(**PRESETS[preset], n_ctx=max_length(task), d_vocab=vocab_size, seed=seed)
 
 
-def boot(spec: ModelSpec, task: TaskSpec, *, device: str | torch.device | None = None) -> TransformerBridge:
+def boot(
+    spec: ModelSpec, task: TaskSpec, *, device: str | torch.device | None = None
+) -> TransformerBridge:
     """Boot a freshly initialized TransformerBridge from ``spec``, with ``task`` attached."""
     need = max_length(task)
     if need > spec.n_ctx:
@@ -119,7 +120,9 @@ def boot(spec: ModelSpec, task: TaskSpec, *, device: str | torch.device | None =
     return model
 
 
-def attach(model: TransformerBridge, *, task: TaskSpec, spec: ModelSpec | None, record: Any) -> None:
+def attach(
+    model: TransformerBridge, *, task: TaskSpec, spec: ModelSpec | None, record: Any
+) -> None:
     """Attach arithlens metadata to a bridge (``model.task``, ``model.spec``, ``model.record``)."""
     model.task = task
     model.spec = spec

@@ -183,7 +183,9 @@ def held_out(task: TaskSpec, cfg: TrainConfig) -> Problems:
     uni = sample(task, cfg.n_test - half, cfg.seed + 7, unique=True)
     if half == 0:
         return uni
-    return Problems.concat([uni, sample(task, half, cfg.seed + 8, strategy="cascade", exclude=uni, unique=True)])
+    return Problems.concat(
+        [uni, sample(task, half, cfg.seed + 8, strategy="cascade", exclude=uni, unique=True)]
+    )
 
 
 def train(

@@ -49,26 +49,34 @@ RECIPES: dict[str, Recipe] = {
     "add3-1L": Recipe(
         task=TaskSpec(op="add", n_digits=3, format="reversed"),
         preset="1L",
-        config=TrainConfig(steps=1200, n_test=4000, eval_every=100, seed=0),
-        note="One layer, three heads, like Quirke & Barez (2024); expected to miss some cascades.",
+        config=TrainConfig(steps=1000, n_test=4000, eval_every=100, seed=0),
+        note="One layer, three heads, like Quirke & Barez (2024). In the reversed format it writes the lower answer digits before the higher ones and can read them back, so cascades need no lookahead: it solves every cascade class here. Quirke & Barez's cascade failures are in the most-significant-first format.",
     ),
     "add3-2L": Recipe(
         task=TaskSpec(op="add", n_digits=3, format="reversed"),
         preset="2L",
-        config=TrainConfig(steps=800, n_test=4000, eval_every=100, seed=0),
+        config=TrainConfig(steps=500, n_test=4000, eval_every=50, seed=0),
         note="The default model: two layers, four heads.",
     ),
     "add5-2L": Recipe(
         task=TaskSpec(op="add", n_digits=5, format="reversed"),
         preset="2L",
-        config=TrainConfig(steps=1500, n_test=4000, eval_every=100, seed=0),
+        config=TrainConfig(steps=600, n_test=4000, eval_every=50, seed=0),
         note="Five-digit addition with cascades up to S5.",
     ),
     "mul2-3L": Recipe(
         task=TaskSpec(op="mul", n_digits=2, format="reversed"),
         preset="3L",
-        config=TrainConfig(steps=2500, n_test=1000, eval_every=100, seed=0, schedule="cosine", lr=2e-3),
-        note="Two-digit multiplication (Qiu et al. 2024 style, reversed output).",
+        config=TrainConfig(
+            steps=2000,
+            n_test=1000,
+            eval_every=100,
+            seed=0,
+            schedule="cosine",
+            lr=2e-3,
+            weight_decay=0.5,
+        ),
+        note="Two-digit multiplication (Qiu et al. 2024 style, reversed output). Misses the 99.9% target: its held-out errors are squares (a*a), whose commuted twin is never in the training set.",
     ),
 }
 
@@ -89,7 +97,9 @@ def load(name: str = DEFAULT, *, device: str | torch.device | None = None) -> Tr
     _check_name(name)
     folder = zoo_dir() / name
     if not folder.is_dir():
-        raise ArithlensError(f"zoo model {name!r} is not built at {str(folder)!r}: run `arithlens zoo rebuild`")
+        raise ArithlensError(
+            f"zoo model {name!r} is not built at {str(folder)!r}: run `arithlens zoo rebuild`"
+        )
     return load_checkpoint(folder, device=device)
 
 
@@ -100,7 +110,16 @@ def list_models() -> pd.DataFrame:
         folder = zoo_dir() / name
         meta = read_metadata(folder) if folder.is_dir() else {}
         final = (meta.get("record") or {}).get("final", {})
-        rows.append(dict(name=name, task=r.task.name, preset=r.preset, built=bool(meta), held_out_exact=final.get("held_out", {}).get("exact_match"), note=r.note))
+        rows.append(
+            dict(
+                name=name,
+                task=r.task.name,
+                preset=r.preset,
+                built=bool(meta),
+                held_out_exact=final.get("held_out", {}).get("exact_match"),
+                note=r.note,
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -126,7 +145,10 @@ def model_card(name: str, model: TransformerBridge) -> str:
     ]
     if "by_cascade" in held:
         lines += ["", "| cascade class | exact match | n |", "|---|---|---|"]
-        lines += [f"| {k} | {v['exact_match']:.4f} | {v['count']} |" for k, v in held["by_cascade"].items()]
+        lines += [
+            f"| {k} | {v['exact_match']:.4f} | {v['count']} |"
+            for k, v in held["by_cascade"].items()
+        ]
     lines += ["", "Rebuild with `arithlens zoo rebuild --only " + name + "`."]
     return "\n".join(lines) + "\n"
 
@@ -144,9 +166,14 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     return model
 
 
-def rebuild(names: list[str] | None = None, *, out: Path | None = None, progress: bool = True) -> dict[str, float]:
+def rebuild(
+    names: list[str] | None = None, *, out: Path | None = None, progress: bool = True
+) -> dict[str, float]:
     """Retrain the zoo (or ``names``); returns held-out exact match per model."""
     names = names or list(RECIPES)
     for n in names:
         _check_name(n)
-    return {n: build(n, out=out, progress=progress).record.final["held_out"]["exact_match"] for n in names}
+    return {
+        n: build(n, out=out, progress=progress).record.final["held_out"]["exact_match"]
+        for n in names
+    }

@@ -9,7 +9,14 @@ Example:
 
 from arithlens.patching.activation import COMPONENTS, activation_patch, can_resume, run_from_layer
 from arithlens.patching.attribution import attribution_patch
-from arithlens.patching.metrics import METRICS, Metric, PairBatch, encode_pairs, make_metric, normalized
+from arithlens.patching.metrics import (
+    METRICS,
+    Metric,
+    PairBatch,
+    encode_pairs,
+    make_metric,
+    normalized,
+)
 from arithlens.patching.path import path_patch
 from arithlens.patching.results import PatchResult
 

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.patching.metrics import Metric, PairBatch, encode_pairs, make_metric, normalized
+from arithlens.patching.metrics import Metric, PairBatch, normalized, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -59,7 +59,9 @@ COMPONENTS: dict[str, Component] = {
 GRIDS = {("layer", "pos"), ("layer", "head"), ("layer", "pos", "head")}
 
 
-def _masks(comp: Component, by: tuple[str, ...], n_pos: int, n_heads: int, last_pos: int) -> tuple[list[tuple[int, ...]], torch.Tensor]:
+def _masks(
+    comp: Component, by: tuple[str, ...], n_pos: int, n_heads: int, last_pos: int
+) -> tuple[list[tuple[int, ...]], torch.Tensor]:
     """Grid cells to run (excluding positions after ``last_pos``) and a mask per cell.
 
     Masks have the activation's (pos, head) shape: ``(cells, pos, head)``; for residual-like
@@ -114,11 +116,6 @@ def run_from_layer(model: TransformerBridge, resid: torch.Tensor, layer: int) ->
     return model.unembed(model.ln_final(x))
 
 
-def _check_layer_head(model: TransformerBridge, component: str) -> Component:
-    check_choice("component", component, tuple(COMPONENTS))
-    return COMPONENTS[component]
-
-
 @torch.no_grad()
 def activation_patch(
     model: TransformerBridge,
@@ -150,27 +147,38 @@ def activation_patch(
     Returns:
         A :class:`PatchResult` of the mean metric per cell (``.normalized()`` for 0..1 scores).
     """
-    comp = _check_layer_head(model, component)
+    comp = COMPONENTS[check_choice("component", component, tuple(COMPONENTS))]
     by = tuple(by)
     if by not in GRIDS:
         raise ArithlensError(f"by={by!r} is unknown: expected one of {sorted(GRIDS)}")
     if comp.layout == "pos d" and "head" in by:
         raise ArithlensError(f"component {component!r} has no heads: use by=('layer', 'pos')")
     check_choice("direction", direction, ("denoise", "noise"))
-    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
-    met = metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
+    batch, met = prepare(pairs, metric, digits)
     n_layers, n_heads, n_pos, b = model.cfg.n_layers, model.cfg.n_heads, batch.n_pos, len(batch)
     layers = list(range(n_layers)) if layers is None else layers
     for layer in layers:
         if not 0 <= layer < n_layers:
-            raise ArithlensError(f"layer {layer} is out of range: the model has layers 0..{n_layers - 1}")
-    source, target = (batch.clean, batch.corrupt) if direction == "denoise" else (batch.corrupt, batch.clean)
+            raise ArithlensError(
+                f"layer {layer} is out of range: the model has layers 0..{n_layers - 1}"
+            )
+    source, target = (
+        (batch.clean, batch.corrupt) if direction == "denoise" else (batch.corrupt, batch.clean)
+    )
     hooks = [comp.hook.format(layer=layer) for layer in layers]
     resume = can_resume(model)
-    names = set(hooks) | ({f"blocks.{layer}.hook_resid_pre" for layer in layers} if resume else set())
-    clean_logits, clean_cache = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)
-    corrupt_logits, corrupt_cache = model.run_with_cache(batch.corrupt.tokens, names_filter=lambda n: n in names)
-    src_cache, tgt_cache = (clean_cache, corrupt_cache) if direction == "denoise" else (corrupt_cache, clean_cache)
+    names = set(hooks) | (
+        {f"blocks.{layer}.hook_resid_pre" for layer in layers} if resume else set()
+    )
+    clean_logits, clean_cache = model.run_with_cache(
+        batch.clean.tokens, names_filter=lambda n: n in names
+    )
+    corrupt_logits, corrupt_cache = model.run_with_cache(
+        batch.corrupt.tokens, names_filter=lambda n: n in names
+    )
+    src_cache, tgt_cache = (
+        (clean_cache, corrupt_cache) if direction == "denoise" else (corrupt_cache, clean_cache)
+    )
     clean_value, corrupt_value = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
     baseline = corrupt_value if direction == "denoise" else clean_value
 
@@ -193,7 +201,9 @@ def activation_patch(
                 return out.reshape(act.shape)
 
             if resume:
-                resid = repeat(tgt_cache[f"blocks.{layer}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k)
+                resid = repeat(
+                    tgt_cache[f"blocks.{layer}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k
+                )
                 with model.hooks(fwd_hooks=[(hook, patch_hook)]):
                     logits = run_from_layer(model, resid, layer)
             else:
@@ -210,8 +220,25 @@ def activation_patch(
         values=values,
         axes=by,
         pos_labels=batch.labels(),
-        meta=dict(component=component, direction=direction, metric=met.name, digits=met.digits, clean=clean_value, corrupt=corrupt_value, n_pairs=b, change=batch.pairs.change, layers=layers),
+        meta=dict(
+            component=component,
+            direction=direction,
+            metric=met.name,
+            digits=met.digits,
+            clean=clean_value,
+            corrupt=corrupt_value,
+            n_pairs=b,
+            change=batch.pairs.change,
+            layers=layers,
+        ),
     )
 
 
-__all__ = ["COMPONENTS", "Component", "activation_patch", "can_resume", "normalized", "run_from_layer"]
+__all__ = [
+    "COMPONENTS",
+    "Component",
+    "activation_patch",
+    "can_resume",
+    "normalized",
+    "run_from_layer",
+]

@@ -20,7 +20,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import COMPONENTS, GRIDS
-from arithlens.patching.metrics import Metric, PairBatch, encode_pairs, make_metric
+from arithlens.patching.metrics import Metric, PairBatch, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -33,7 +33,9 @@ _REDUCE = {
 }
 
 
-def _run_with_grads(model: TransformerBridge, tokens: torch.Tensor, hooks: list[str], metric: Metric) -> tuple[float, dict, dict]:
+def _run_with_grads(
+    model: TransformerBridge, tokens: torch.Tensor, hooks: list[str], metric: Metric
+) -> tuple[float, dict, dict]:
     acts: dict[str, torch.Tensor] = {}
 
     def keeper(name: str):
@@ -52,7 +54,11 @@ def _run_with_grads(model: TransformerBridge, tokens: torch.Tensor, hooks: list[
     if missing:
         raise ArithlensError(f"hook {missing[0]!r} never fired: the model does not expose it")
     model.zero_grad(set_to_none=True)
-    return value.item(), {h: a.detach() for h, a in acts.items()}, {h: a.grad.detach() for h, a in acts.items()}
+    return (
+        value.item(),
+        {h: a.detach() for h, a in acts.items()},
+        {h: a.grad.detach() for h, a in acts.items()},
+    )
 
 
 def attribution_patch(
@@ -75,8 +81,7 @@ def attribution_patch(
     comp, by = COMPONENTS[component], tuple(by)
     if by not in GRIDS or (comp.layout, by) not in _REDUCE:
         raise ArithlensError(f"by={by!r} is not available for component {component!r}")
-    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
-    met = metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
+    batch, met = prepare(pairs, metric, digits)
     hooks = [comp.hook.format(layer=layer) for layer in range(model.cfg.n_layers)]
     was_training = model.training
     model.eval()
@@ -97,5 +102,15 @@ def attribution_patch(
         values=values + base,
         axes=by,
         pos_labels=batch.labels(),
-        meta=dict(component=component, direction=direction, metric=met.name, digits=met.digits, clean=clean_v, corrupt=corrupt_v, n_pairs=n, change=batch.pairs.change, method="attribution"),
+        meta=dict(
+            component=component,
+            direction=direction,
+            metric=met.name,
+            digits=met.digits,
+            clean=clean_v,
+            corrupt=corrupt_v,
+            n_pairs=n,
+            change=batch.pairs.change,
+            method="attribution",
+        ),
     )

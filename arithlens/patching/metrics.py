@@ -86,19 +86,31 @@ def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list
 MetricFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _logprob(lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor) -> torch.Tensor:
+def _logprob(
+    lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor
+) -> torch.Tensor:
     return lg.log_softmax(-1).gather(-1, clean_t[..., None])[..., 0].mean(-1)
 
 
-def _logit_diff(lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor) -> torch.Tensor:
-    return (lg.gather(-1, clean_t[..., None]) - lg.gather(-1, corrupt_t[..., None]))[..., 0].mean(-1)
+def _logit_diff(
+    lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor
+) -> torch.Tensor:
+    return (lg.gather(-1, clean_t[..., None]) - lg.gather(-1, corrupt_t[..., None]))[..., 0].mean(
+        -1
+    )
 
 
-def _exact(lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor) -> torch.Tensor:
+def _exact(
+    lg: torch.Tensor, pos: torch.Tensor, clean_t: torch.Tensor, corrupt_t: torch.Tensor
+) -> torch.Tensor:
     return (lg.argmax(-1) == clean_t).all(-1).to(lg.dtype)
 
 
-METRICS: dict[str, MetricFn] = {"answer_logprob": _logprob, "logit_diff": _logit_diff, "exact_match": _exact}
+METRICS: dict[str, MetricFn] = {
+    "answer_logprob": _logprob,
+    "logit_diff": _logit_diff,
+    "exact_match": _exact,
+}
 
 
 @dataclass(frozen=True)
@@ -124,15 +136,21 @@ class Metric:
         """Latest position the metric reads; patches after it cannot change it (causality)."""
         return int(self.pos.max())
 
-    def __call__(self, logits: Float[torch.Tensor, "rows pos d_vocab"]) -> Float[torch.Tensor, " rows"]:
+    def __call__(
+        self, logits: Float[torch.Tensor, "rows pos d_vocab"]
+    ) -> Float[torch.Tensor, " rows"]:
         """Per-row values; ``rows`` may be ``k * batch`` (k stacked copies of the batch)."""
         rows, b = logits.shape[0], self.pos.shape[0]
         if rows % b:
-            raise ArithlensError(f"logits have {rows} rows: expected a multiple of the batch size {b}")
+            raise ArithlensError(
+                f"logits have {rows} rows: expected a multiple of the batch size {b}"
+            )
         k = rows // b
         pos = self.pos.repeat(k, 1)
         lg = logits[torch.arange(rows)[:, None], pos]
-        return METRICS[self.name](lg, pos, self.clean_tokens.repeat(k, 1), self.corrupt_tokens.repeat(k, 1))
+        return METRICS[self.name](
+            lg, pos, self.clean_tokens.repeat(k, 1), self.corrupt_tokens.repeat(k, 1)
+        )
 
 
 def make_metric(name: str, batch: PairBatch, digits: str | int | list[str | int] = "all") -> Metric:
@@ -143,6 +161,14 @@ def make_metric(name: str, batch: PairBatch, digits: str | int | list[str | int]
     clean_t = batch.clean.answer_tokens()[:, idx]
     corrupt_t = batch.corrupt.answer_tokens()[:, idx]
     return Metric(name, idx, pos, clean_t, corrupt_t)
+
+
+def prepare(
+    pairs: Pairs | PairBatch, metric: str | Metric, digits: str | int | list = "all"
+) -> tuple[PairBatch, Metric]:
+    """Tokenized pairs and the metric object, from whatever the caller passed."""
+    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
+    return batch, metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
 
 
 def normalized(patched: torch.Tensor, clean: float, corrupt: float) -> torch.Tensor:

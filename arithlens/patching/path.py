@@ -19,7 +19,7 @@ sender and receiver (last-layer sender, attention-only model, receiver ``"logits
 agree exactly, which a test checks.
 
 Example:
-    >>> res = path_patch(model, pairs, receivers="logits")          # every head as a sender
+    >>> res = path_patch(model, pairs, receivers="logits")   # doctest: +SKIP
     >>> res.top(5)                                                   # doctest: +SKIP
 """
 
@@ -32,7 +32,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import can_resume, run_from_layer
-from arithlens.patching.metrics import Metric, PairBatch, encode_pairs, make_metric
+from arithlens.patching.metrics import Metric, PairBatch, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -48,7 +48,9 @@ def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: s
             )
 
 
-def _frozen_run_hooks(model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, b: int) -> list:
+def _frozen_run_hooks(
+    model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, b: int
+) -> list:
     """Hooks that set every head's z to tgt (or src for senders) and every MLP output to tgt."""
     hooks = []
     for layer in range(model.cfg.n_layers):
@@ -98,21 +100,36 @@ def path_patch(
         A ``(layer, head)`` :class:`PatchResult`; cells not tested hold the unpatched value.
     """
     check_choice("direction", direction, ("denoise", "noise"))
-    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
-    met = metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
+    batch, met = prepare(pairs, metric, digits)
     n_layers, n_heads, b = model.cfg.n_layers, model.cfg.n_heads, len(batch)
-    senders = [(layer, h) for layer in range(n_layers) for h in range(n_heads)] if senders is None else list(senders)
+    senders = (
+        [(layer, h) for layer in range(n_layers) for h in range(n_heads)]
+        if senders is None
+        else list(senders)
+    )
     _check_heads(model, senders, "sender")
     if receivers != "logits":
         if not isinstance(receivers, list) or not receivers:
-            raise ArithlensError(f"receivers={receivers!r}: expected 'logits' or a list of (layer, head, 'q'|'k'|'v')")
+            raise ArithlensError(
+                f"receivers={receivers!r}: expected 'logits' or a list of (layer, head, 'q'|'k'|'v')"
+            )
         for r in receivers:
             check_choice("receiver input", r[2], ("q", "k", "v"))
         _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
-    names = {f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)} | {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)} | {f"blocks.{layer}.hook_resid_pre" for layer in range(n_layers)}
-    clean_logits, clean_cache = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)
-    corrupt_logits, corrupt_cache = model.run_with_cache(batch.corrupt.tokens, names_filter=lambda n: n in names)
-    src, tgt = (corrupt_cache, clean_cache) if direction == "noise" else (clean_cache, corrupt_cache)
+    names = (
+        {f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)}
+        | {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)}
+        | {f"blocks.{layer}.hook_resid_pre" for layer in range(n_layers)}
+    )
+    clean_logits, clean_cache = model.run_with_cache(
+        batch.clean.tokens, names_filter=lambda n: n in names
+    )
+    corrupt_logits, corrupt_cache = model.run_with_cache(
+        batch.corrupt.tokens, names_filter=lambda n: n in names
+    )
+    src, tgt = (
+        (corrupt_cache, clean_cache) if direction == "noise" else (clean_cache, corrupt_cache)
+    )
     target_tokens = batch.clean.tokens if direction == "noise" else batch.corrupt.tokens
     clean_v, corrupt_v = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
     base = clean_v if direction == "noise" else corrupt_v
@@ -140,11 +157,24 @@ def path_patch(
         values=values,
         axes=("layer", "head"),
         pos_labels=batch.labels(),
-        meta=dict(component="z", method="path", receivers=receivers if receivers == "logits" else [list(r) for r in receivers], direction=direction, metric=met.name, digits=met.digits, clean=clean_v, corrupt=corrupt_v, n_pairs=b, change=batch.pairs.change),
+        meta=dict(
+            component="z",
+            method="path",
+            receivers=receivers if receivers == "logits" else [list(r) for r in receivers],
+            direction=direction,
+            metric=met.name,
+            digits=met.digits,
+            clean=clean_v,
+            corrupt=corrupt_v,
+            n_pairs=b,
+            change=batch.pairs.change,
+        ),
     )
 
 
-def _receiver_run(model, tokens, frozen_hooks, receivers: list[Receiver], tgt: dict, k: int) -> torch.Tensor:
+def _receiver_run(
+    model, tokens, frozen_hooks, receivers: list[Receiver], tgt: dict, k: int
+) -> torch.Tensor:
     """Record receivers' q/k/v under the frozen run, then patch only those into a normal run."""
     names = {f"blocks.{layer}.attn.hook_{x}" for layer, _, x in receivers}
     store: dict[str, torch.Tensor] = {}

@@ -47,12 +47,16 @@ class PatchResult:
 
     def effect(self) -> torch.Tensor:
         """Change from the unpatched run (0 where a patch does nothing)."""
-        base = self.meta["corrupt"] if self.meta.get("direction") == "denoise" else self.meta["clean"]
+        base = (
+            self.meta["corrupt"] if self.meta.get("direction") == "denoise" else self.meta["clean"]
+        )
         return self.values - (0.0 if self.meta.get("normalized") else base)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per cell with its indices, position label and value."""
-        idx = torch.cartesian_prod(*[torch.arange(n) for n in self.values.shape]).reshape(-1, len(self.axes))
+        idx = torch.cartesian_prod(*[torch.arange(n) for n in self.values.shape]).reshape(
+            -1, len(self.axes)
+        )
         frame = pd.DataFrame(idx.numpy(), columns=list(self.axes))
         if "pos" in self.axes:
             frame["pos_label"] = [self.pos_labels[p] for p in frame["pos"]]
@@ -63,7 +67,11 @@ class PatchResult:
     def top(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` cells with the largest absolute effect."""
         f = self.to_frame()
-        return f.reindex(f.effect.abs().sort_values(ascending=False).index).head(k).reset_index(drop=True)
+        return (
+            f.reindex(f.effect.abs().sort_values(ascending=False).index)
+            .head(k)
+            .reset_index(drop=True)
+        )
 
     def plot(self, title: str | None = None):
         """Plotly heatmap, diverging colours centred at 0, token labels on the position axis."""

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from jaxtyping import Int
 
-from arithlens.tasks.ops import SYMBOLS, ColumnResult
 from arithlens.tasks.labels import columns
+from arithlens.tasks.ops import SYMBOLS, ColumnResult
 from arithlens.tasks.problems import Problems
 from arithlens.tasks.spec import TaskSpec
 
@@ -71,18 +71,24 @@ def _sign(task: TaskSpec, negative: bool) -> str:
 Writer = Callable[[TaskSpec, int, np.ndarray, np.ndarray, bool], tuple[str, list[int]]]
 
 
-def _plain(task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool) -> tuple[str, list[int]]:
+def _plain(
+    task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool
+) -> tuple[str, list[int]]:
     sign = _sign(task, neg)
     text = sign + "".join(str(d) for d in digits[:m][::-1])
     return text, [len(sign) + m - 1 - k for k in range(m)]
 
 
-def _reversed(task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool) -> tuple[str, list[int]]:
+def _reversed(
+    task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool
+) -> tuple[str, list[int]]:
     sign = _sign(task, neg)
     return sign + "".join(str(d) for d in digits[:m]), [len(sign) + k for k in range(m)]
 
 
-def _scratchpad(task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool) -> tuple[str, list[int]]:
+def _scratchpad(
+    task: TaskSpec, m: int, digits: np.ndarray, carry: np.ndarray, neg: bool
+) -> tuple[str, list[int]]:
     carry_out = list(carry[1:]) + [0]
     steps = "".join(f"A{digits[k]}C{carry_out[k]}," for k in range(m)) + ">"
     final, pos = _plain(task, m, digits, carry, neg)

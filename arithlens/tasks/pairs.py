@@ -58,7 +58,9 @@ def _corrupt(task: TaskSpec, clean: Problems, change: str, rng: np.random.Genera
     if change.startswith("op:"):
         op = change[3:]
         if op not in OPS or op == task.op:
-            raise ArithlensError(f"change {change!r} is invalid: expected 'op:<one of {[o for o in OPS if o != task.op]}>'")
+            raise ArithlensError(
+                f"change {change!r} is invalid: expected 'op:<one of {[o for o in OPS if o != task.op]}>'"
+            )
         other = dataclasses.replace(task, op=op)
         if other.answer_width != task.answer_width or other.signed != task.signed:
             raise ArithlensError(
@@ -69,7 +71,9 @@ def _corrupt(task: TaskSpec, clean: Problems, change: str, rng: np.random.Genera
     if change.startswith("resample."):
         operand = change.split(".", 1)[1]
         if operand not in ("a", "b"):
-            raise ArithlensError(f"change {change!r} is invalid: expected 'resample.a' or 'resample.b'")
+            raise ArithlensError(
+                f"change {change!r} is invalid: expected 'resample.a' or 'resample.b'"
+            )
         arr = a if operand == "a" else b
         new = rng.integers(0, 10, size=arr.shape).astype(np.uint8)
         same = (new == arr).all(1)

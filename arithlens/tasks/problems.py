@@ -62,7 +62,9 @@ class Problems:
                     f"operand array {name} has shape {arr.shape}: expected (batch, {n})"
                 )
         if self.a.shape[0] != self.b.shape[0]:
-            raise ArithlensError(f"operand batches differ: a has {self.a.shape[0]}, b has {self.b.shape[0]}")
+            raise ArithlensError(
+                f"operand batches differ: a has {self.a.shape[0]}, b has {self.b.shape[0]}"
+            )
 
     @classmethod
     def from_ints(cls, task: TaskSpec, pairs: Iterable[tuple[int, int]]) -> Problems:
@@ -103,5 +105,9 @@ class Problems:
         task = parts[0].task
         for p in parts:
             if p.task != task:
-                raise ArithlensError(f"cannot concatenate problems of {p.task.name} and {task.name}")
-        return Problems(task, np.concatenate([p.a for p in parts]), np.concatenate([p.b for p in parts]))
+                raise ArithlensError(
+                    f"cannot concatenate problems of {p.task.name} and {task.name}"
+                )
+        return Problems(
+            task, np.concatenate([p.a for p in parts]), np.concatenate([p.b for p in parts])
+        )

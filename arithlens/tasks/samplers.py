@@ -107,7 +107,9 @@ def cascade_balanced(task: TaskSpec, n: int, seed: int | np.random.Generator = 0
         if quota.sum() == 0:
             out = Problems.concat(parts)
             return out[rng.permutation(len(out))]
-    raise ArithlensError(f"could not fill cascade classes {np.nonzero(quota)[0].tolist()} for {task.name}")
+    raise ArithlensError(
+        f"could not fill cascade classes {np.nonzero(quota)[0].tolist()} for {task.name}"
+    )
 
 
 def sample(
@@ -135,12 +137,15 @@ def sample(
     draw = uniform if strategy == "uniform" else cascade_balanced
     banned = set(exclude.keys()) if exclude is not None else set()
     if unique or banned:
-        space = 100 ** task.n_digits - len(banned)
+        space = 100**task.n_digits - len(banned)
         if unique and n > space:
-            raise ArithlensError(f"n={n} unique problems requested but {task.name} has only {space} left")
+            raise ArithlensError(
+                f"n={n} unique problems requested but {task.name} has only {space} left"
+            )
     parts, have, seen = [], 0, set(banned)
     for _ in range(1000):
-        cand = draw(task, n - have, rng)
+        size = n - have if strategy == "cascade" else max(2 * (n - have), 1024)
+        cand = draw(task, size, rng)
         keep = []
         for i, k in enumerate(cand.keys()):
             if k in seen:

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from arithlens._records import from_dict
 from arithlens.errors import ArithlensError, check_choice, check_int
 
 OPS = ("add", "sub", "mul")
@@ -94,9 +95,7 @@ class TaskSpec:
         check_int("n_digits", self.n_digits, minimum=1, maximum=MAX_DIGITS)
         check_choice("format", self.format, FORMATS)
         if not isinstance(self.pad, bool) or not isinstance(self.nonneg, bool):
-            raise ArithlensError(
-                f"pad={self.pad!r}, nonneg={self.nonneg!r}: expected booleans"
-            )
+            raise ArithlensError(f"pad={self.pad!r}, nonneg={self.nonneg!r}: expected booleans")
 
     @property
     def answer_width(self) -> int:
@@ -157,8 +156,4 @@ class TaskSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TaskSpec:
         """Build from :meth:`to_dict` output, naming unknown keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        extra = set(d) - known
-        if extra:
-            raise ArithlensError(f"task spec keys {sorted(extra)} are unknown: expected {sorted(known)}")
-        return cls(**d)
+        return from_dict(cls, d, "task spec")
