@@ -76,7 +76,7 @@ RECIPES: dict[str, Recipe] = {
             lr=2e-3,
             weight_decay=0.5,
         ),
-        note="Two-digit multiplication (Qiu et al. 2024 style, reversed output). Misses the 99.9% target: its held-out errors are squares (a*a), whose commuted twin is never in the training set.",
+        note="Two-digit multiplication (Qiu et al. 2024 style, reversed output). Misses the 99.9% target (99.2% held out): 7 of its 8 held-out errors are problems whose commuted twin b*a was held out too (3 squares, 2 pairs held out together), so it leans on having seen b*a rather than on a general algorithm.",
     ),
 }
 
