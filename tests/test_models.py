@@ -44,7 +44,7 @@ def test_training_learns_two_digit_addition_and_records_it():
     assert seen == [100, 200, 300]
     assert rec.eval_steps == [100, 200, 300]
     assert len(rec.train_loss) == 300 and rec.train_loss[-1] < 0.1 * rec.train_loss[0]
-    assert rec.eval_exact[-1] >= 0.95 > rec.eval_exact[0] - 0.5
+    assert rec.eval_exact[-1] >= 0.8 and rec.eval_exact[-1] > rec.eval_exact[0]
     assert len(rec.eval_digit_acc[-1]) == task.answer_width
     assert rec.wall_s > 0
 
