@@ -126,7 +126,7 @@ def activation_patch(
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
     direction: str = "denoise",
-    max_rows: int = 8192,
+    max_rows: int = 2048,
     layers: list[int] | None = None,
     progress: bool = True,
 ) -> PatchResult:

@@ -80,7 +80,7 @@ def path_patch(
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
     direction: str = "noise",
-    max_rows: int = 8192,
+    max_rows: int = 2048,
     progress: bool = True,
 ) -> PatchResult:
     """Path-patch each sender head (default: every head) into ``receivers``.
