@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
+from arithlens.patching import _fast_z
 from arithlens.patching.metrics import Metric, PairBatch, normalized, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
@@ -167,9 +168,12 @@ def activation_patch(
     )
     hooks = [comp.hook.format(layer=layer) for layer in layers]
     resume = can_resume(model)
+    fast = resume and component == "z" and by == ("layer", "pos", "head") and _fast_z.applies(model)
     names = set(hooks) | (
         {f"blocks.{layer}.hook_resid_pre" for layer in layers} if resume else set()
     )
+    if fast:
+        names |= {n for layer in layers for n in _fast_z.needed_hooks(layer)}
     clean_logits, clean_cache = model.run_with_cache(
         batch.clean.tokens, names_filter=lambda n: n in names
     )
@@ -200,7 +204,13 @@ def activation_patch(
                 out = torch.where(_expand(m, comp, act), src[None], view)
                 return out.reshape(act.shape)
 
-            if resume:
+            if fast:
+                tgt_logits = corrupt_logits if direction == "denoise" else clean_logits
+                logits = _fast_z.cell_logits(
+                    model, layer, cells[start : start + k], src, tgt_cache[hook], tgt_cache, tgt_logits
+                )
+                fired.append(True)
+            elif resume:
                 resid = repeat(
                     tgt_cache[f"blocks.{layer}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k
                 )
