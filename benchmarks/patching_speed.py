@@ -66,7 +66,11 @@ def main() -> None:
     p.add_argument("--tl-cells", type=int, default=48, help="cells transformer_lens runs for (b)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
-        "--layers", type=int, nargs="*", default=[0, 11], help="layers swept for (b); 0 and 11 average to the mean per-layer cost"
+        "--layers",
+        type=int,
+        nargs="*",
+        default=[0, 11],
+        help="layers swept for (b); 0 and 11 average to the mean per-layer cost",
     )
     args = p.parse_args()
     torch.set_num_threads(args.threads)

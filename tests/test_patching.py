@@ -258,3 +258,21 @@ def test_path_patching_into_q_k_v_respects_layer_order(zoo_add3_2l, attn_only_mo
         path_patch(zoo_add3_2l, batch, receivers=[(3, 0, "q")], progress=False)
     with pytest.raises(ArithlensError, match=r"sender head \(0, 9\) does not exist"):
         path_patch(zoo_add3_2l, batch, senders=[(0, 9)], progress=False)
+
+
+def test_head_output_patching_equals_transformer_lens_on_a_deeper_model(add3_task, batch):
+    # Three layers exercise the partial forward through a middle block (keys and values
+    # recomputed only from the patched position on) as well as the last one.
+    from arithlens.models import build_model
+
+    model = build_model("3L", add3_task, seed=5)
+    metric = make_metric("logit_diff", batch, digits=["tens", "thousands"])
+    ours = activation_patch(
+        model, batch, "z", by=("layer", "pos", "head"), metric=metric, max_rows=200, progress=False
+    )
+    cache = model.run_with_cache(batch.clean.tokens)[1]
+    theirs = tlp.get_act_patch_attn_head_out_by_pos(
+        model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
+    )
+    assert torch.allclose(ours.values, theirs, atol=1e-5)
+    assert ours.effect().abs().max() > 1e-4

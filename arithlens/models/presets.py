@@ -116,6 +116,7 @@ def boot(
             f"n_ctx={spec.n_ctx} is shorter"
         )
     model = TransformerBridge.boot_native(spec.bridge_config(), device=device)
+    model.eval()  # analyses expect eval mode; train() switches to training mode itself
     attach(model, task=task, spec=spec, record=None)
     return model
 

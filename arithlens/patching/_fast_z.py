@@ -13,14 +13,19 @@ import torch
 from einops import einsum, repeat
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.patching import _suffix
+
 
 def applies(model: TransformerBridge) -> bool:
     """Sequential attention-then-MLP native blocks (where the shortcut is exact)."""
     return not getattr(model.cfg, "parallel_attn_mlp", False)
 
 
-def needed_hooks(layer: int) -> list[str]:
-    return [f"blocks.{layer}.hook_resid_mid", f"blocks.{layer}.hook_resid_post"]
+def needed_hooks(model: TransformerBridge, layer: int) -> list[str]:
+    names = [f"blocks.{layer}.hook_resid_mid", f"blocks.{layer}.hook_resid_post"]
+    if _suffix.supports(model):
+        names += _suffix.needed_hooks(range(layer + 1, model.cfg.n_layers))
+    return names
 
 
 def _mlp_part(model: TransformerBridge, layer: int, mid: torch.Tensor) -> torch.Tensor:
@@ -38,8 +43,13 @@ def cell_logits(
     tgt_z: torch.Tensor,
     tgt_cache,
     tgt_logits: torch.Tensor,
+    read_pos: torch.Tensor,
 ) -> torch.Tensor:
-    """Logits ``(k * batch, pos, vocab)`` for the k (position, head) patches in ``cells``."""
+    """Logits ``(k * batch, pos, vocab)`` for the k (position, head) patches in ``cells``.
+
+    Exact at ``read_pos`` (the positions the metric reads); elsewhere they may hold the
+    unpatched logits.
+    """
     from arithlens.patching.activation import run_from_layer
 
     k, b = len(cells), src_z.shape[0]
@@ -48,7 +58,9 @@ def cell_logits(
     pos = torch.tensor([p for p, _ in cells])
     head = torch.tensor([h for _, h in cells])
     dz = (src_z - tgt_z)[:, pos, head]  # (b, k, d_head)
-    w = torch.stack([w_o[:, h * d_head : (h + 1) * d_head] for h in head.tolist()])  # (k, d_model, d_head)
+    w = torch.stack(
+        [w_o[:, h * d_head : (h + 1) * d_head] for h in head.tolist()]
+    )  # (k, d_model, d_head)
     delta = einsum(dz, w, "b k e, k d e -> k b d")
     mid = tgt_cache[f"blocks.{layer}.hook_resid_mid"][:, pos].transpose(0, 1) + delta  # (k, b, d)
     post_p = _mlp_part(model, layer, mid.reshape(k * b, 1, -1))  # (k*b, 1, d)
@@ -58,6 +70,13 @@ def cell_logits(
         logits = repeat(tgt_logits, "b pos v -> (k b) pos v", k=k).clone()
         logits[rows, pos_rows] = model.unembed(model.ln_final(post_p))[:, 0]
         return logits
-    resid = repeat(tgt_cache[f"blocks.{layer}.hook_resid_post"], "b pos d -> (k b) pos d", k=k).clone()
+    resid = repeat(
+        tgt_cache[f"blocks.{layer}.hook_resid_post"], "b pos d -> (k b) pos d", k=k
+    ).clone()
     resid[rows, pos_rows] = post_p[:, 0]
+    if _suffix.supports(model):
+        start = int(pos.min())
+        return _suffix.run_suffix(
+            model, resid, layer + 1, start, tgt_cache, k, read_pos, tgt_logits
+        )
     return run_from_layer(model, resid, layer + 1)

@@ -173,7 +173,7 @@ def activation_patch(
         {f"blocks.{layer}.hook_resid_pre" for layer in layers} if resume else set()
     )
     if fast:
-        names |= {n for layer in layers for n in _fast_z.needed_hooks(layer)}
+        names |= {n for layer in layers for n in _fast_z.needed_hooks(model, layer)}
     clean_logits, clean_cache = model.run_with_cache(
         batch.clean.tokens, names_filter=lambda n: n in names
     )
@@ -207,7 +207,14 @@ def activation_patch(
             if fast:
                 tgt_logits = corrupt_logits if direction == "denoise" else clean_logits
                 logits = _fast_z.cell_logits(
-                    model, layer, cells[start : start + k], src, tgt_cache[hook], tgt_cache, tgt_logits
+                    model,
+                    layer,
+                    cells[start : start + k],
+                    src,
+                    tgt_cache[hook],
+                    tgt_cache,
+                    tgt_logits,
+                    torch.unique(met.pos),
                 )
                 fired.append(True)
             elif resume:

@@ -1,0 +1,105 @@
+"""Exact partial forward for native models: recompute only what a patch can change.
+
+After a patch that changes the residual stream only at positions >= ``start`` (a head-output
+patch at position p changes only p), every position before ``start`` keeps the target run's
+keys and values in every later layer, and the logits are read only at the metric's positions.
+So each later block computes keys and values for positions >= ``start`` (attending over the
+target run's cached keys/values before it), and the last block computes queries, MLP and
+unembedding only at the metric positions. The equality tests against
+``transformer_lens.patching`` cover this path.
+"""
+
+from __future__ import annotations
+
+import torch
+from einops import rearrange, repeat
+from transformer_lens.model_bridge import TransformerBridge
+
+
+def supports(model: TransformerBridge) -> bool:
+    """Plain native attention: causal, no rotary, no grouped KV heads, no soft-capping."""
+    cfg = model.cfg
+    attn = model.blocks[0].attn.original_component
+    return (
+        type(attn).__name__ == "NativeAttention"
+        and getattr(attn, "causal", False)
+        and getattr(attn, "rotary", None) is None
+        and cfg.n_key_value_heads in (None, cfg.n_heads)
+        and float(cfg.attn_scores_soft_cap) <= 0
+        and not getattr(cfg, "parallel_attn_mlp", False)
+    )
+
+
+def needed_hooks(layers: range) -> list[str]:
+    return [f"blocks.{layer}.attn.hook_{x}" for layer in layers for x in "kv"]
+
+
+def _attend(
+    model,
+    layer: int,
+    x_q: torch.Tensor,
+    q_pos: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+) -> torch.Tensor:
+    """Attention output for queries ``x_q`` (rows, nq, d) at positions ``q_pos`` over all keys."""
+    block = model.blocks[layer]
+    native = block.attn.original_component
+    q = rearrange(block.attn.q(block.ln1(x_q)), "r n (h e) -> r h n e", h=model.cfg.n_heads)
+    scores = torch.matmul(q, keys.transpose(-2, -1)) / native.scale  # (r, h, nq, T)
+    mask = torch.arange(keys.shape[2])[None, :] > q_pos[:, None]  # (nq, T)
+    pattern = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
+    z = rearrange(torch.matmul(pattern, values), "r h n e -> r n (h e)")
+    return block.attn.o(z)
+
+
+def _mlp(model, layer: int, mid: torch.Tensor) -> torch.Tensor:
+    if getattr(model.cfg, "attn_only", False):
+        return mid
+    block = model.blocks[layer]
+    return mid + block.mlp(block.ln2(mid))
+
+
+def run_suffix(
+    model: TransformerBridge,
+    resid: torch.Tensor,
+    layer: int,
+    start: int,
+    tgt_cache,
+    k: int,
+    read_pos: torch.Tensor,
+    tgt_logits: torch.Tensor,
+) -> torch.Tensor:
+    """Logits ``(rows, pos, vocab)``, exact at ``read_pos`` (others hold the target's logits).
+
+    Args:
+        resid: ``(rows, pos, d_model)`` residual entering block ``layer``; rows are ``k``
+            stacked copies of the batch and differ from the target run only at positions >=
+            ``start``.
+        read_pos: sorted positions whose logits the metric reads.
+    """
+    n_layers, n_pos = model.cfg.n_layers, resid.shape[1]
+    x = resid[:, start:]
+    pos_all = torch.arange(start, n_pos)
+    for layer_i in range(layer, n_layers):
+        block = model.blocks[layer_i]
+        h = block.ln1(x)
+        new_k = rearrange(block.attn.k(h), "r n (h e) -> r h n e", h=model.cfg.n_heads)
+        new_v = rearrange(block.attn.v(h), "r n (h e) -> r h n e", h=model.cfg.n_heads)
+        old = [
+            repeat(
+                tgt_cache[f"blocks.{layer_i}.attn.hook_{c}"][:, :start],
+                "b n h e -> (k b) h n e",
+                k=k,
+            )
+            for c in "kv"
+        ]
+        keys, values = torch.cat([old[0], new_k], 2), torch.cat([old[1], new_v], 2)
+        last = layer_i == n_layers - 1
+        q_pos = read_pos[read_pos >= start] if last else pos_all
+        x_q = x[:, q_pos - start]
+        x = _mlp(model, layer_i, x_q + _attend(model, layer_i, x_q, q_pos, keys, values))
+    logits = repeat(tgt_logits, "b pos v -> (k b) pos v", k=k).clone()
+    if len(q_pos):
+        logits[:, q_pos] = model.unembed(model.ln_final(x))
+    return logits
