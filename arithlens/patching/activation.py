@@ -103,6 +103,20 @@ def _expand(mask: torch.Tensor, comp: Component, act: torch.Tensor) -> torch.Ten
     return rearrange(mask, "k pos head -> k 1 head pos 1")
 
 
+def _chunks(cells: list[tuple[int, ...]], size: int, *, by_position: bool) -> list[tuple[int, int]]:
+    """``(start, stop)`` slices of ``cells`` of at most ``size``; with ``by_position`` a chunk
+    never mixes positions (the partial forward then starts at that position)."""
+    bounds = [0]
+    for i in range(1, len(cells) + 1):
+        if (
+            i == len(cells)
+            or i - bounds[-1] >= size
+            or (by_position and cells[i][0] != cells[i - 1][0])
+        ):
+            bounds.append(i)
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
 def can_resume(model: TransformerBridge) -> bool:
     """Whether blocks of ``model`` can be run one by one from a cached residual (native models)."""
     return type(getattr(model, "original_model", None)).__name__ == "NativeModel"
@@ -193,8 +207,8 @@ def activation_patch(
     bar = tqdm(total=len(layers) * len(cells), desc=f"patch {component}", disable=not progress)
     for layer, hook in zip(layers, hooks):
         src = src_cache[hook]
-        for start in range(0, len(cells), per_chunk):
-            chunk_masks = masks[start : start + per_chunk]
+        for start, stop in _chunks(cells, per_chunk, by_position=fast):
+            chunk_masks = masks[start:stop]
             k = len(chunk_masks)
             fired = []
 
