@@ -247,21 +247,16 @@ def activation_patch(
                 values[(layer, *cell)] = v
             bar.update(k)
     bar.close()
-    return PatchResult(
-        values=values,
-        axes=by,
-        pos_labels=batch.labels(),
-        meta=dict(
-            component=component,
-            direction=direction,
-            metric=met.name,
-            digits=met.digits,
-            clean=clean_value,
-            corrupt=corrupt_value,
-            n_pairs=b,
-            change=batch.pairs.change,
-            layers=layers,
-        ),
+    return PatchResult.of(
+        values,
+        by,
+        batch,
+        met,
+        clean_value,
+        corrupt_value,
+        component=component,
+        direction=direction,
+        layers=layers,
     )
 
 

@@ -95,22 +95,16 @@ def attribution_patch(
     else:
         src, tgt, grad, base = corrupt_a, clean_a, clean_g, clean_v
     pattern = _REDUCE[(comp.layout, by)]
-    n = len(batch)
     # grad is of the batch mean, so summing over the batch gives the change in the mean.
     values = torch.stack([reduce((src[h] - tgt[h]) * grad[h], pattern, "sum") for h in hooks])
-    return PatchResult(
-        values=values + base,
-        axes=by,
-        pos_labels=batch.labels(),
-        meta=dict(
-            component=component,
-            direction=direction,
-            metric=met.name,
-            digits=met.digits,
-            clean=clean_v,
-            corrupt=corrupt_v,
-            n_pairs=n,
-            change=batch.pairs.change,
-            method="attribution",
-        ),
+    return PatchResult.of(
+        values + base,
+        by,
+        batch,
+        met,
+        clean_v,
+        corrupt_v,
+        component=component,
+        direction=direction,
+        method="attribution",
     )

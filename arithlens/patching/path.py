@@ -153,22 +153,17 @@ def path_patch(
             values[layer, h] = v
         bar.update(k)
     bar.close()
-    return PatchResult(
-        values=values,
-        axes=("layer", "head"),
-        pos_labels=batch.labels(),
-        meta=dict(
-            component="z",
-            method="path",
-            receivers=receivers if receivers == "logits" else [list(r) for r in receivers],
-            direction=direction,
-            metric=met.name,
-            digits=met.digits,
-            clean=clean_v,
-            corrupt=corrupt_v,
-            n_pairs=b,
-            change=batch.pairs.change,
-        ),
+    return PatchResult.of(
+        values,
+        ("layer", "head"),
+        batch,
+        met,
+        clean_v,
+        corrupt_v,
+        component="z",
+        method="path",
+        direction=direction,
+        receivers=receivers if receivers == "logits" else [list(r) for r in receivers],
     )
 
 

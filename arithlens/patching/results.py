@@ -38,6 +38,28 @@ class PatchResult:
     pos_labels: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls,
+        values: torch.Tensor,
+        axes: tuple[str, ...],
+        batch,
+        metric,
+        clean: float,
+        corrupt: float,
+        **meta: Any,
+    ) -> PatchResult:
+        """A result with the standard metadata of a patching run on ``batch`` with ``metric``."""
+        info = dict(
+            metric=metric.name,
+            digits=metric.digits,
+            clean=clean,
+            corrupt=corrupt,
+            n_pairs=len(batch),
+            change=batch.pairs.change,
+        )
+        return cls(values=values, axes=axes, pos_labels=batch.labels(), meta={**meta, **info})
+
     def normalized(self) -> PatchResult:
         """Scores ``(patched - corrupt) / (clean - corrupt)`` (1 = fully clean, 0 = corrupt)."""
         from arithlens.patching.metrics import normalized
