@@ -276,3 +276,36 @@ def test_head_output_patching_equals_transformer_lens_on_a_deeper_model(add3_tas
     )
     assert torch.allclose(ours.values, theirs, atol=1e-5)
     assert ours.effect().abs().max() > 1e-4
+
+
+def test_a_patch_whose_hook_never_fires_raises(zoo_add3_2l, batch, monkeypatch):
+    import arithlens.patching.activation as act
+
+    # hook_result exists on the bridge but never runs (use_attn_result is off).
+    monkeypatch.setitem(
+        act.COMPONENTS, "ghost", act.Component("blocks.{layer}.attn.hook_result", "pos head d")
+    )
+    with pytest.raises(ArithlensError, match="'blocks.0.attn.hook_result' never fired"):
+        activation_patch(zoo_add3_2l, batch, "ghost", by=("layer", "head"), progress=False)
+    monkeypatch.setitem(
+        act.COMPONENTS, "typo", act.Component("blocks.{layer}.hook_resid_typo", "pos d")
+    )
+    with pytest.raises(ArithlensError, match="'blocks.0.hook_resid_typo' does not exist"):
+        activation_patch(zoo_add3_2l, batch, "typo", by=("layer", "pos"), progress=False)
+
+
+def test_a_metric_of_the_wrong_shape_is_named(zoo_add3_2l, batch):
+    import dataclasses
+
+    from arithlens.patching import metrics as M
+
+    bad = dataclasses.replace(make_metric("answer_logprob", batch), name="bad")
+    monkeypatch_fn = lambda lg, pos, c, k: lg[..., 0].sum()  # noqa: E731  (a scalar, not per row)
+    M.METRICS["bad"] = monkeypatch_fn
+    try:
+        with pytest.raises(ArithlensError, match=r"metric 'bad' returned shape \(\): expected \("):
+            activation_patch(
+                zoo_add3_2l, batch, "resid_pre", by=("layer", "pos"), metric=bad, progress=False
+            )
+    finally:
+        del M.METRICS["bad"]

@@ -26,7 +26,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching import _fast_z
-from arithlens.patching.metrics import Metric, PairBatch, normalized, prepare
+from arithlens.patching.metrics import Metric, PairBatch, checked_values, normalized, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -197,6 +197,10 @@ def activation_patch(
     src_cache, tgt_cache = (
         (clean_cache, corrupt_cache) if direction == "denoise" else (corrupt_cache, clean_cache)
     )
+    for hook in hooks:
+        if hook not in clean_cache:
+            why = "never fired in a forward pass" if hook in model.hook_dict else "does not exist"
+            raise ArithlensError(f"hook {hook!r} {why} on this model: it cannot be patched")
     clean_value, corrupt_value = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
     baseline = corrupt_value if direction == "denoise" else clean_value
 
@@ -242,7 +246,7 @@ def activation_patch(
                 logits = model.run_with_hooks(tokens, fwd_hooks=[(hook, patch_hook)])
             if not fired:
                 raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")
-            vals = met(logits).reshape(k, b).mean(1)
+            vals = checked_values(met, logits, k * b).reshape(k, b).mean(1)
             for cell, v in zip(cells[start : start + k], vals):
                 values[(layer, *cell)] = v
             bar.update(k)

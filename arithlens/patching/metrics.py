@@ -163,6 +163,17 @@ def make_metric(name: str, batch: PairBatch, digits: str | int | list[str | int]
     return Metric(name, idx, pos, clean_t, corrupt_t)
 
 
+def checked_values(metric: Metric, logits: torch.Tensor, rows: int) -> torch.Tensor:
+    """``metric(logits)``, checked to give one value per row."""
+    out = metric(logits)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (rows,):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ArithlensError(
+            f"metric {metric.name!r} returned shape {shape}: expected ({rows},), one value per row"
+        )
+    return out
+
+
 def prepare(
     pairs: Pairs | PairBatch, metric: str | Metric, digits: str | int | list = "all"
 ) -> tuple[PairBatch, Metric]:

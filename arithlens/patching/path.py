@@ -32,7 +32,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import can_resume, run_from_layer
-from arithlens.patching.metrics import Metric, PairBatch, prepare
+from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -148,7 +148,7 @@ def path_patch(
             logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
         else:
             logits = _receiver_run(model, tokens, hooks, receivers, tgt, k)
-        vals = met(logits).reshape(k, b).mean(1)
+        vals = checked_values(met, logits, k * b).reshape(k, b).mean(1)
         for (layer, h), v in zip(chunk, vals):
             values[layer, h] = v
         bar.update(k)
