@@ -24,7 +24,7 @@ import torch
 from transformer_lens import patching as tlp
 
 from arithlens.models import ModelSpec, boot, zoo
-from arithlens.patching import activation_patch, encode_pairs, make_metric
+from arithlens.patching import activation_patch, attribution_patch, encode_pairs, make_metric
 from arithlens.tasks import TaskSpec, corrupt_pairs
 
 
@@ -84,8 +84,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     small = zoo.load("add3-2L")
-    batch = encode_pairs(corrupt_pairs(small.task, 256, change="a.units", seed=0))
-    ours_a, tl_a, diff_a, cells_a = compare(small, batch, None)
+    batch_a = encode_pairs(corrupt_pairs(small.task, 256, change="a.units", seed=0))
+    ours_a, tl_a, diff_a, cells_a = compare(small, batch_a, None)
     print(
         f"(a) add3-2L, 256 pairs, {cells_a} cells: arithlens {ours_a:.2f} s, transformer_lens {tl_a:.2f} s"
     )
@@ -100,6 +100,10 @@ def main() -> None:
     print(
         f"(b) GPT-2-shaped, 16 pairs x {batch.n_pos} tokens, {cells_b} cells: arithlens {ours_b:.1f} s, transformer_lens {tl_b:.1f} s (scaled from {args.tl_cells} cells)"
     )
+    for name, model_, batch_ in (("a", small, batch_a), ("b", big, batch)):
+        t0 = time.perf_counter()
+        attribution_patch(model_, batch_, "z", by=("layer", "pos", "head"), metric="answer_logprob")
+        print(f"({name}) attribution patching, same full sweep: {time.perf_counter() - t0:.2f} s")
     print(
         f"patching_speedup_small={tl_a / ours_a:.2f} patching_speedup_gpt2shape={tl_b / ours_b:.2f} max_abs_diff={max(diff_a, diff_b):.2e}"
     )
