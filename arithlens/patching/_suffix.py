@@ -34,30 +34,32 @@ def needed_hooks(layers: range) -> list[str]:
     return [f"blocks.{layer}.attn.hook_{x}" for layer in layers for x in "kv"]
 
 
-def _attend(
-    model,
-    layer: int,
-    x_q: torch.Tensor,
-    q_pos: torch.Tensor,
-    keys: torch.Tensor,
-    values: torch.Tensor,
+def _raw(module):
+    """The plain torch module under a bridge wrapper (no hooks, no bridge state)."""
+    return getattr(module, "original_component", module)
+
+
+def _block_step(
+    model, layer: int, x: torch.Tensor, q_idx: torch.Tensor, q_pos: torch.Tensor, old_k, old_v
 ) -> torch.Tensor:
-    """Attention output for queries ``x_q`` (rows, nq, d) at positions ``q_pos`` over all keys."""
+    """One block on suffix rows ``x`` (rows, n, d): keys/values for all of them, queries and
+    MLP only at ``q_idx``; returns the block output at ``q_idx``."""
     block = model.blocks[layer]
     native = block.attn.original_component
-    q = rearrange(block.attn.q(block.ln1(x_q)), "r n (h e) -> r h n e", h=model.cfg.n_heads)
+    n_heads = model.cfg.n_heads
+    h = _raw(block.ln1)(x)
+    split = "r n (h e) -> r h n e"
+    keys = torch.cat([old_k, rearrange(_raw(block.attn.k)(h), split, h=n_heads)], 2)
+    values = torch.cat([old_v, rearrange(_raw(block.attn.v)(h), split, h=n_heads)], 2)
+    q = rearrange(_raw(block.attn.q)(h[:, q_idx]), split, h=n_heads)
     scores = torch.matmul(q, keys.transpose(-2, -1)) / native.scale  # (r, h, nq, T)
-    mask = torch.arange(keys.shape[2])[None, :] > q_pos[:, None]  # (nq, T)
+    mask = torch.arange(keys.shape[2])[None, :] > q_pos[:, None]
     pattern = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
     z = rearrange(torch.matmul(pattern, values), "r h n e -> r n (h e)")
-    return block.attn.o(z)
-
-
-def _mlp(model, layer: int, mid: torch.Tensor) -> torch.Tensor:
+    mid = x[:, q_idx] + _raw(block.attn.o)(z)
     if getattr(model.cfg, "attn_only", False):
         return mid
-    block = model.blocks[layer]
-    return mid + block.mlp(block.ln2(mid))
+    return mid + _raw(block.mlp)(_raw(block.ln2)(mid))
 
 
 def run_suffix(
@@ -82,24 +84,18 @@ def run_suffix(
     x = resid[:, start:]
     pos_all = torch.arange(start, n_pos)
     for layer_i in range(layer, n_layers):
-        block = model.blocks[layer_i]
-        h = block.ln1(x)
-        new_k = rearrange(block.attn.k(h), "r n (h e) -> r h n e", h=model.cfg.n_heads)
-        new_v = rearrange(block.attn.v(h), "r n (h e) -> r h n e", h=model.cfg.n_heads)
-        old = [
+        old_k, old_v = (
             repeat(
                 tgt_cache[f"blocks.{layer_i}.attn.hook_{c}"][:, :start],
                 "b n h e -> (k b) h n e",
                 k=k,
             )
             for c in "kv"
-        ]
-        keys, values = torch.cat([old[0], new_k], 2), torch.cat([old[1], new_v], 2)
+        )
         last = layer_i == n_layers - 1
         q_pos = read_pos[read_pos >= start] if last else pos_all
-        x_q = x[:, q_pos - start]
-        x = _mlp(model, layer_i, x_q + _attend(model, layer_i, x_q, q_pos, keys, values))
+        x = _block_step(model, layer_i, x, q_pos - start, q_pos, old_k, old_v)
     logits = repeat(tgt_logits, "b pos v -> (k b) pos v", k=k).clone()
     if len(q_pos):
-        logits[:, q_pos] = model.unembed(model.ln_final(x))
+        logits[:, q_pos] = _raw(model.unembed)(_raw(model.ln_final)(x))
     return logits
