@@ -103,6 +103,15 @@ def _expand(mask: torch.Tensor, comp: Component, act: torch.Tensor) -> torch.Ten
     return rearrange(mask, "k pos head -> k 1 head pos 1")
 
 
+def _changed(comp: Component, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    """``(pos, head)`` True where the source and target activations differ in any example."""
+    if comp.layout == "pos d":
+        return (src != tgt).any(0).any(-1)[:, None]
+    if comp.layout == "pos head d":
+        return (src != tgt).any(0).any(-1)
+    return rearrange((src != tgt).any(0).any(-1), "head q -> q head")
+
+
 def _chunks(cells: list[tuple[int, ...]], size: int, *, by_position: bool) -> list[tuple[int, int]]:
     """``(start, stop)`` slices of ``cells`` of at most ``size``; with ``by_position`` a chunk
     never mixes positions (the partial forward then starts at that position)."""
@@ -211,8 +220,13 @@ def activation_patch(
     bar = tqdm(total=len(layers) * len(cells), desc=f"patch {component}", disable=not progress)
     for layer, hook in zip(layers, hooks):
         src = src_cache[hook]
-        for start, stop in _chunks(cells, per_chunk, by_position=fast):
-            chunk_masks = masks[start:stop]
+        # A patch that copies identical values changes nothing: skip it (exactly the baseline).
+        active = (masks & _changed(comp, src, tgt_cache[hook])[None]).flatten(1).any(1)
+        idx = torch.nonzero(active).flatten()
+        layer_cells, layer_masks = [cells[i] for i in idx.tolist()], masks[idx]
+        bar.update(len(cells) - len(layer_cells))
+        for start, stop in _chunks(layer_cells, per_chunk, by_position=fast):
+            chunk_masks = layer_masks[start:stop]
             k = len(chunk_masks)
             fired = []
 
@@ -227,7 +241,7 @@ def activation_patch(
                 logits = _fast_z.cell_logits(
                     model,
                     layer,
-                    cells[start : start + k],
+                    layer_cells[start:stop],
                     src,
                     tgt_cache[hook],
                     tgt_cache,
@@ -247,7 +261,7 @@ def activation_patch(
             if not fired:
                 raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")
             vals = checked_values(met, logits, k * b).reshape(k, b).mean(1)
-            for cell, v in zip(cells[start : start + k], vals):
+            for cell, v in zip(layer_cells[start:stop], vals):
                 values[(layer, *cell)] = v
             bar.update(k)
     bar.close()
