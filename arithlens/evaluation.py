@@ -218,59 +218,26 @@ class EvalResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per (metric, group) with value and count."""
-        frames = [
-            pd.DataFrame(
-                [
-                    dict(
-                        metric="exact_match",
-                        group="all",
-                        value=self.exact_match,
-                        count=len(self.problems),
-                    )
-                ]
-            ),
-            pd.DataFrame(
-                dict(
-                    metric="digit_accuracy",
-                    group=self.per_digit().index,
-                    value=self.per_digit().values,
-                    count=len(self.problems),
-                )
+        n = len(self.problems)
+        digits, bc = self.per_digit(), self.by_carry()
+        parts = [
+            ("exact_match", ["all"], [self.exact_match], n),
+            ("digit_accuracy", digits.index, digits.values, n),
+            (
+                "digit_accuracy_by_carry",
+                bc.digit + ":carry=" + bc.carry_in.astype(str),
+                bc.accuracy,
+                bc["count"],
             ),
         ]
-        bc = self.by_carry()
-        frames.append(
-            pd.DataFrame(
-                dict(
-                    metric="digit_accuracy_by_carry",
-                    group=bc.digit + ":carry=" + bc.carry_in.astype(str),
-                    value=bc.accuracy,
-                    count=bc["count"],
-                )
-            )
-        )
         if self.problems.task.op != "mul":
             cl, ca = self.by_class(), self.by_cascade()
-            frames.append(
-                pd.DataFrame(
-                    dict(
-                        metric="digit_accuracy_by_class",
-                        group=cl.digit_class,
-                        value=cl.accuracy,
-                        count=cl["count"],
-                    )
-                )
-            )
-            frames.append(
-                pd.DataFrame(
-                    dict(
-                        metric="exact_match_by_cascade",
-                        group=ca.cascade,
-                        value=ca.exact_match,
-                        count=ca["count"],
-                    )
-                )
-            )
+            parts.append(("digit_accuracy_by_class", cl.digit_class, cl.accuracy, cl["count"]))
+            parts.append(("exact_match_by_cascade", ca.cascade, ca.exact_match, ca["count"]))
+        frames = [
+            pd.DataFrame(dict(metric=metric, group=list(group), value=list(value), count=count))
+            for metric, group, value, count in parts
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def plot(self, title: str | None = None):

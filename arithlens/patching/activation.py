@@ -26,7 +26,14 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching import _fast_z
-from arithlens.patching.metrics import Metric, PairBatch, checked_values, normalized, prepare
+from arithlens.patching.metrics import (
+    Metric,
+    PairBatch,
+    checked_values,
+    normalized,
+    prepare,
+    run_pairs,
+)
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -186,9 +193,6 @@ def activation_patch(
             raise ArithlensError(
                 f"layer {layer} is out of range: the model has layers 0..{n_layers - 1}"
             )
-    source, target = (
-        (batch.clean, batch.corrupt) if direction == "denoise" else (batch.corrupt, batch.clean)
-    )
     hooks = [comp.hook.format(layer=layer) for layer in layers]
     resume = can_resume(model)
     fast = resume and component == "z" and by == ("layer", "pos", "head") and _fast_z.applies(model)
@@ -197,17 +201,11 @@ def activation_patch(
     )
     if fast:
         names |= {n for layer in layers for n in _fast_z.needed_hooks(model, layer)}
-    clean_logits, clean_cache = model.run_with_cache(
-        batch.clean.tokens, names_filter=lambda n: n in names
-    )
-    corrupt_logits, corrupt_cache = model.run_with_cache(
-        batch.corrupt.tokens, names_filter=lambda n: n in names
-    )
-    src_cache, tgt_cache = (
-        (clean_cache, corrupt_cache) if direction == "denoise" else (corrupt_cache, clean_cache)
-    )
+    runs = run_pairs(model, batch, names, direction)
+    clean_logits, corrupt_logits = runs.clean_logits, runs.corrupt_logits
+    src_cache, tgt_cache = runs.source, runs.target
     for hook in hooks:
-        if hook not in clean_cache:
+        if hook not in src_cache:
             why = "never fired in a forward pass" if hook in model.hook_dict else "does not exist"
             raise ArithlensError(f"hook {hook!r} {why} on this model: it cannot be patched")
     clean_value, corrupt_value = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
@@ -237,7 +235,6 @@ def activation_patch(
                 return out.reshape(act.shape)
 
             if fast:
-                tgt_logits = corrupt_logits if direction == "denoise" else clean_logits
                 logits = _fast_z.cell_logits(
                     model,
                     layer,
@@ -245,7 +242,7 @@ def activation_patch(
                     src,
                     tgt_cache[hook],
                     tgt_cache,
-                    tgt_logits,
+                    runs.target_logits,
                     torch.unique(met.pos),
                 )
                 fired.append(True)
@@ -256,7 +253,7 @@ def activation_patch(
                 with model.hooks(fwd_hooks=[(hook, patch_hook)]):
                     logits = run_from_layer(model, resid, layer)
             else:
-                tokens = repeat(target.tokens, "b pos -> (k b) pos", k=k)
+                tokens = repeat(runs.target_tokens, "b pos -> (k b) pos", k=k)
                 logits = model.run_with_hooks(tokens, fwd_hooks=[(hook, patch_hook)])
             if not fired:
                 raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")

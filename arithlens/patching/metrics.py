@@ -182,6 +182,48 @@ def prepare(
     return batch, metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
 
 
+@dataclass(frozen=True)
+class PairRuns:
+    """Cached clean and corrupt runs, oriented for a patching direction.
+
+    Attributes:
+        clean_logits, corrupt_logits: logits of the two unpatched runs.
+        source: cache patched *from* (clean when denoising, corrupt when noising).
+        target: cache of the run patched *into*.
+        target_tokens: tokens of that run.
+        target_logits: its logits.
+    """
+
+    clean_logits: torch.Tensor
+    corrupt_logits: torch.Tensor
+    source: object
+    target: object
+    target_tokens: torch.Tensor
+    target_logits: torch.Tensor
+
+
+def run_pairs(model, batch: PairBatch, names: set[str], direction: str) -> PairRuns:
+    """Run clean and corrupt once each, caching ``names``; orient them for ``direction``."""
+    clean_logits, clean_cache = model.run_with_cache(
+        batch.clean.tokens, names_filter=lambda n: n in names
+    )
+    corrupt_logits, corrupt_cache = model.run_with_cache(
+        batch.corrupt.tokens, names_filter=lambda n: n in names
+    )
+    if direction == "denoise":
+        return PairRuns(
+            clean_logits,
+            corrupt_logits,
+            clean_cache,
+            corrupt_cache,
+            batch.corrupt.tokens,
+            corrupt_logits,
+        )
+    return PairRuns(
+        clean_logits, corrupt_logits, corrupt_cache, clean_cache, batch.clean.tokens, clean_logits
+    )
+
+
 def normalized(patched: torch.Tensor, clean: float, corrupt: float) -> torch.Tensor:
     """``(patched - corrupt) / (clean - corrupt)``: 0 = no effect, 1 = fully restored."""
     denom = clean - corrupt

@@ -32,7 +32,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import can_resume, run_from_layer
-from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare
+from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -121,16 +121,14 @@ def path_patch(
         | {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)}
         | {f"blocks.{layer}.hook_resid_pre" for layer in range(n_layers)}
     )
-    clean_logits, clean_cache = model.run_with_cache(
-        batch.clean.tokens, names_filter=lambda n: n in names
+    runs = run_pairs(model, batch, names, direction)
+    clean_logits, corrupt_logits, src, tgt = (
+        runs.clean_logits,
+        runs.corrupt_logits,
+        runs.source,
+        runs.target,
     )
-    corrupt_logits, corrupt_cache = model.run_with_cache(
-        batch.corrupt.tokens, names_filter=lambda n: n in names
-    )
-    src, tgt = (
-        (corrupt_cache, clean_cache) if direction == "noise" else (clean_cache, corrupt_cache)
-    )
-    target_tokens = batch.clean.tokens if direction == "noise" else batch.corrupt.tokens
+    target_tokens = runs.target_tokens
     clean_v, corrupt_v = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
     base = clean_v if direction == "noise" else corrupt_v
     values = torch.full((n_layers, n_heads), base)
