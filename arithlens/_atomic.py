@@ -9,6 +9,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
+def _publish(tmp: str | Path, mode: int) -> None:
+    """Give a temp file/folder normal permissions (mkstemp/mkdtemp make them private)."""
+    os.chmod(tmp, mode & ~_umask())
+
+
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (readers see the old file or the new one)."""
     path = Path(path)
@@ -19,6 +30,7 @@ def write_text(path: str | Path, text: str) -> Path:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        _publish(tmp, 0o666)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -36,6 +48,7 @@ def write_dir(path: str | Path, fill: Callable[[Path], None]) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         fill(tmp)
+        _publish(tmp, 0o777)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)

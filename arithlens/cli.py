@@ -1,9 +1,10 @@
-"""The ``arithlens`` command: train, eval, zoo, demo.
+"""The ``arithlens`` command: train, eval, zoo, patch, probe, demo.
 
 Example:
     $ arithlens train --op add --digits 3 --format reversed --preset 2L --out runs/add3
     $ arithlens eval add3-2L --n 2000
     $ arithlens zoo list
+    $ arithlens probe add3-2L --target carry --causal --out out/probes
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arithlens.errors import ArithlensError
+from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
@@ -125,6 +127,43 @@ def _cmd_patch(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_probe(a: argparse.Namespace) -> int:
+    from arithlens._atomic import write_text
+    from arithlens.loading import load
+    from arithlens.plots import figures_html
+    from arithlens.probes import CONTROLS, causal_flip, fit
+
+    model = load(a.model)
+    controls = [c for c in CONTROLS if not (a.no_random_init and c == "random_init")]
+    res = fit(
+        model,
+        a.target,
+        n=a.n,
+        activation=a.activation,
+        controls=controls,
+        strategy=a.strategy,
+        seed=a.seed,
+    )
+    out = Path(a.out)
+    stem = f"{a.target}_{a.activation}"
+    figs = [res.plot("score"), res.plot("selectivity"), res.plot("score", kind="layers")]
+    write_text(out / f"{stem}.csv", res.to_frame().to_csv(index=False))
+    best = res.best()
+    summary = {"best": best.to_dict(orient="records")}
+    if a.causal:
+        flips = causal_flip(model, res, n=a.causal_n, seed=a.seed + 1)
+        figs.append(flips.plot("flip"))
+        write_text(out / f"{stem}_causal.csv", flips.to_frame().to_csv(index=False))
+        summary["causal_best"] = flips.best().to_dict(orient="records")
+        print(flips.best().to_string(index=False))
+    write_text(out / f"{stem}.html", figures_html(figs, title=f"probes: {a.target} on {a.model}"))
+    write_text(out / f"{stem}_summary.json", json.dumps(summary, indent=1, default=float))
+    res.save(out / stem)
+    print(best.to_string(index=False))
+    print(f"wrote {out / stem}.csv, {out / stem}.html, {out / stem}_summary.json and {out / stem}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands per capability)."""
     p = argparse.ArgumentParser(
@@ -192,6 +231,23 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--top", type=int, default=10, help="print this many top cells")
     pa.add_argument("--out", required=True)
     pa.set_defaults(func=_cmd_patch)
+
+    pr = sub.add_parser("probe", help="linear probes at every layer x position, with controls")
+    pr.add_argument("model", help="zoo name or checkpoint folder")
+    pr.add_argument(
+        "--target",
+        default="carry",
+        help="carry, digit_class, answer, a, b, pair_sum, cascade, or one member (carry.tens)",
+    )
+    pr.add_argument("--activation", default="resid", choices=list(PROBE_ACTIVATIONS))
+    pr.add_argument("--n", type=int, default=5000, help="number of distinct problems")
+    pr.add_argument("--strategy", default="uniform", choices=["uniform", "cascade"])
+    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--no-random-init", action="store_true", help="skip the random-init control")
+    pr.add_argument("--causal", action="store_true", help="also run the causal flip check")
+    pr.add_argument("--causal-n", type=int, default=256, help="problems for the causal check")
+    pr.add_argument("--out", required=True)
+    pr.set_defaults(func=_cmd_probe)
 
     d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")
     d.add_argument("--out", default="out")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -136,3 +138,91 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
         height=max(300, 22 * len(y) + 120),
     )
     return fig
+
+
+def _probe_targets(res, targets: list[str] | None) -> list[str]:
+    names = targets or res.targets
+    for t in names:
+        res.target_index(t)
+    return names
+
+
+def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -> go.Figure:
+    """Layer x position heatmaps of a :class:`~arithlens.probes.ProbeResult`, one per target
+    (rows ``layer.head`` for per-head activations)."""
+    names = _probe_targets(res, targets)
+    data = res.values(value)
+    fig = make_subplots(rows=len(names), cols=1, subplot_titles=names, vertical_spacing=0.08)
+    diverging = value == "selectivity"
+    for row, t in enumerate(names, start=1):
+        v = data[res.target_index(t)]
+        if v.ndim == 3:  # layer, pos, head -> rows layer.head
+            y = [f"{lab}H{h}" for lab in res.layer_labels for h in range(v.shape[2])]
+            v = v.transpose(0, 2, 1).reshape(-1, v.shape[1])
+        else:
+            y = res.layer_labels
+        fig.add_trace(
+            go.Heatmap(
+                z=v,
+                x=res.pos_labels,
+                y=y,
+                zmin=-1 if diverging else 0,
+                zmax=1,
+                colorscale="RdBu" if diverging else "Viridis",
+                coloraxis=None,
+                showscale=row == 1,
+                colorbar=dict(title=value),
+                hovertemplate="%{y} %{x}: %{z:.3f}<extra>" + t + "</extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(autorange="reversed", row=row, col=1)
+    fig.update_layout(
+        title=f"probe {value} on {res.meta.get('activation', '')} (held-out, n={res.meta.get('n_test', '')})",
+        template="plotly_white",
+        height=max(300, len(names) * (22 * len(y) + 90) + 80),
+    )
+    return fig
+
+
+def probe_layers(res, value: str = "score", targets: list[str] | None = None) -> go.Figure:
+    """Per target: the best position's ``value`` at each layer, with the random-init control
+    (dotted) and the majority baseline (dashed)."""
+    names = _probe_targets(res, targets)
+    fig = go.Figure()
+    colors = px.colors.qualitative.Plotly
+    for i, t in enumerate(names):
+        k, color = res.target_index(t), colors[i % len(colors)]
+        best = lambda a: a.reshape(a.shape[0], -1).max(1)  # noqa: E731
+        fig.add_trace(
+            go.Scatter(
+                x=res.layer_labels, y=best(res.values(value)[k]), name=t, line=dict(color=color)
+            )
+        )
+        if value == "score" and not np.isnan(res.random_init[k]).all():
+            fig.add_trace(
+                go.Scatter(
+                    x=res.layer_labels,
+                    y=best(res.random_init[k]),
+                    name=f"{t} random init",
+                    line=dict(color=color, dash="dot"),
+                )
+            )
+        if value == "score" and not np.isnan(res.majority[k]):
+            fig.add_hline(y=float(res.majority[k]), line=dict(color=color, dash="dash", width=1))
+    fig.update_layout(
+        title=f"probe {value} by layer (best position; dashed: majority baseline)",
+        xaxis_title="layer",
+        yaxis_title=value,
+        template="plotly_white",
+        height=380,
+    )
+    return fig
+
+
+def figures_html(figs: list[go.Figure], title: str = "arithlens") -> str:
+    """One standalone HTML page holding ``figs`` (plotly.js embedded once, works offline)."""
+    parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
+    body = "\n".join(parts)
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"

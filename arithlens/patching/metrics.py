@@ -25,7 +25,7 @@ import torch
 from jaxtyping import Float, Int
 
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.tasks import Pairs
+from arithlens.tasks import Pairs, max_length, position_labels
 from arithlens.tokenizer import TokenBatch, encode
 
 
@@ -51,7 +51,11 @@ class PairBatch:
         return int(self.clean.tokens.shape[1])
 
     def labels(self) -> list[str]:
-        """One label per position: ``"pos:clean_char"``, from the first clean problem."""
+        """One label per position: ``"pos:role"`` (``"9:c1"``, see ``position_labels``); for an
+        unpadded task ``"pos:char"`` of the first clean problem."""
+        task = self.pairs.clean.task
+        if task.pad and self.n_pos == max_length(task):
+            return position_labels(task)
         return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
 
 

@@ -8,7 +8,7 @@ Example:
     4
 """
 
-from arithlens.tasks.formats import Rendered, max_length, render
+from arithlens.tasks.formats import Rendered, max_length, position_labels, render
 from arithlens.tasks.labels import (
     CLASS_NAMES,
     answer_digits,
@@ -46,6 +46,7 @@ __all__ = [
     "max_length",
     "pair_kind",
     "place_index",
+    "position_labels",
     "place_name",
     "render",
     "sample",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from jaxtyping import Int
 
+from arithlens.errors import ArithlensError
 from arithlens.tasks.labels import columns
 from arithlens.tasks.ops import SYMBOLS, ColumnResult
 from arithlens.tasks.problems import Problems
@@ -124,3 +125,30 @@ def max_length(task: TaskSpec) -> int:
         carry_chars = len(str(9 * 9 * n)) if task.op == "mul" else 1
         answer += w * (4 + carry_chars) + 1
     return 2 * n + 2 + answer + 1
+
+
+def position_labels(task: TaskSpec) -> list[str]:
+    """One label per token position of a padded task: ``"<pos>:<role>"``.
+
+    Roles: ``a<k>`` / ``b<k>`` operand digit of place k (0 = units), ``c<k>`` answer digit of
+    place k, the symbol itself for ``+ - * = .`` and scratchpad markers, ``s`` for scratchpad
+    step digits.
+
+    Example:
+        >>> position_labels(TaskSpec(op="add", n_digits=2))
+        ['0:a1', '1:a0', '2:+', '3:b1', '4:b0', '5:=', '6:c0', '7:c1', '8:c2', '9:.']
+    """
+    if not task.pad:
+        raise ArithlensError(
+            f"task {task.name} is unpadded: positions differ between problems, so they have no "
+            "common labels; use pad=True"
+        )
+    n = task.n_digits
+    r = render(Problems.from_ints(task, [(0, 0)]))
+    roles = ["s" if ch.isdigit() else ch for ch in r.texts[0]]
+    for k in range(n):
+        roles[n - 1 - k] = f"a{k}"
+        roles[2 * n - k] = f"b{k}"
+    for k, p in enumerate(r.answer_pos[0]):
+        roles[int(p)] = f"c{k}"
+    return [f"{i}:{role}" for i, role in enumerate(roles)]

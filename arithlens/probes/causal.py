@@ -1,0 +1,273 @@
+"""Does the model use what a carry probe finds? Flip the activation along the probe direction.
+
+At each probed site (layer x position [x head]) the activation of each example is moved along
+a carry direction ``u`` of a binary carry (or borrow) probe, by default the difference of the
+two class means (the logistic probe's own weight vector with ``direction="probe"``; whitened
+logistic probes favour discriminative low-variance directions that the model may not read): ``"reflect"`` mirrors it
+through the probe's decision boundary (the probe now reads the opposite carry, with the same
+margin); ``"project"`` moves it onto the boundary. The model then runs on from there, and we
+count how often the answer digit that receives the carry changes exactly as a flipped carry
+would change it (``d -> d+1`` when a carry is added, ``d -> d-1`` when it is removed; reversed
+for borrows). The same displacement norm along a random direction is the control.
+
+Only examples whose carried digit the model gets right are used. Sites after the position
+that predicts the digit cannot affect it (causal attention) and are reported as NaN.
+
+Example:
+    >>> res = al.probes.fit(model, "carry", n=5000)          # doctest: +SKIP
+    >>> flips = al.probes.causal_flip(model, res, n=256)     # doctest: +SKIP
+    >>> flips.best()                                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.evaluation import forward_chunked, model_task
+from arithlens.probes.results import ProbeResult
+from arithlens.tasks import TaskSpec, carries, sample
+from arithlens.tokenizer import encode
+
+MODES = ("reflect", "project")
+VALUES = ("flip", "random", "changed")
+
+
+@dataclass(frozen=True)
+class CausalResult:
+    """Flip rates per carry target and site.
+
+    Attributes:
+        flip: ``(target, layer, pos[, head])`` share of examples whose carried digit changed as
+            a flipped carry predicts, after moving along the probe direction.
+        random: same, for a random direction with the same displacement norm.
+        changed: share whose carried digit prediction changed at all (probe direction).
+        n_examples: ``(target,)`` examples used (the model's correct ones).
+        targets, axes, layer_labels, pos_labels, positions: as in :class:`ProbeResult`.
+        meta: mode, activation, seed.
+    """
+
+    flip: np.ndarray
+    random: np.ndarray
+    changed: np.ndarray
+    n_examples: np.ndarray
+    targets: list[str]
+    axes: tuple[str, ...]
+    layer_labels: list[str]
+    pos_labels: list[str]
+    positions: list[int]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def values(self, value: str) -> np.ndarray:
+        if value not in VALUES:
+            raise ArithlensError(f"value {value!r} is unknown: expected one of {list(VALUES)}")
+        return getattr(self, value)
+
+    def target_index(self, target: str) -> int:
+        if target not in self.targets:
+            raise ArithlensError(
+                f"target {target!r} was not tested: expected one of {self.targets}"
+            )
+        return self.targets.index(target)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per target x site: flip, random, changed, n_examples."""
+        idx = np.indices(self.flip.shape).reshape(len(self.axes), -1)
+        frame = pd.DataFrame(
+            {
+                "target": [self.targets[i] for i in idx[0]],
+                "layer": [self.layer_labels[i] for i in idx[1]],
+                "pos": [self.positions[i] for i in idx[2]],
+                "pos_label": [self.pos_labels[i] for i in idx[2]],
+            }
+        )
+        if "head" in self.axes:
+            frame["head"] = idx[3]
+        for v in VALUES:
+            frame[v] = self.values(v).reshape(-1)
+        frame["n_examples"] = self.n_examples[idx[0]]
+        return frame
+
+    def best(self) -> pd.DataFrame:
+        """The site with the highest flip rate per target."""
+        frame = self.to_frame().dropna(subset=["flip"])
+        return frame.loc[frame.groupby("target", sort=False)["flip"].idxmax()].reset_index(
+            drop=True
+        )
+
+    def plot(self, value: str = "flip", targets: list[str] | None = None):
+        """Heatmap layer x position of ``value`` per target."""
+        from arithlens import plots
+
+        return plots.probe_heatmap(self, value=value, targets=targets)
+
+
+def _carry_place(task: TaskSpec, res: ProbeResult, target: str) -> int:
+    k = res.target_index(target)
+    if not target.startswith("carry.") or res.kinds[k] != "class" or res.classes[k] != [0, 1]:
+        raise ArithlensError(
+            f"target {target!r} is not a binary carry probe (classes {res.classes[k]}): the "
+            "causal flip needs 'carry.<place>' probes with classes [0, 1] (op add or sub)"
+        )
+    return task.answer_digit(target.split(".", 1)[1])
+
+
+def _flipped(task: TaskSpec, digit: Tensor, carry: Tensor) -> Tensor:
+    """The answer digit with its incoming carry (borrow) flipped."""
+    step = 1 - 2 * carry  # +1 where a carry is added, -1 where removed
+    return (digit + (step if task.op == "add" else -step)) % 10
+
+
+def causal_flip(
+    model: TransformerBridge,
+    probes: ProbeResult,
+    *,
+    targets: list[str] | None = None,
+    n: int = 256,
+    mode: str = "reflect",
+    direction: str = "mean_diff",
+    seed: int = 1,
+    progress: bool = True,
+) -> CausalResult:
+    """Flip rate of the carried answer digit when moving along each carry probe's direction.
+
+    Args:
+        model: the model the probes were fitted on.
+        probes: a :class:`ProbeResult` with ``carry.<place>`` targets.
+        targets: which carry targets (default: every ``carry.*`` target in ``probes``).
+        n: fresh problems to sample (only those the model answers right at that digit count).
+        mode: ``"reflect"`` (cross the boundary with the same margin) or ``"project"``.
+        direction: ``"mean_diff"`` (the difference of the class means) or ``"probe"`` (the
+            logistic probe's weight vector; see :meth:`ProbeResult.direction`).
+        seed: problem sampling and random-direction seed.
+    """
+    task = model_task(model)
+    check_int("n", n, minimum=1)
+    check_choice("mode", mode, MODES)
+    check_choice("direction", direction, ("mean_diff", "probe"))
+    if probes.meta.get("task") != task.to_dict():
+        raise ArithlensError(
+            f"the probes were fitted on task {probes.meta.get('task')} but the model's task is "
+            f"{task.to_dict()}"
+        )
+    names = targets or [t for t in probes.targets if t.startswith("carry.")]
+    if not names:
+        raise ArithlensError(f"no carry targets among {probes.targets}: fit target='carry' first")
+    places = [_carry_place(task, probes, t) for t in names]
+    problems = sample(task, n, seed=seed + 7919, unique=True)
+    batch = encode(problems)
+    clean = forward_chunked(model, batch.tokens).argmax(-1)
+    carry = torch.from_numpy(carries(problems))
+    gen = torch.Generator().manual_seed(seed)
+
+    shape = (len(names), *probes.score.shape[1:])
+    out = {v: np.full(shape, np.nan) for v in VALUES}
+    n_used = np.zeros(len(names), dtype=np.int64)
+    head_axis = "head" in probes.axes
+    n_heads = probes.score.shape[3] if head_axis else 1
+    hooks = probes.meta["hooks"]
+    bar = tqdm(total=len(names) * len(hooks), desc="causal flip", disable=not progress)
+    for ti, (name, k) in enumerate(zip(names, places)):
+        ppos = int(batch.predict_pos(k)[0])
+        truth = batch.answer_tokens()[:, k]
+        ok = clean[:, ppos] == truth
+        n_used[ti] = int(ok.sum())
+        if n_used[ti] == 0:
+            bar.update(len(hooks))
+            continue
+        tokens, digit = batch.tokens[ok], truth[ok]
+        want = _flipped(task, digit, carry[ok, k])
+        sites = [(p, h) for p in probes.positions if p <= ppos for h in range(n_heads)]
+        for li, hook in enumerate(hooks):
+            for kind in ("flip", "random"):
+                pred = _intervene(
+                    model, probes, name, li, hook, sites, tokens, ppos, mode, kind, direction, gen
+                )
+                rates = {kind: (pred == want[None]).float().mean(1)}
+                if kind == "flip":
+                    rates["changed"] = (pred != digit[None]).float().mean(1)
+                for si, (p, h) in enumerate(sites):
+                    idx = (ti, li, probes.positions.index(p)) + ((h,) if head_axis else ())
+                    for v, rate in rates.items():
+                        out[v][idx] = float(rate[si])
+            bar.update()
+    bar.close()
+    return CausalResult(
+        flip=out["flip"],
+        random=out["random"],
+        changed=out["changed"],
+        n_examples=n_used,
+        targets=names,
+        axes=probes.axes,
+        layer_labels=probes.layer_labels,
+        pos_labels=probes.pos_labels,
+        positions=probes.positions,
+        meta=dict(
+            mode=mode,
+            direction=direction,
+            activation=probes.meta.get("activation"),
+            seed=seed,
+            n_sampled=n,
+        ),
+    )
+
+
+@torch.no_grad()
+def _intervene(
+    model: TransformerBridge,
+    probes: ProbeResult,
+    target: str,
+    layer: int,
+    hook: str,
+    sites: list[tuple[int, int]],
+    tokens: Tensor,
+    ppos: int,
+    mode: str,
+    kind: str,
+    direction: str,
+    gen: torch.Generator,
+) -> Tensor:
+    """Predicted digit at ``ppos`` after moving each site's activation: ``(site, example)``.
+
+    All sites run in one batch: row block ``i`` holds every example with site ``i`` moved.
+    """
+    head_axis = "head" in probes.axes
+    dirs = [
+        probes.direction(target, layer, p, h if head_axis else None, kind=direction)
+        for p, h in sites
+    ]
+    U = torch.stack([u for u, _ in dirs])  # (site, d)
+    c = torch.tensor([c for _, c in dirs])
+    R = torch.randn(U.shape, generator=gen)
+    R = R / R.norm(dim=1, keepdim=True)
+    n_ex = len(tokens)
+    pos = torch.tensor([p for p, _ in sites]).repeat_interleave(n_ex)
+    head = torch.tensor([h for _, h in sites]).repeat_interleave(n_ex)
+    u, r, cc = U.repeat_interleave(n_ex, 0), R.repeat_interleave(n_ex, 0), c.repeat_interleave(n_ex)
+    rows = torch.arange(len(pos))
+    scale = 2.0 if mode == "reflect" else 1.0
+
+    def move(act: Tensor, hook=None) -> Tensor:
+        x = act[rows, pos, head] if head_axis else act[rows, pos]
+        s = (x * u).sum(-1) + cc
+        delta = -scale * s[:, None] * u / (u * u).sum(-1, keepdim=True)
+        if kind == "random":
+            delta = delta.norm(dim=-1, keepdim=True) * r
+        act = act.clone()
+        if head_axis:
+            act[rows, pos, head] = x + delta
+        else:
+            act[rows, pos] = x + delta
+        return act
+
+    stacked = tokens.repeat(len(sites), 1)
+    logits = model.run_with_hooks(stacked, fwd_hooks=[(hook, move)])
+    return logits[:, ppos].argmax(-1).reshape(len(sites), n_ex)

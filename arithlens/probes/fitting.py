@@ -1,0 +1,258 @@
+"""Fit linear probes for every layer x position (x head) of a model at once, with controls.
+
+Example:
+    >>> import arithlens as al
+    >>> model = al.load("add3-2L")                                  # doctest: +SKIP
+    >>> res = al.probes.fit(model, target="carry", n=5000)          # doctest: +SKIP
+    >>> res.best("carry.tens")                                      # doctest: +SKIP
+    >>> res.plot(value="selectivity")                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.evaluation import check_fits, model_task
+from arithlens.models.presets import ModelSpec, boot
+from arithlens.probes import linear
+from arithlens.probes.activations import collect, hooks, select
+from arithlens.probes.results import ProbeResult
+from arithlens.probes.targets import Encoded, Target, encode_targets, resolve
+from arithlens.tasks import Problems, position_labels, sample
+from arithlens.tokenizer import encode
+
+CONTROLS = ("majority", "control_task", "random_init")
+MAX_FLOATS = 2**26  # activations per fitting chunk (256 MB of float32)
+
+
+def random_init_like(model: TransformerBridge, seed: int = 1) -> TransformerBridge:
+    """A freshly initialized model with ``model``'s architecture and task (the untrained control)."""
+    spec = getattr(model, "spec", None)
+    if not isinstance(spec, ModelSpec):
+        raise ArithlensError(
+            "the random-init control needs an arithlens model (with .spec); for other models "
+            "pass controls=('majority', 'control_task')"
+        )
+    return boot(replace(spec, seed=spec.seed + seed), model_task(model), device=model.cfg.device)
+
+
+def _split(problems: Problems, test_fraction: float, seed: int) -> tuple[Problems, slice, slice]:
+    """Problems shuffled so the training split comes first (slices, not copies, of the data)."""
+    if not 0.05 <= test_fraction <= 0.5:
+        raise ArithlensError(f"test_fraction={test_fraction!r} is invalid: expected 0.05..0.5")
+    n_train = len(problems) - int(round(len(problems) * test_fraction))
+    perm = np.random.default_rng(seed).permutation(len(problems))
+    return problems[perm], slice(0, n_train), slice(n_train, None)
+
+
+def _fit_sites(
+    X: Tensor,
+    y: Tensor,
+    kinds: list[str],
+    n_classes: list[int],
+    train: slice,
+    test: slice,
+    l2: float,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Held-out score ``(target, site)`` of probes fitted on ``X (site, n, d)``, and weights.
+
+    Weights are in raw activation units with one layout for every target: the logit of class
+    ``c`` against class 0 is ``x @ W[site, :, k, c-1] + b[site, k, c-1]``; a scalar target uses
+    slot 0 (its ridge prediction).
+    """
+    mean, T = linear.whitener(X[:, train])
+    Xw = torch.baddbmm(-torch.bmm(mean, T), X, T)
+    Xtr, Xte = Xw[:, train], Xw[:, test]
+    S, _, r = Xw.shape
+    K, C1 = len(kinds), max(max(n_classes) - 1, 1)
+    score = torch.zeros(K, S)
+    W_all, b_all = torch.zeros(S, r, K, C1), torch.zeros(S, K, C1)
+    cls = [k for k, kind in enumerate(kinds) if kind == "class"]
+    sca = [k for k, kind in enumerate(kinds) if kind == "scalar"]
+    if cls:
+        nc = [n_classes[k] for k in cls]
+        yc = y[cls].long()
+        W, b = linear.fit_logistic(Xtr, yc[:, train], nc, l2=l2)
+        pred = linear.logistic_logits(Xte, W, b, nc).argmax(-1)  # (site, n, k)
+        score[cls] = (pred == yc[:, test].T[None]).float().mean(1).T
+        W_all[:, :, cls, : W.shape[3]], b_all[:, cls, : b.shape[2]] = W, b
+    if sca:
+        ys = y[sca].to(X.dtype)
+        W, b = linear.fit_ridge(Xtr, ys[:, train], l2=l2)
+        score[sca] = linear.r2(torch.bmm(Xte, W) + b[:, None], ys[:, test]).T
+        W_all[:, :, sca, 0], b_all[:, sca, 0] = W, b
+    W_raw = torch.einsum("sdr,srkc->sdkc", T, W_all)
+    b_raw = b_all - torch.einsum("sd,sdkc->skc", mean[:, 0], W_raw)
+    return score, {
+        "W": W_raw,
+        "b": b_raw,
+        "class_mean": _class_means(X[:, train], y[:, train], kinds, C1 + 1),
+    }
+
+
+def _class_means(X: Tensor, y: Tensor, kinds: list[str], C: int) -> Tensor:
+    """Training mean activation per site, target and class: ``(site, target, C, d)`` (zeros for
+    scalar targets and absent classes)."""
+    codes = torch.where(torch.tensor([k == "class" for k in kinds])[:, None], y, -1).long()
+    Y = torch.nn.functional.one_hot(codes.clamp(min=0), C).to(X.dtype) * (codes >= 0)[..., None]
+    counts = Y.sum(1).clamp_min(1)  # (k, C)
+    return torch.einsum("snd,knc->skcd", X, Y) / counts[None, :, :, None]
+
+
+def _majority(enc: Encoded, train: slice, test: slice) -> np.ndarray:
+    """Held-out score of the constant predictor: the training majority class (R^2 of the
+    training mean for scalar targets)."""
+    out = np.empty(len(enc.names))
+    for k, kind in enumerate(enc.kinds):
+        ytr, yte = enc.y[k, train], enc.y[k, test]
+        if kind == "class":
+            out[k] = np.mean(yte == np.bincount(ytr.astype(np.int64)).argmax())
+        else:
+            out[k] = 1 - np.sum((yte - ytr.mean()) ** 2) / max(
+                np.sum((yte - yte.mean()) ** 2), 1e-12
+            )
+    return out
+
+
+def _probe_all(
+    acts: Tensor,
+    y: Tensor,
+    kinds: list[str],
+    n_classes: list[int],
+    train: slice,
+    test: slice,
+    l2: float,
+    bar: tqdm,
+) -> tuple[Tensor, dict[str, Tensor]]:
+    """Fit every site of ``acts (layer, pos, *, n, d)`` in chunks that fit ``MAX_FLOATS``."""
+    site_shape = acts.shape[:-2]
+    X = acts.reshape(-1, *acts.shape[-2:])  # (site, n, d)
+    per = max(1, MAX_FLOATS // (X.shape[1] * X.shape[2]))
+    scores, chunks = [], []
+    for s in range(0, X.shape[0], per):
+        sc, w = _fit_sites(X[s : s + per], y, kinds, n_classes, train, test, l2)
+        scores.append(sc)
+        chunks.append(w)
+        bar.update(min(per, X.shape[0] - s))
+    weights = {k: torch.cat([c[k] for c in chunks]) for k in chunks[0]}
+    return torch.cat(scores, 1).reshape(len(kinds), *site_shape), weights
+
+
+def fit(
+    model: TransformerBridge,
+    target: str | Target | Callable | Sequence = "carry",
+    *,
+    n: int = 5000,
+    problems: Problems | None = None,
+    activation: str = "resid",
+    layers: Sequence[int] | None = None,
+    positions: Sequence[int] | None = None,
+    strategy: str = "uniform",
+    test_fraction: float = 0.2,
+    controls: Sequence[str] = CONTROLS,
+    l2: float = 1e-3,
+    min_per_class: int = 20,
+    seed: int = 0,
+    progress: bool = True,
+) -> ProbeResult:
+    """Fit linear probes for ``target`` on ``activation`` at every layer x position (x head).
+
+    Classes get multinomial logistic probes (held-out accuracy); scalars ridge probes
+    (held-out R^2). All sites and targets are fitted in one batched optimization.
+
+    Args:
+        model: an arithlens model (with ``.task``).
+        target: see :mod:`arithlens.probes.targets` (``"carry"``, ``"digit_class"``, ...).
+        n: number of distinct problems (ignored when ``problems`` is given).
+        problems: the problems to probe on (default: ``n`` sampled with ``strategy``).
+        activation: one of :data:`~arithlens.probes.activations.ACTIVATIONS`.
+        layers, positions: subsets (indices) of the layers and token positions.
+        test_fraction: share of problems held out for scoring.
+        controls: any of ``"majority"``, ``"control_task"`` (Hewitt & Liang), ``"random_init"``.
+        l2: L2 penalty on the standardized features.
+        min_per_class: raise when a class has fewer examples.
+        seed: sampling, split and control-label seed.
+        progress: show a progress bar.
+    """
+    task = model_task(model)
+    check_int("n", n, minimum=20)
+    check_int("min_per_class", min_per_class, minimum=1)
+    for c in controls:
+        check_choice("control", c, CONTROLS)
+    targets = resolve(task, target)
+    if problems is None:
+        problems = sample(task, n, seed=seed, strategy=strategy, unique=True)
+    elif problems.task != task:
+        raise ArithlensError(f"problems are {problems.task.name} but the model is {task.name}")
+    if not task.pad:
+        position_labels(task)  # raises: positions must line up across problems
+    problems, train, test = _split(problems, test_fraction, seed)
+    batch = encode(problems)
+    check_fits(model, batch)
+    enc = encode_targets(targets, problems, min_per_class=min_per_class, seed=seed)
+
+    layer_hooks = hooks(model, activation)
+    li = select("layers", layers, len(layer_hooks), "layer indices")
+    pi = select("positions", positions, batch.tokens.shape[1], "token positions")
+    layer_hooks = [layer_hooks[i] for i in li]
+    n_classes = [len(c) for c in enc.classes]
+    y = torch.from_numpy(
+        np.concatenate([enc.y, enc.control]) if "control_task" in controls else enc.y
+    )
+    kinds = enc.kinds * (2 if "control_task" in controls else 1)
+    ncls = n_classes * (2 if "control_task" in controls else 1)
+
+    acts = collect(model, batch.tokens, [h for _, h in layer_hooks], pi)
+    n_sites = int(np.prod(acts.shape[:-2]))
+    bar = tqdm(
+        total=n_sites * (1 + ("random_init" in controls)),
+        desc="probes",
+        disable=not progress,
+        unit="site",
+    )
+    score, weights = _probe_all(acts, y, kinds, ncls, train, test, l2, bar)
+    K = len(targets)
+    nan = torch.full_like(score[:K], float("nan"))
+    control = score[K:] if "control_task" in controls else nan
+    score = score[:K]
+    weights["W"], weights["b"] = weights["W"][:, :, :K], weights["b"][:, :K]
+    weights["class_mean"] = weights["class_mean"][:, :K]
+    random_score = nan
+    if "random_init" in controls:
+        rand = random_init_like(model)
+        racts = collect(rand, batch.tokens, [h for _, h in layer_hooks], pi)
+        random_score, _ = _probe_all(
+            racts, torch.from_numpy(enc.y), enc.kinds, n_classes, train, test, l2, bar
+        )
+    bar.close()
+    return ProbeResult(
+        score=score.numpy(),
+        control=control.numpy(),
+        random_init=random_score.numpy(),
+        majority=_majority(enc, train, test) if "majority" in controls else np.full(K, np.nan),
+        targets=enc.names,
+        kinds=enc.kinds,
+        classes=enc.classes,
+        axes=("target", "layer", "pos", "head")[: acts.dim() - 1],
+        layer_labels=[label for label, _ in layer_hooks],
+        pos_labels=[position_labels(task)[p] for p in pi],
+        positions=pi,
+        weights=weights,
+        meta=dict(
+            activation=activation,
+            hooks=[h for _, h in layer_hooks],
+            n_train=train.stop,
+            n_test=len(problems) - train.stop,
+            l2=l2,
+            seed=seed,
+            task=task.to_dict(),
+        ),
+    )

@@ -1,0 +1,222 @@
+"""Probe results: scores with their controls, tidy tables, the fitted directions, plots, save/load.
+
+Example:
+    >>> res.to_frame().head()                            # doctest: +SKIP
+    >>> res.best()                                       # best site per target
+    >>> u, c = res.direction("carry.tens", "L1", 8)     # doctest: +SKIP
+    >>> res.plot(value="selectivity")                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import load_file, save_file
+
+from arithlens._atomic import write_dir
+from arithlens.errors import ArithlensError
+
+VALUES = ("score", "control", "selectivity", "random_init")
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """Held-out probe scores per target and site, next to their controls.
+
+    Attributes:
+        score: ``(target, layer, pos[, head])`` held-out accuracy (class targets) or R^2 (scalar).
+        control: same shape: the probe's score on the Hewitt & Liang control task.
+        random_init: same shape: the probe's score on a randomly initialized model.
+        majority: ``(target,)`` held-out score of the constant majority-class predictor.
+        targets, kinds, classes: target names, ``"class"``/``"scalar"``, original class labels.
+        axes: axis names of ``score``.
+        layer_labels: one per layer (``"emb"``, ``"L0"``...); pos_labels: one per probed position.
+        positions: token position of each probed position.
+        weights: ``W (site, d, target, C-1)``, ``b (site, target, C-1)`` in raw activation units:
+            ``act @ W[s, :, k, c-1] + b[s, k, c-1]`` is the logit of class c against class 0
+            (slot 0: a scalar target's prediction); ``class_mean (site, target, C, d)`` the
+            training mean per class; sites flattened layer-major.
+        meta: activation, hooks, split sizes, penalty, seed, task.
+    """
+
+    score: np.ndarray
+    control: np.ndarray
+    random_init: np.ndarray
+    majority: np.ndarray
+    targets: list[str]
+    kinds: list[str]
+    classes: list[list]
+    axes: tuple[str, ...]
+    layer_labels: list[str]
+    pos_labels: list[str]
+    positions: list[int]
+    weights: dict[str, torch.Tensor] = field(repr=False)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def selectivity(self) -> np.ndarray:
+        """Score minus control-task score (Hewitt & Liang 2019)."""
+        return self.score - self.control
+
+    def values(self, value: str) -> np.ndarray:
+        """One of :data:`VALUES` as an array shaped like ``score``."""
+        if value not in VALUES:
+            raise ArithlensError(f"value {value!r} is unknown: expected one of {list(VALUES)}")
+        return self.selectivity if value == "selectivity" else getattr(self, value)
+
+    def metric(self, target: str) -> str:
+        """``"accuracy"`` or ``"r2"``."""
+        return "accuracy" if self.kinds[self.target_index(target)] == "class" else "r2"
+
+    def target_index(self, target: str) -> int:
+        if target not in self.targets:
+            raise ArithlensError(
+                f"target {target!r} was not probed: expected one of {self.targets}"
+            )
+        return self.targets.index(target)
+
+    def _site(self, layer: int | str, pos: int, head: int | None) -> int:
+        """Flat site index for ``layer`` (index or label), token position ``pos``, ``head``."""
+        li = (
+            self.layer_labels.index(layer)
+            if isinstance(layer, str) and layer in self.layer_labels
+            else layer
+        )
+        if not isinstance(li, int) or not 0 <= li < len(self.layer_labels):
+            raise ArithlensError(
+                f"layer {layer!r} is invalid: expected one of {self.layer_labels} or its index"
+            )
+        if pos not in self.positions:
+            raise ArithlensError(
+                f"position {pos!r} was not probed: expected one of {self.positions}"
+            )
+        site = li * len(self.positions) + self.positions.index(pos)
+        if "head" not in self.axes:
+            if head is not None:
+                raise ArithlensError(
+                    f"head={head!r} given but {self.meta.get('activation')} has no heads"
+                )
+            return site
+        n_heads = self.score.shape[3]
+        if head is None or not 0 <= head < n_heads:
+            raise ArithlensError(f"head={head!r} is invalid: expected 0..{n_heads - 1}")
+        return site * n_heads + head
+
+    def direction(
+        self,
+        target: str,
+        layer: int | str,
+        pos: int,
+        head: int | None = None,
+        *,
+        cls: int = 1,
+        kind: str = "probe",
+    ) -> tuple[torch.Tensor, float]:
+        """A class-``cls``-versus-class-0 direction at a site as ``(u, c)`` in raw activation
+        units, with ``act @ u + c > 0`` on the class-``cls`` side.
+
+        ``kind="probe"``: the fitted probe (``act @ u + c`` is its logit; for a scalar target
+        its prediction). ``kind="mean_diff"``: the difference of the two class means (Marks &
+        Tegmark's mass-mean direction), unit length, with the boundary halfway between the means,
+        so ``act @ u + c`` is the signed distance from it.
+        """
+        k, site = self.target_index(target), self._site(layer, pos, head)
+        if kind not in ("probe", "mean_diff"):
+            raise ArithlensError(f"kind {kind!r} is unknown: expected 'probe' or 'mean_diff'")
+        if self.kinds[k] == "class" and not 1 <= cls < len(self.classes[k]):
+            raise ArithlensError(
+                f"cls={cls!r} is invalid for {target!r}: expected 1..{len(self.classes[k]) - 1}"
+            )
+        if kind == "mean_diff":
+            if self.kinds[k] != "class":
+                raise ArithlensError(f"target {target!r} is a scalar: it has no class means")
+            mu0, mu1 = (
+                self.weights["class_mean"][site, k, 0],
+                self.weights["class_mean"][site, k, cls],
+            )
+            u = (mu1 - mu0) / (mu1 - mu0).norm().clamp_min(1e-12)
+            return u, float(-(u * (mu0 + mu1) / 2).sum())
+        slot = 0 if self.kinds[k] == "scalar" else cls - 1
+        return self.weights["W"][site, :, k, slot], float(self.weights["b"][site, k, slot])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per target x site: score, control, selectivity, random_init, majority."""
+        idx = np.indices(self.score.shape).reshape(len(self.axes), -1)
+        frame = pd.DataFrame(
+            {
+                "target": [self.targets[i] for i in idx[0]],
+                "metric": [self.metric(self.targets[i]) for i in idx[0]],
+                "layer": [self.layer_labels[i] for i in idx[1]],
+                "pos": [self.positions[i] for i in idx[2]],
+                "pos_label": [self.pos_labels[i] for i in idx[2]],
+            }
+        )
+        if "head" in self.axes:
+            frame["head"] = idx[3]
+        for v in VALUES:
+            frame[v] = self.values(v).reshape(-1)
+        frame["majority"] = self.majority[idx[0]]
+        return frame
+
+    def best(self, by: str = "score") -> pd.DataFrame:
+        """The best site per target by ``by`` (one of :data:`VALUES`)."""
+        self.values(by)
+        frame = self.to_frame()
+        return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
+
+    def plot(self, value: str = "score", kind: str = "heatmap", targets: list[str] | None = None):
+        """Heatmap layer x position per target (``kind="heatmap"``) or the best position's value
+        per layer with the controls (``kind="layers"``)."""
+        from arithlens import plots
+
+        if kind == "heatmap":
+            return plots.probe_heatmap(self, value=value, targets=targets)
+        if kind == "layers":
+            return plots.probe_layers(self, value=value, targets=targets)
+        raise ArithlensError(f"kind {kind!r} is unknown: expected 'heatmap' or 'layers'")
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``probes.safetensors`` + ``probes.json`` to ``folder`` atomically."""
+        arrays = {
+            k: torch.as_tensor(getattr(self, k)).contiguous()
+            for k in ("score", "control", "random_init", "majority")
+        }
+        arrays |= {f"weights.{k}": v.contiguous() for k, v in self.weights.items()}
+        info = {
+            k: getattr(self, k)
+            for k in (
+                "targets",
+                "kinds",
+                "classes",
+                "axes",
+                "layer_labels",
+                "pos_labels",
+                "positions",
+                "meta",
+            )
+        }
+
+        def fill(tmp: Path) -> None:
+            save_file(arrays, str(tmp / "probes.safetensors"))
+            (tmp / "probes.json").write_text(json.dumps(info, indent=1, default=str))
+
+        return write_dir(folder, fill)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ProbeResult:
+        """Read a result written by :meth:`save`."""
+        folder = Path(folder)
+        try:
+            arrays = load_file(str(folder / "probes.safetensors"))
+            info = json.loads((folder / "probes.json").read_text())
+        except (OSError, ValueError) as e:
+            raise ArithlensError(f"{folder} is not a saved probe result: {e}") from None
+        weights = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("weights.")}
+        plain = {k: arrays[k].numpy() for k in ("score", "control", "random_init", "majority")}
+        return cls(**plain, **{**info, "axes": tuple(info["axes"])}, weights=weights)
