@@ -226,3 +226,71 @@ def figures_html(figs: list[go.Figure], title: str = "arithlens") -> str:
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
     body = "\n".join(parts)
     return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
+
+
+def probe_overview(res, flips=None, targets: list[str] | None = None) -> go.Figure:
+    """One row per target: held-out accuracy, selectivity, random-init accuracy and (when a
+    :class:`~arithlens.probes.CausalResult` is given) the causal flip rate, layer x position."""
+    names = _probe_targets(res, targets)
+    panels = [
+        ("held-out score", lambda k: res.score[k], (0, 1), "Viridis"),
+        ("selectivity", lambda k: res.selectivity[k], (-1, 1), "RdBu"),
+        ("random-init score", lambda k: res.random_init[k], (0, 1), "Viridis"),
+    ]
+    if flips is not None:
+        panels.append(
+            (
+                "causal flip rate",
+                lambda k: flips.flip[flips.target_index(res.targets[k])],
+                (0, 1),
+                "Viridis",
+            )
+        )
+    fig = make_subplots(
+        rows=len(names),
+        cols=len(panels),
+        subplot_titles=[f"{t}: {p[0]}" for t in names for p in panels],
+        horizontal_spacing=0.05,
+        vertical_spacing=0.35 / max(len(names), 1),
+    )
+    x = [label.split(":", 1)[1] for label in res.pos_labels]
+    for r, t in enumerate(names, start=1):
+        k = res.target_index(t)
+        for c, (title, get, (lo, hi), scale) in enumerate(panels, start=1):
+            z = get(k)
+            if z.ndim == 3:  # per head: rows layer.head
+                z = z.transpose(0, 2, 1).reshape(-1, z.shape[1])
+                y = [f"{lab}H{h}" for lab in res.layer_labels for h in range(get(k).shape[2])]
+            else:
+                y = res.layer_labels
+            fig.add_trace(
+                go.Heatmap(
+                    z=z,
+                    x=x,
+                    y=y,
+                    zmin=lo,
+                    zmax=hi,
+                    colorscale=scale,
+                    showscale=r == 1 and c <= 2,
+                    colorbar=dict(
+                        x=1.0 + 0.04 * (c - 1),
+                        len=0.5,
+                        y=0.75,
+                        thickness=12,
+                        title=title if c == 1 else "sel.",
+                    ),
+                    hovertemplate="%{y} %{x}: %{z:.3f}<extra>" + title + "</extra>",
+                ),
+                row=r,
+                col=c,
+            )
+            fig.update_yaxes(autorange="reversed", row=r, col=c)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(
+        title=f"probes on {res.meta.get('activation', '')}: held-out n={res.meta.get('n_test', '')} (blank = not run: after the predicting position)",
+        template="plotly_white",
+        width=380 * len(panels) + 120,
+        height=210 * len(names) + 100,
+        margin=dict(l=40, r=90, t=80, b=30),
+    )
+    return fig

@@ -279,3 +279,13 @@ def test_causal_flip_refuses_non_carry_targets_and_other_tasks(zoo_add3_2l, zoo_
     )
     with pytest.raises(ArithlensError, match="task"):
         causal_flip(zoo_add3_1l, other, progress=False)
+
+
+def test_probe_overview_has_one_panel_per_target_and_view(zoo_add3_2l, carry_probes):
+    flips = causal_flip(
+        zoo_add3_2l, carry_probes, targets=["carry.thousands"], n=32, progress=False
+    )
+    fig = al.plots.probe_overview(carry_probes, flips, targets=["carry.thousands"])
+    assert len(fig.data) == 4
+    np.testing.assert_array_equal(fig.data[1].z, carry_probes.selectivity[2])
+    np.testing.assert_array_equal(fig.data[3].z, flips.flip[0])

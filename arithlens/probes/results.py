@@ -2,7 +2,7 @@
 
 Example:
     >>> res.to_frame().head()                            # doctest: +SKIP
-    >>> res.best()                                       # best site per target
+    >>> res.best()                                       # doctest: +SKIP
     >>> u, c = res.direction("carry.tens", "L1", 8)     # doctest: +SKIP
     >>> res.plot(value="selectivity")                    # doctest: +SKIP
 """
