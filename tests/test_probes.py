@@ -289,3 +289,10 @@ def test_probe_overview_has_one_panel_per_target_and_view(zoo_add3_2l, carry_pro
     assert len(fig.data) == 4
     np.testing.assert_array_equal(fig.data[1].z, carry_probes.selectivity[2])
     np.testing.assert_array_equal(fig.data[3].z, flips.flip[0])
+
+
+def test_one_layer_model_also_holds_the_tens_carry_at_the_prompt_end(zoo_add3_1l):
+    res = fit(zoo_add3_1l, "carry.tens", n=1500, controls=("majority",), progress=False)
+    assert res.layer_labels == ["emb", "L0"]
+    assert res.score[0, 1, res.positions.index(7)] >= 0.97
+    assert res.score[0, 0, res.positions.index(7)] <= res.majority[0] + 0.03  # "=" embedding

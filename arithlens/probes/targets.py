@@ -211,7 +211,7 @@ def encode_targets(
         if counts.min() < min_per_class:
             c = int(np.argmin(counts))
             raise ArithlensError(
-                f"target {t.name!r} has {counts[c]} example(s) of class {uniq[c]!r}, fewer than "
+                f"target {t.name!r} has {counts[c]} example(s) of class {uniq[c].item()!r}, fewer than "
                 f"min_per_class={min_per_class}: use more problems, a balanced sampler, or a "
                 "lower min_per_class"
             )
