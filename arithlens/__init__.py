@@ -6,7 +6,7 @@ Example:
     >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 
-from arithlens import models, patching, plots, probes, tasks
+from arithlens import llm, models, patching, plots, probes, tasks
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import EvalResult, evaluate, length_generalization
 from arithlens.loading import load
@@ -28,6 +28,7 @@ __all__ = [
     "encode",
     "evaluate",
     "length_generalization",
+    "llm",
     "load",
     "models",
     "patching",

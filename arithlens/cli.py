@@ -106,13 +106,13 @@ GRANULARITIES = {
 
 def _cmd_patch(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
+    from arithlens.encoders import encoder_of
     from arithlens.loading import load
     from arithlens.patching import activation_patch
-    from arithlens.tasks import corrupt_pairs
 
     model = load(a.model)
     component, by = GRANULARITIES[a.granularity]
-    pairs = corrupt_pairs(model.task, a.n, change=a.change, seed=a.seed)
+    pairs = encoder_of(model).pairs(a.n, change=a.change, seed=a.seed)
     res = activation_patch(
         model, pairs, component, by=by, metric=a.metric, digits=a.digits, direction=a.direction
     )
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     zr.set_defaults(func=_cmd_zoo_rebuild)
 
     pa = sub.add_parser("patch", help="activation patching: which component carries the change")
-    pa.add_argument("model", help="zoo name or checkpoint folder")
+    pa.add_argument("model", help="zoo name, checkpoint folder, Hugging Face Hub id or folder")
     pa.add_argument(
         "--change", default="a.units", help="a.units, b.tens, swap, resample.a, op:mul, ..."
     )
@@ -233,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     pa.set_defaults(func=_cmd_patch)
 
     pr = sub.add_parser("probe", help="linear probes at every layer x position, with controls")
-    pr.add_argument("model", help="zoo name or checkpoint folder")
+    pr.add_argument("model", help="zoo name, checkpoint folder, Hugging Face Hub id or folder")
     pr.add_argument(
         "--target",
         default="carry",

@@ -1,14 +1,18 @@
-"""One entry point to get a model: a zoo name or an arithlens checkpoint folder.
+"""One entry point to get a model: a zoo name, an arithlens checkpoint folder, a Hugging Face
+Hub id or a local Hugging Face folder.
 
 Example:
     >>> import arithlens as al
-    >>> model = al.load("add3-2L")          # doctest: +SKIP
-    >>> model = al.load("runs/add3")        # doctest: +SKIP
+    >>> model = al.load("add3-2L")                                  # doctest: +SKIP
+    >>> model = al.load("runs/add3")                                # doctest: +SKIP
+    >>> model = al.load("gpt2", template="{a}+{b}=", shots=3)       # doctest: +SKIP
+    >>> model = al.load("meta-llama/Llama-3.2-1B", dtype="bfloat16", offline=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformer_lens.model_bridge import TransformerBridge
@@ -18,15 +22,27 @@ from arithlens.models import checkpoint, zoo
 
 
 def load(
-    name_or_path: str | Path, *, device: str | torch.device | None = None
+    name_or_path: str | Path, *, device: str | torch.device | None = None, **pretrained: Any
 ) -> TransformerBridge:
-    """Load a zoo model by name, or an arithlens checkpoint folder by path."""
+    """Load a model; for Hugging Face models ``pretrained`` goes to
+    :func:`arithlens.llm.load_pretrained` (``task``, ``template``, ``shots``, ``dtype``,
+    ``device_map``, ``offline``, ...)."""
     s = str(name_or_path)
+    path = Path(s).expanduser()
+    native = s in zoo.RECIPES or (path / "arithlens.json").is_file()
+    if native and pretrained:
+        raise ArithlensError(
+            f"options {sorted(pretrained)} apply to Hugging Face models, not to arithlens model {s!r}"
+        )
     if s in zoo.RECIPES:
         return zoo.load(s, device=device)
-    path = Path(s)
-    if path.is_dir():
+    if (path / "arithlens.json").is_file():
         return checkpoint.load(path, device=device)
-    raise ArithlensError(
-        f"model {s!r} is neither a zoo model {sorted(zoo.RECIPES)} nor an existing checkpoint folder"
-    )
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise ArithlensError(
+            f"folder {s!r} holds neither an arithlens checkpoint (arithlens.json) nor a Hugging "
+            f"Face model (config.json); zoo models are {sorted(zoo.RECIPES)}"
+        )
+    from arithlens.llm import load_pretrained
+
+    return load_pretrained(s, device=device, **pretrained)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,5 +127,9 @@ def test_operand_wider_than_context_is_refused(zoo_add3_2l):
 def test_unknown_zoo_name_lists_the_known_ones():
     with pytest.raises(ArithlensError, match="'add9-9L' is unknown.*add3-2L"):
         zoo.load("add9-9L")
-    with pytest.raises(ArithlensError, match="neither a zoo model"):
-        al.load("no/such/folder")
+    with pytest.raises(
+        ArithlensError, match="'no/such/model' is not in the local Hugging Face cache"
+    ):
+        al.load("no/such/model", offline=True)
+    with pytest.raises(ArithlensError, match="zoo models are"):
+        al.load(Path(__file__).parent)  # a folder that is no model

@@ -185,7 +185,7 @@ def activation_patch(
     if comp.layout == "pos d" and "head" in by:
         raise ArithlensError(f"component {component!r} has no heads: use by=('layer', 'pos')")
     check_choice("direction", direction, ("denoise", "noise"))
-    batch, met = prepare(pairs, metric, digits)
+    batch, met = prepare(pairs, metric, digits, model)
     n_layers, n_heads, n_pos, b = model.cfg.n_layers, model.cfg.n_heads, batch.n_pos, len(batch)
     layers = list(range(n_layers)) if layers is None else layers
     for layer in layers:
@@ -211,6 +211,9 @@ def activation_patch(
     clean_value, corrupt_value = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
     baseline = corrupt_value if direction == "denoise" else clean_value
 
+    if comp.layout == "pos head d":
+        # grouped-query attention: k and v have fewer (key-value) heads than q and z
+        n_heads = src_cache[hooks[0]].shape[2]
     cells, masks = _masks(comp, by, n_pos, n_heads, met.last_pos)
     shape = [n_layers] + [n_pos if a == "pos" else n_heads for a in by[1:]]
     values = torch.full(shape, baseline)

@@ -81,7 +81,7 @@ def attribution_patch(
     comp, by = COMPONENTS[component], tuple(by)
     if by not in GRIDS or (comp.layout, by) not in _REDUCE:
         raise ArithlensError(f"by={by!r} is not available for component {component!r}")
-    batch, met = prepare(pairs, metric, digits)
+    batch, met = prepare(pairs, metric, digits, model)
     hooks = [comp.hook.format(layer=layer) for layer in range(model.cfg.n_layers)]
     was_training = model.training
     model.eval()

@@ -42,6 +42,7 @@ class PairBatch:
     pairs: Pairs
     clean: TokenBatch
     corrupt: TokenBatch
+    pos_labels: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.clean)
@@ -53,17 +54,23 @@ class PairBatch:
     def labels(self) -> list[str]:
         """One label per position: ``"pos:role"`` (``"9:c1"``, see ``position_labels``); for an
         unpadded task ``"pos:char"`` of the first clean problem."""
+        if self.pos_labels is not None:
+            return self.pos_labels
         task = self.pairs.clean.task
         if task.pad and self.n_pos == max_length(task):
             return position_labels(task)
         return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
 
 
-def encode_pairs(pairs: Pairs) -> PairBatch:
-    """Tokenize ``pairs``; clean and corrupt must have equal token lengths and answer positions."""
+def encode_pairs(pairs: Pairs, encoder=None) -> PairBatch:
+    """Tokenize ``pairs`` (with ``encoder``, default the character encoder); clean and corrupt
+    must have equal token lengths and answer positions."""
     if len(pairs) == 0:
         raise ArithlensError("the pair set is empty: expected at least one clean/corrupt pair")
-    clean, corrupt = encode(pairs.clean), encode(pairs.corrupt)
+    if encoder is None:
+        clean, corrupt = encode(pairs.clean), encode(pairs.corrupt)
+    else:
+        clean, corrupt = encoder.encode(pairs.clean), encoder.encode(pairs.corrupt)
     bad = torch.nonzero(clean.lengths != corrupt.lengths).flatten()
     if len(bad) or clean.tokens.shape != corrupt.tokens.shape:
         i = int(bad[0]) if len(bad) else 0
@@ -82,7 +89,9 @@ def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list
     """Answer digit indices for ``digits`` (``"all"``, a name, an index, or a list of them)."""
     task = batch.pairs.clean.task
     if isinstance(digits, str) and digits == "all":
-        return list(range(task.answer_width))
+        # every answer digit present, one per answer token (digits sharing a token count once)
+        pos = batch.clean.answer_pos[0].tolist()
+        return [k for k, p in enumerate(pos) if p >= 0 and p not in pos[:k]]
     items = digits if isinstance(digits, list) else [digits]
     return [task.answer_digit(d) for d in items]
 
@@ -179,10 +188,19 @@ def checked_values(metric: Metric, logits: torch.Tensor, rows: int) -> torch.Ten
 
 
 def prepare(
-    pairs: Pairs | PairBatch, metric: str | Metric, digits: str | int | list = "all"
+    pairs: Pairs | PairBatch,
+    metric: str | Metric,
+    digits: str | int | list = "all",
+    model=None,
 ) -> tuple[PairBatch, Metric]:
-    """Tokenized pairs and the metric object, from whatever the caller passed."""
-    batch = pairs if isinstance(pairs, PairBatch) else encode_pairs(pairs)
+    """Tokenized pairs (by ``model``'s encoder) and the metric object, from whatever the caller
+    passed."""
+    if isinstance(pairs, PairBatch):
+        batch = pairs
+    else:
+        from arithlens.encoders import encoder_of
+
+        batch = encode_pairs(pairs, encoder_of(model) if model is not None else None)
     return batch, metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
 
 

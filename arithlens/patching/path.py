@@ -100,7 +100,7 @@ def path_patch(
         A ``(layer, head)`` :class:`PatchResult`; cells not tested hold the unpatched value.
     """
     check_choice("direction", direction, ("denoise", "noise"))
-    batch, met = prepare(pairs, metric, digits)
+    batch, met = prepare(pairs, metric, digits, model)
     n_layers, n_heads, b = model.cfg.n_layers, model.cfg.n_heads, len(batch)
     senders = (
         [(layer, h) for layer in range(n_layers) for h in range(n_heads)]

@@ -31,11 +31,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.evaluation import forward_chunked, model_task
+from arithlens.evaluation import forward_chunked
 from arithlens.probes.results import ProbeResult
-from arithlens.tasks import TaskSpec, carries, sample
-from arithlens.tokenizer import encode
+from arithlens.tasks import TaskSpec, answer_digits, carries
 
 MODES = ("reflect", "project")
 VALUES = ("flip", "random", "changed")
@@ -149,7 +149,8 @@ def causal_flip(
             logistic probe's weight vector; see :meth:`ProbeResult.direction`).
         seed: problem sampling and random-direction seed.
     """
-    task = model_task(model)
+    encoder = encoder_of(model)
+    task = encoder.task
     check_int("n", n, minimum=1)
     check_choice("mode", mode, MODES)
     check_choice("direction", direction, ("mean_diff", "probe"))
@@ -162,10 +163,17 @@ def causal_flip(
     if not names:
         raise ArithlensError(f"no carry targets among {probes.targets}: fit target='carry' first")
     places = [_carry_place(task, probes, t) for t in names]
-    problems = sample(task, n, seed=seed + 7919, unique=True)
-    batch = encode(problems)
+    digit_ids = encoder.digit_token_ids()
+    if digit_ids is None:
+        raise ArithlensError(
+            "the causal flip needs one token per answer digit; this tokenizer merges digits, so "
+            "a flipped digit has no token of its own"
+        )
+    problems = encoder.sample(n, seed + 7919)
+    batch = encoder.encode(problems)
     clean = forward_chunked(model, batch.tokens).argmax(-1)
     carry = torch.from_numpy(carries(problems))
+    digits = torch.from_numpy(answer_digits(problems))
     gen = torch.Generator().manual_seed(seed)
 
     shape = (len(names), *probes.score.shape[1:])
@@ -184,7 +192,7 @@ def causal_flip(
             bar.update(len(hooks))
             continue
         tokens, digit = batch.tokens[ok], truth[ok]
-        want = _flipped(task, digit, carry[ok, k])
+        want = digit_ids[_flipped(task, digits[ok, k], carry[ok, k])]
         sites = [(p, h) for p in probes.positions if p <= ppos for h in range(n_heads)]
         for li, hook in enumerate(hooks):
             for kind in ("flip", "random"):

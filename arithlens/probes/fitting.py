@@ -19,6 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import check_fits, model_task
 from arithlens.models.presets import ModelSpec, boot
@@ -26,22 +27,24 @@ from arithlens.probes import linear
 from arithlens.probes.activations import collect, hooks, select
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import Encoded, Target, encode_targets, resolve
-from arithlens.tasks import Problems, position_labels, sample
-from arithlens.tokenizer import encode
+from arithlens.tasks import Problems
 
 CONTROLS = ("majority", "control_task", "random_init")
 MAX_FLOATS = 2**26  # activations per fitting chunk (256 MB of float32)
 
 
 def random_init_like(model: TransformerBridge, seed: int = 1) -> TransformerBridge:
-    """A freshly initialized model with ``model``'s architecture and task (the untrained control)."""
+    """A freshly initialized model with ``model``'s architecture, task and encoder (the
+    untrained control): arithlens models re-boot their spec; Hugging Face models are rebuilt
+    from their config with the architecture's initialization (no weights are read)."""
     spec = getattr(model, "spec", None)
-    if not isinstance(spec, ModelSpec):
-        raise ArithlensError(
-            "the random-init control needs an arithlens model (with .spec); for other models "
-            "pass controls=('majority', 'control_task')"
+    if isinstance(spec, ModelSpec):
+        return boot(
+            replace(spec, seed=spec.seed + seed), model_task(model), device=model.cfg.device
         )
-    return boot(replace(spec, seed=spec.seed + seed), model_task(model), device=model.cfg.device)
+    from arithlens.llm.loading import random_init as llm_random_init
+
+    return llm_random_init(model, seed=seed)
 
 
 def _split(problems: Problems, test_fraction: float, seed: int) -> tuple[Problems, slice, slice]:
@@ -182,21 +185,21 @@ def fit(
         seed: sampling, split and control-label seed.
         progress: show a progress bar.
     """
-    task = model_task(model)
+    encoder = encoder_of(model)
+    task = encoder.task
     check_int("n", n, minimum=20)
     check_int("min_per_class", min_per_class, minimum=1)
     for c in controls:
         check_choice("control", c, CONTROLS)
     targets = resolve(task, target)
     if problems is None:
-        problems = sample(task, n, seed=seed, strategy=strategy, unique=True)
+        problems = encoder.sample(n, seed, strategy=strategy)
     elif problems.task != task:
         raise ArithlensError(f"problems are {problems.task.name} but the model is {task.name}")
-    if not task.pad:
-        position_labels(task)  # raises: positions must line up across problems
     problems, train, test = _split(problems, test_fraction, seed)
-    batch = encode(problems)
+    batch = encoder.encode(problems)
     check_fits(model, batch)
+    labels = encoder.position_labels(batch)
     enc = encode_targets(targets, problems, min_per_class=min_per_class, seed=seed)
 
     layer_hooks = hooks(model, activation)
@@ -243,7 +246,7 @@ def fit(
         classes=enc.classes,
         axes=("target", "layer", "pos", "head")[: acts.dim() - 1],
         layer_labels=[label for label, _ in layer_hooks],
-        pos_labels=[position_labels(task)[p] for p in pi],
+        pos_labels=[labels[p] for p in pi],
         positions=pi,
         weights=weights,
         meta=dict(

@@ -51,7 +51,10 @@ class Pairs:
         return Pairs(self.clean[idx], self.corrupt[idx], self.change)
 
 
-def _corrupt(task: TaskSpec, clean: Problems, change: str, rng: np.random.Generator) -> Problems:
+def corrupt_problems(
+    task: TaskSpec, clean: Problems, change: str, rng: np.random.Generator
+) -> Problems:
+    """The corruption of each of ``clean`` by ``change`` (see the module doc)."""
     a, b = clean.a.copy(), clean.b.copy()
     if change == "swap":
         return Problems(task, b, a)
@@ -97,7 +100,7 @@ def corrupt_pairs(
     clean_parts, corrupt_parts, have = [], [], 0
     for _ in range(100):
         clean = sample(task, 2 * (n - have), rng, strategy=strategy)
-        corrupt = _corrupt(task, clean, change, rng)
+        corrupt = corrupt_problems(task, clean, change, rng)
         ok = np.ones(len(clean), dtype=bool)
         if corrupt.task.op == "sub" and corrupt.task.nonneg:
             ok &= ~_is_less(corrupt.a, corrupt.b)  # keep a >= b after the change

@@ -1,0 +1,314 @@
+"""Pretrained-model support on tiny local Hugging Face checkpoints (GPT-2, GPT-NeoX, Llama with
+grouped-query attention), each with a tokenizer made here. Nothing is downloaded: the suite runs
+with HF_HUB_OFFLINE=1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from hf_checkpoints import ARCHS, make_checkpoint
+
+import arithlens as al
+from arithlens.cli import main
+from arithlens.errors import ArithlensError
+from arithlens.llm import (
+    PromptBuilder,
+    compare_finetuning,
+    component_masks,
+    faithfulness,
+    key_heads,
+)
+from arithlens.patching import activation_patch, attribution_patch, path_patch
+from arithlens.probes import causal_flip, fit
+from arithlens.tasks import TaskSpec
+
+ADD2 = TaskSpec(op="add", n_digits=2, format="plain", pad=False)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    return {a: make_checkpoint(a, tmp_path_factory.mktemp(a)) for a in ARCHS}
+
+
+@pytest.fixture(scope="module")
+def models(folders):
+    return {a: al.load(f, template="{a}+{b}=", shots=1) for a, f in folders.items()}
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def test_load_local_folders_of_three_architectures(models):
+    assert type(models["gpt2"].encoder) is PromptBuilder and models["gpt2"].task == ADD2
+    assert models["llama"].cfg.n_key_value_heads == 2 and models["llama"].cfg.n_heads == 4
+    for m in models.values():
+        assert not m.training and m.source
+
+
+def test_offline_cache_hit_and_miss(folders, tmp_path, monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(
+        ArithlensError,
+        match=rf"'someone/tiny-llama' is not in the local Hugging Face cache {tmp_path}",
+    ):
+        al.load("someone/tiny-llama", offline=True)
+    # the same name, once it is in the cache, loads without the network
+    snap = tmp_path / "models--someone--tiny-llama" / "snapshots" / "abc123"
+    shutil.copytree(folders["llama"], snap)
+    (tmp_path / "models--someone--tiny-llama" / "refs").mkdir()
+    (tmp_path / "models--someone--tiny-llama" / "refs" / "main").write_text("abc123")
+    model = al.load("someone/tiny-llama", offline=True)
+    assert model.source == str(snap) and model.cfg.n_layers == 2
+
+
+def test_unsupported_architecture_is_named(folders, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(folders["gpt2"], bad)
+    cfg = json.loads((bad / "config.json").read_text())
+    cfg["architectures"] = ["FrobnicatorForCausalLM"]
+    (bad / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(
+        ArithlensError, match="'FrobnicatorForCausalLM'.*not supported by TransformerBridge"
+    ):
+        al.load(bad)
+
+
+def test_native_models_refuse_llm_options():
+    with pytest.raises(ArithlensError, match=r"\['template'\] apply to Hugging Face models"):
+        al.load("add3-2L", template="{a}+{b}=")
+
+
+# ----------------------------------------------------------------------------- tokenization and prompts
+
+
+def test_number_tokenization_is_classified(models):
+    assert al.llm.tokenization_summary(models["gpt2"].encoder.tokenizer)["scheme"] == "irregular"
+    llama = al.llm.tokenization_summary(models["llama"].encoder.tokenizer)
+    assert llama["scheme"] == "single digits" and llama["tokens_by_digits"][4] == 4.0
+    frame = al.llm.number_tokenization(models["llama"].encoder.tokenizer, [7, 1035])
+    assert frame["tokens"].tolist() == [["7"], ["1", "0", "3", "5"]]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_answer_digits_map_to_the_tokens_that_hold_them(models, arch):
+    enc = models[arch].encoder
+    problems = enc.sample(40, seed=3)
+    batch = enc.encode(problems)
+    tok = enc.tokenizer
+    assert (batch.lengths == batch.tokens.shape[1]).all()  # one layout
+    for i in range(len(problems)):
+        answer = str(sum(problems.ints()[i]))
+        for k, digit in enumerate(reversed(answer)):
+            piece = tok.decode([int(batch.tokens[i, batch.answer_pos[i, k]])])
+            assert digit in piece, (batch.texts[i], k, piece)
+        # the answer tokens, in order, spell the answer
+        ids = batch.tokens[i, batch.prompt_len[i] :].tolist()
+        assert "".join(tok.decode([t]) for t in ids) == answer
+    assert batch.texts[0].count("\n") == 1  # one few-shot example
+
+
+def test_pairs_share_one_layout_and_impossible_pairings_are_refused(models):
+    enc = models["gpt2"].encoder
+    batch = enc.pairs(24, change="b.units", seed=1)
+    assert torch.equal(batch.clean.answer_pos, batch.corrupt.answer_pos)
+    assert (batch.pairs.clean.a == batch.pairs.corrupt.a).all()
+    assert (batch.pairs.clean.b[:, 0] != batch.pairs.corrupt.b[:, 0]).all()
+    teens = PromptBuilder(enc.tokenizer, ADD2, "{a}+{b}=", operand_range=(10, 19))
+    with pytest.raises(ArithlensError, match=r"only 0 of 16 .* 'a.tens' corruption.*\(10, 19\)"):
+        teens.pairs(4, change="a.tens")  # a new tens digit always leaves 10..19
+    with pytest.raises(ArithlensError, match="template 'What is {a}\\?' lacks an operand slot"):
+        PromptBuilder(enc.tokenizer, ADD2, "What is {a}?")
+
+
+def test_natural_language_template(models):
+    enc = PromptBuilder(
+        models["llama"].encoder.tokenizer, ADD2, "What is {a} plus {b}? Answer: ", shots=2
+    )
+    batch = enc.encode(enc.sample(8))
+    assert batch.texts[0].startswith("What is") and batch.texts[0].count("Answer: ") == 3
+
+
+# ----------------------------------------------------------------------------- the same analyses
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
+    from transformer_lens import patching as tlp
+
+    model = models[arch]
+    batch = model.encoder.pairs(8, change="b.units")
+    metric = al.patching.make_metric("logit_diff", batch)
+    ours = activation_patch(
+        model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
+    )
+    cache = model.run_with_cache(batch.clean.tokens)[1]
+    theirs = tlp.get_act_patch_attn_head_out_by_pos(
+        model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
+    )
+    assert torch.allclose(ours.values, theirs, atol=1e-5)
+    assert path_patch(model, batch, receivers="logits", progress=False).effect().abs().max() > 0
+    assert attribution_patch(model, batch, "z", by=("layer", "head")).effect().abs().max() > 0
+    assert ours.pos_labels[-1].endswith(
+        model.encoder.tokenizer.convert_ids_to_tokens(int(batch.clean.tokens[0, -1]))
+    )
+
+
+def test_key_value_patching_per_head_on_grouped_query_attention(models):
+    model = models["llama"]
+    batch = model.encoder.pairs(8, change="a.units")
+    metric = al.patching.make_metric("logit_diff", batch)
+    res = activation_patch(model, batch, "v", by=("layer", "head"), metric=metric, progress=False)
+    assert res.values.shape == (2, 2)  # 2 key-value heads, not 4 query heads
+    clean = model.run_with_cache(batch.clean.tokens)[1]
+    for layer in range(2):
+        for g in range(2):
+            name = f"blocks.{layer}.attn.hook_v"
+
+            def hook(v, hook=None, g=g, name=name):
+                v = v.clone()
+                v[:, :, g] = clean[name][:, :, g]
+                return v
+
+            ref = metric(
+                model.run_with_hooks(batch.corrupt.tokens, fwd_hooks=[(name, hook)])
+            ).mean()
+            assert res.values[layer, g].item() == pytest.approx(ref.item(), abs=1e-5)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_probes_with_all_controls_on_every_architecture(models, arch):
+    model = models[arch]
+    res = fit(model, "a.units", n=300, min_per_class=5, progress=False)
+    assert res.score.shape == (1, 3, len(res.pos_labels)) and res.layer_labels == [
+        "emb",
+        "L0",
+        "L1",
+    ]
+    assert not np.isnan(res.random_init).any() and not np.isnan(res.control).any()
+    # the token holding a.units names it: readable from the embeddings at that position (a
+    # digit token exactly; a two-digit BPE token among ~90 random embeddings, well above chance)
+    least = 0.9 if arch == "llama" else res.majority[0] + 0.3
+    assert res.score[0, 0].max() >= least
+
+
+def test_causal_flip_runs_on_a_digit_tokenizer_and_is_refused_on_merged_digits(models):
+    res = fit(
+        models["llama"],
+        "carry.tens",
+        n=300,
+        min_per_class=5,
+        controls=("majority",),
+        progress=False,
+    )
+    flips = causal_flip(models["llama"], res, n=16, progress=False)
+    assert flips.flip.shape == res.score.shape
+    res2 = fit(
+        models["gpt2"], "carry.tens", n=300, min_per_class=5, controls=("majority",), progress=False
+    )
+    with pytest.raises(ArithlensError, match="one token per answer digit"):
+        causal_flip(models["gpt2"], res2, n=16, progress=False)
+
+
+# ----------------------------------------------------------------------------- circuits and fine-tuning
+
+
+def test_key_heads_and_faithfulness(models):
+    model = models["neox"]
+    batch = model.encoder.pairs(16, change="b.units")
+    kh = key_heads(model, batch, share=0.8, progress=False)
+    frame = kh.to_frame()
+    assert frame["cumulative_share"].iloc[kh.n_for_share - 1] >= 0.8 - 1e-6
+    assert kh.n_for_share == 1 or frame["cumulative_share"].iloc[kh.n_for_share - 2] < 0.8
+    assert kh.fraction == kh.n_for_share / 8
+    every = faithfulness(model, batch, kh.heads)
+    assert every.circuit_value == pytest.approx(every.full, rel=1e-5)  # nothing ablated
+    none = faithfulness(model, batch, [])
+    assert none.circuit_value == pytest.approx(none.ablated)
+    with pytest.raises(ArithlensError, match=r"head \(1, 7\) does not exist"):
+        faithfulness(model, batch, [(1, 7)])
+
+
+def test_head_masks_select_the_heads_own_slices(zoo_add3_2l, models):
+    tokens = al.encode(al.tasks.sample(zoo_add3_2l.task, 8)).tokens
+    masks = component_masks(zoo_add3_2l, ["L1.H2"], tokens)
+    assert all("layers.1." in n for n in masks)  # only block 1's attention
+    o = next(m for n, m in masks.items() if ".o." in n and m.dim() == 2)
+    d_head = zoo_add3_2l.cfg.d_head
+    assert o.any(0).nonzero().flatten().tolist() == list(range(2 * d_head, 3 * d_head))
+    assert not any(".o." in n and m.dim() == 1 for n, m in masks.items())  # shared b_O frozen
+    # grouped-query attention: head 3 shares key/value head 1 with head 2
+    llama = models["llama"]
+    lt = llama.encoder.encode(llama.encoder.sample(4)).tokens
+    kmask = next(m for n, m in component_masks(llama, ["L0.H3"], lt).items() if "k_proj" in n)
+    assert kmask.any(1).nonzero().flatten().tolist() == list(range(16, 32))
+
+
+@pytest.mark.parametrize("arch", ["llama", "native"])
+def test_precise_finetuning_changes_only_the_chosen_components(models, zoo_add3_2l, arch):
+    model = models["llama"] if arch == "llama" else zoo_add3_2l
+    import copy
+
+    tuned = copy.deepcopy(model)
+    before = {n: p.detach().clone() for n, p in tuned.named_parameters()}
+    tokens = al.encoders.encoder_of(model).encode(al.encoders.encoder_of(model).sample(8)).tokens
+    masks = component_masks(tuned, ["L1.H0", "mlp.L0"], tokens)
+    al.llm.finetune(tuned, ["L1.H0", "mlp.L0"], steps=3, lr=1e-2, n_train=64, progress=False)
+    for n, p in tuned.named_parameters():
+        moved = p.detach() != before[n]
+        if n in masks:
+            assert moved.any() and not (moved & ~masks[n]).any(), n
+        else:
+            assert not moved.any(), n
+
+
+def test_compare_finetuning_reports_both_methods(models):
+    res = compare_finetuning(models["gpt2"], ["L1.H0"], steps=3, n_test=32, progress=False)
+    assert res["method"].tolist() == ["precise", "full"]
+    assert res["trained_weights"].iloc[0] < res["trained_weights"].iloc[1]
+    assert (res["control_kl"] > 0).all()
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_cli_probe_and_patch_accept_a_local_hf_folder(folders, tmp_path):
+    assert (
+        main(
+            [
+                "probe",
+                str(folders["llama"]),
+                "--target",
+                "a.units",
+                "--n",
+                "300",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "a.units_resid.csv").is_file()
+    assert (
+        main(
+            [
+                "patch",
+                str(folders["gpt2"]),
+                "--change",
+                "b.units",
+                "--n",
+                "8",
+                "--granularity",
+                "heads",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    assert any(tmp_path.glob("heads_b.units_denoise.csv"))
