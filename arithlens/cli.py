@@ -104,17 +104,43 @@ GRANULARITIES = {
 }
 
 
+def _load_model(a: argparse.Namespace):
+    """Load ``a.model``; the Hugging Face options go along only when given."""
+    from arithlens.loading import load
+
+    opts = {k: getattr(a, k) for k in ("template", "shots", "dtype") if getattr(a, k) is not None}
+    if a.offline:
+        opts["offline"] = True
+    return load(a.model, **opts)
+
+
+def _llm_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("Hugging Face models")
+    g.add_argument(
+        "--template", default=None, help="prompt template with {a} and {b}, e.g. '{a}+{b}='"
+    )
+    g.add_argument("--shots", type=int, default=None, help="few-shot examples before the question")
+    g.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
+    g.add_argument("--offline", action="store_true", help="use only the local Hugging Face cache")
+
+
 def _cmd_patch(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
     from arithlens.encoders import encoder_of
-    from arithlens.loading import load
     from arithlens.patching import activation_patch
 
-    model = load(a.model)
+    model = _load_model(a)
     component, by = GRANULARITIES[a.granularity]
     pairs = encoder_of(model).pairs(a.n, change=a.change, seed=a.seed)
     res = activation_patch(
-        model, pairs, component, by=by, metric=a.metric, digits=a.digits, direction=a.direction
+        model,
+        pairs,
+        component,
+        by=by,
+        metric=a.metric,
+        digits=a.digits,
+        direction=a.direction,
+        resume_dir=a.resume_dir,
     )
     shown = res.normalized() if a.metric != "exact_match" else res
     out = Path(a.out)
@@ -129,11 +155,10 @@ def _cmd_patch(a: argparse.Namespace) -> int:
 
 def _cmd_probe(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
-    from arithlens.loading import load
     from arithlens.plots import figures_html
     from arithlens.probes import CONTROLS, causal_flip, fit
 
-    model = load(a.model)
+    model = _load_model(a)
     controls = [c for c in CONTROLS if not (a.no_random_init and c == "random_init")]
     res = fit(
         model,
@@ -230,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--seed", type=int, default=0)
     pa.add_argument("--top", type=int, default=10, help="print this many top cells")
     pa.add_argument("--out", required=True)
+    pa.add_argument("--resume-dir", default=None, help="write each finished layer here; resume")
+    _llm_options(pa)
     pa.set_defaults(func=_cmd_patch)
 
     pr = sub.add_parser("probe", help="linear probes at every layer x position, with controls")
@@ -247,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--causal", action="store_true", help="also run the causal flip check")
     pr.add_argument("--causal-n", type=int, default=256, help="problems for the causal check")
     pr.add_argument("--out", required=True)
+    _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
 
     d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")

@@ -287,6 +287,10 @@ def test_cli_probe_and_patch_accept_a_local_hf_folder(folders, tmp_path):
                 "a.units",
                 "--n",
                 "300",
+                "--template",
+                "{a} plus {b} is ",
+                "--shots",
+                "1",
                 "--out",
                 str(tmp_path),
             ]
@@ -294,6 +298,8 @@ def test_cli_probe_and_patch_accept_a_local_hf_folder(folders, tmp_path):
         == 0
     )
     assert (tmp_path / "a.units_resid.csv").is_file()
+    labels = al.probes.ProbeResult.load(tmp_path / "a.units_resid").pos_labels
+    assert "".join(label.split(":", 1)[1] for label in labels).count(" plus ") == 2  # template
     assert (
         main(
             [

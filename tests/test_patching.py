@@ -309,3 +309,53 @@ def test_a_metric_of_the_wrong_shape_is_named(zoo_add3_2l, batch):
             )
     finally:
         del M.METRICS["bad"]
+
+
+def test_interrupted_sweep_resumes_from_its_finished_layers(zoo_add3_2l, tmp_path, monkeypatch):
+    from arithlens.patching import activation as act_mod
+
+    pairs = corrupt_pairs(zoo_add3_2l.task, 16, change="a.units", seed=3)
+    full = activation_patch(zoo_add3_2l, pairs, "resid_pre", by=("layer", "pos"), progress=False)
+    # interrupt after layer 0 has been written
+    real_put = act_mod.SweepStore.put
+
+    def put_then_fail(self, layer, values):
+        real_put(self, layer, values)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(act_mod.SweepStore, "put", put_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        activation_patch(
+            zoo_add3_2l,
+            pairs,
+            "resid_pre",
+            by=("layer", "pos"),
+            progress=False,
+            resume_dir=tmp_path / "s",
+        )
+    assert sorted(p.name for p in (tmp_path / "s").glob("layer_*")) == ["layer_0.safetensors"]
+    monkeypatch.setattr(act_mod.SweepStore, "put", real_put)
+    computed = []
+    monkeypatch.setattr(
+        act_mod, "_changed", lambda *a, f=act_mod._changed: computed.append(1) or f(*a)
+    )
+    resumed = activation_patch(
+        zoo_add3_2l,
+        pairs,
+        "resid_pre",
+        by=("layer", "pos"),
+        progress=False,
+        resume_dir=tmp_path / "s",
+    )
+    assert len(computed) == 1  # only layer 1 was computed again
+    assert torch.allclose(resumed.values, full.values)
+    other = corrupt_pairs(zoo_add3_2l.task, 16, change="b.units", seed=3)
+    with pytest.raises(ArithlensError, match="holds a different sweep"):
+        activation_patch(
+            zoo_add3_2l,
+            other,
+            "resid_pre",
+            by=("layer", "pos"),
+            progress=False,
+            resume_dir=tmp_path / "s",
+        )

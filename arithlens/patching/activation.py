@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from einops import rearrange, repeat
@@ -35,6 +36,7 @@ from arithlens.patching.metrics import (
     run_pairs,
 )
 from arithlens.patching.results import PatchResult
+from arithlens.patching.store import SweepStore, fingerprint
 from arithlens.tasks import Pairs
 
 
@@ -160,6 +162,7 @@ def activation_patch(
     max_rows: int = 2048,
     layers: list[int] | None = None,
     progress: bool = True,
+    resume_dir: str | Path | None = None,
 ) -> PatchResult:
     """Patch ``component`` at every cell of the grid ``by`` and record the metric.
 
@@ -174,6 +177,8 @@ def activation_patch(
         max_rows: rows per forward (copies x batch); bounds memory.
         layers: restrict to these layers (default: all).
         progress: show a tqdm bar.
+        resume_dir: write each finished layer here and skip layers already there (see
+            :mod:`arithlens.patching.store`): an interrupted sweep resumes.
 
     Returns:
         A :class:`PatchResult` of the mean metric per cell (``.normalized()`` for 0..1 scores).
@@ -219,7 +224,24 @@ def activation_patch(
     values = torch.full(shape, baseline)
     per_chunk = max(1, max_rows // b)
     bar = tqdm(total=len(layers) * len(cells), desc=f"patch {component}", disable=not progress)
+    store = None
+    if resume_dir is not None:
+        key = fingerprint(
+            model,
+            [batch.clean.tokens, batch.corrupt.tokens],
+            component=component,
+            by=by,
+            metric=met.name,
+            digits=met.digits,
+            direction=direction,
+        )
+        store = SweepStore(resume_dir, key)
     for layer, hook in zip(layers, hooks):
+        done = store.get(layer) if store else None
+        if done is not None:
+            values[layer] = done
+            bar.update(len(cells))
+            continue
         src = src_cache[hook]
         # A patch that copies identical values changes nothing: skip it (exactly the baseline).
         active = (masks & _changed(comp, src, tgt_cache[hook])[None]).flatten(1).any(1)
@@ -264,6 +286,8 @@ def activation_patch(
             for cell, v in zip(layer_cells[start:stop], vals):
                 values[(layer, *cell)] = v
             bar.update(k)
+        if store:
+            store.put(layer, values[layer])
     bar.close()
     return PatchResult.of(
         values,
