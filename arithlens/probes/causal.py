@@ -34,7 +34,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import forward_chunked
-from arithlens.probes.results import ProbeResult
+from arithlens.probes.results import ProbeResult, best_rows, site_frame
 from arithlens.tasks import TaskSpec, answer_digits, carries
 
 MODES = ("reflect", "project")
@@ -80,28 +80,13 @@ class CausalResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target x site: flip, random, changed, n_examples."""
-        idx = np.indices(self.flip.shape).reshape(len(self.axes), -1)
-        frame = pd.DataFrame(
-            {
-                "target": [self.targets[i] for i in idx[0]],
-                "layer": [self.layer_labels[i] for i in idx[1]],
-                "pos": [self.positions[i] for i in idx[2]],
-                "pos_label": [self.pos_labels[i] for i in idx[2]],
-            }
-        )
-        if "head" in self.axes:
-            frame["head"] = idx[3]
-        for v in VALUES:
-            frame[v] = self.values(v).reshape(-1)
+        frame, idx = site_frame(self, VALUES)
         frame["n_examples"] = self.n_examples[idx[0]]
         return frame
 
     def best(self) -> pd.DataFrame:
         """The site with the highest flip rate per target."""
-        frame = self.to_frame().dropna(subset=["flip"])
-        return frame.loc[frame.groupby("target", sort=False)["flip"].idxmax()].reset_index(
-            drop=True
-        )
+        return best_rows(self.to_frame(), "flip")
 
     def plot(self, value: str = "flip", targets: list[str] | None = None):
         """Heatmap layer x position of ``value`` per target."""

@@ -25,6 +25,33 @@ from arithlens.errors import ArithlensError
 VALUES = ("score", "control", "selectivity", "random_init")
 
 
+def site_frame(res, values: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
+    """A tidy frame of ``res.values(v)`` for each of ``values``, one row per target x site, and
+    the index grid it was built from. ``res`` has ``targets``, ``axes``, ``layer_labels``,
+    ``positions``, ``pos_labels`` and ``values()`` (probe and causal results)."""
+    first = res.values(values[0])
+    idx = np.indices(first.shape).reshape(len(res.axes), -1)
+    frame = pd.DataFrame(
+        {
+            "target": [res.targets[i] for i in idx[0]],
+            "layer": [res.layer_labels[i] for i in idx[1]],
+            "pos": [res.positions[i] for i in idx[2]],
+            "pos_label": [res.pos_labels[i] for i in idx[2]],
+        }
+    )
+    if "head" in res.axes:
+        frame["head"] = idx[3]
+    for v in values:
+        frame[v] = res.values(v).reshape(-1)
+    return frame, idx
+
+
+def best_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The row with the largest ``by`` per target (rows where it is NaN are skipped)."""
+    frame = frame.dropna(subset=[by])
+    return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     """Held-out probe scores per target and site, next to their controls.
@@ -147,28 +174,15 @@ class ProbeResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target x site: score, control, selectivity, random_init, majority."""
-        idx = np.indices(self.score.shape).reshape(len(self.axes), -1)
-        frame = pd.DataFrame(
-            {
-                "target": [self.targets[i] for i in idx[0]],
-                "metric": [self.metric(self.targets[i]) for i in idx[0]],
-                "layer": [self.layer_labels[i] for i in idx[1]],
-                "pos": [self.positions[i] for i in idx[2]],
-                "pos_label": [self.pos_labels[i] for i in idx[2]],
-            }
-        )
-        if "head" in self.axes:
-            frame["head"] = idx[3]
-        for v in VALUES:
-            frame[v] = self.values(v).reshape(-1)
+        frame, idx = site_frame(self, VALUES)
+        frame.insert(1, "metric", [self.metric(self.targets[i]) for i in idx[0]])
         frame["majority"] = self.majority[idx[0]]
         return frame
 
     def best(self, by: str = "score") -> pd.DataFrame:
         """The best site per target by ``by`` (one of :data:`VALUES`)."""
         self.values(by)
-        frame = self.to_frame()
-        return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
+        return best_rows(self.to_frame(), by)
 
     def plot(self, value: str = "score", kind: str = "heatmap", targets: list[str] | None = None):
         """Heatmap layer x position per target (``kind="heatmap"``) or the best position's value
