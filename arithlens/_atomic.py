@@ -20,15 +20,16 @@ def _publish(tmp: str | Path, mode: int) -> None:
     os.chmod(tmp, mode & ~_umask())
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (readers see the old file or the new one)."""
+def write_file(path: str | Path, fill: Callable[[Path], None]) -> Path:
+    """Write a file atomically: ``fill(tmp)`` writes a temporary sibling, which then replaces
+    ``path`` (readers see the old file or the new one, never half of one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
+        fill(Path(tmp))
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         _publish(tmp, 0o666)
         os.replace(tmp, path)
@@ -36,6 +37,11 @@ def write_text(path: str | Path, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`write_file`)."""
+    return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def write_dir(path: str | Path, fill: Callable[[Path], None]) -> Path:

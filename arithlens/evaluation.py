@@ -68,7 +68,9 @@ def forward_chunked(
     return torch.cat([model(tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)])
 
 
-def _teacher_forced(model: TransformerBridge, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+def teacher_forced(model: TransformerBridge, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted answer digit tokens ``(batch, digit)`` (-1 where absent) and exact match
+    ``(batch,)`` (every completion token right), from one forward with the answers in context."""
     logits = forward_chunked(model, batch.tokens)
     pred = logits[:, :-1].argmax(-1)
     mask = batch.target_mask()
@@ -279,7 +281,7 @@ def evaluate(
             digits, exact = _greedy(model, batch, truth)
             mode = "greedy"
         else:
-            digits, exact = _teacher_forced(model, batch)
+            digits, exact = teacher_forced(model, batch)
             mode = "teacher_forced"
     finally:
         model.train(was_training)

@@ -101,17 +101,25 @@ def training_figure(record: TrainRecord, title: str | None = None) -> go.Figure:
     return fig
 
 
+def layer_rows(v: np.ndarray, layer_labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Heatmap rows of a ``(layer, pos)`` grid, or of a ``(layer, pos, head)`` grid as one row
+    per ``layer.head`` (labels ``L1H3``)."""
+    if v.ndim == 2:
+        return v, list(layer_labels)
+    rows = [f"{lab}H{h}" for lab in layer_labels for h in range(v.shape[2])]
+    return v.transpose(0, 2, 1).reshape(-1, v.shape[1]), rows
+
+
 def patch_heatmap(res, title: str | None = None) -> go.Figure:
     """Heatmap of a :class:`~arithlens.patching.PatchResult` (rows layer or layer.head)."""
-    v = res.values
+    v = res.values.numpy()
     axes = res.axes
     if axes == ("layer", "pos"):
         z, y, x = v, [f"L{i}" for i in range(v.shape[0])], res.pos_labels[: v.shape[1]]
     elif axes == ("layer", "head"):
         z, y, x = v, [f"L{i}" for i in range(v.shape[0])], [f"H{h}" for h in range(v.shape[1])]
     else:
-        z = v.permute(0, 2, 1).reshape(-1, v.shape[1])
-        y = [f"L{layer}H{h}" for layer in range(v.shape[0]) for h in range(v.shape[2])]
+        z, y = layer_rows(v, [f"L{i}" for i in range(v.shape[0])])
         x = res.pos_labels[: v.shape[1]]
     meta = res.meta
     center = (
@@ -121,7 +129,7 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
     )
     fig = go.Figure(
         go.Heatmap(
-            z=z.numpy(),
+            z=z,
             x=x,
             y=y,
             colorscale="RdBu",
@@ -155,12 +163,7 @@ def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -
     fig = make_subplots(rows=len(names), cols=1, subplot_titles=names, vertical_spacing=0.08)
     diverging = value == "selectivity"
     for row, t in enumerate(names, start=1):
-        v = data[res.target_index(t)]
-        if v.ndim == 3:  # layer, pos, head -> rows layer.head
-            y = [f"{lab}H{h}" for lab in res.layer_labels for h in range(v.shape[2])]
-            v = v.transpose(0, 2, 1).reshape(-1, v.shape[1])
-        else:
-            y = res.layer_labels
+        v, y = layer_rows(data[res.target_index(t)], res.layer_labels)
         fig.add_trace(
             go.Heatmap(
                 z=v,
@@ -257,12 +260,7 @@ def probe_overview(res, flips=None, targets: list[str] | None = None) -> go.Figu
     for r, t in enumerate(names, start=1):
         k = res.target_index(t)
         for c, (title, get, (lo, hi), scale) in enumerate(panels, start=1):
-            z = get(k)
-            if z.ndim == 3:  # per head: rows layer.head
-                z = z.transpose(0, 2, 1).reshape(-1, z.shape[1])
-                y = [f"{lab}H{h}" for lab in res.layer_labels for h in range(get(k).shape[2])]
-            else:
-                y = res.layer_labels
+            z, y = layer_rows(get(k), res.layer_labels)
             fig.add_trace(
                 go.Heatmap(
                     z=z,

@@ -26,6 +26,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_int
+from arithlens.evaluation import teacher_forced
 from arithlens.llm.circuits import check_heads
 from arithlens.models.train import completion_loss
 from arithlens.tokenizer import TokenBatch
@@ -102,12 +103,9 @@ def _used_by_head(
     return out
 
 
-@torch.no_grad()
 def accuracy(model: TransformerBridge, batch: TokenBatch) -> float:
     """Teacher-forced exact match: every answer token predicted correctly."""
-    pred = model(batch.tokens)[:, :-1].argmax(-1)
-    mask = batch.target_mask()
-    return float(((pred == batch.tokens[:, 1:]) | ~mask).all(1).float().mean())
+    return float(teacher_forced(model, batch)[1].mean())
 
 
 @torch.no_grad()

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
-from arithlens._atomic import write_text
+from arithlens._atomic import write_file, write_text
 from arithlens.errors import ArithlensError
 
 
@@ -61,11 +59,5 @@ class SweepStore:
         return load_file(str(path))["values"] if path.exists() else None
 
     def put(self, layer: int, values: torch.Tensor) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".layer.", suffix=".tmp", dir=self.folder)
-        os.close(fd)
-        try:
-            save_file({"values": values.contiguous().clone()}, tmp)
-            os.replace(tmp, self._path(layer))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        data = {"values": values.contiguous().clone()}
+        write_file(self._path(layer), lambda tmp: save_file(data, str(tmp)))

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import forward_chunked
-from arithlens.probes.results import ProbeResult, best_rows, site_frame
+from arithlens.probes.results import ProbeResult, SiteTable
 from arithlens.tasks import TaskSpec, answer_digits, carries
 
 MODES = ("reflect", "project")
@@ -42,7 +42,7 @@ VALUES = ("flip", "random", "changed")
 
 
 @dataclass(frozen=True)
-class CausalResult:
+class CausalResult(SiteTable):
     """Flip rates per carry target and site.
 
     Attributes:
@@ -66,27 +66,17 @@ class CausalResult:
     positions: list[int]
     meta: dict[str, Any] = field(default_factory=dict)
 
-    def values(self, value: str) -> np.ndarray:
-        if value not in VALUES:
-            raise ArithlensError(f"value {value!r} is unknown: expected one of {list(VALUES)}")
-        return getattr(self, value)
-
-    def target_index(self, target: str) -> int:
-        if target not in self.targets:
-            raise ArithlensError(
-                f"target {target!r} was not tested: expected one of {self.targets}"
-            )
-        return self.targets.index(target)
+    VALUES: ClassVar[tuple[str, ...]] = VALUES
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target x site: flip, random, changed, n_examples."""
-        frame, idx = site_frame(self, VALUES)
+        frame, idx = self._site_frame()
         frame["n_examples"] = self.n_examples[idx[0]]
         return frame
 
     def best(self) -> pd.DataFrame:
         """The site with the highest flip rate per target."""
-        return best_rows(self.to_frame(), "flip")
+        return self._best("flip")
 
     def plot(self, value: str = "flip", targets: list[str] | None = None):
         """Heatmap layer x position of ``value`` per target."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -25,35 +25,57 @@ from arithlens.errors import ArithlensError
 VALUES = ("score", "control", "selectivity", "random_init")
 
 
-def site_frame(res, values: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
-    """A tidy frame of ``res.values(v)`` for each of ``values``, one row per target x site, and
-    the index grid it was built from. ``res`` has ``targets``, ``axes``, ``layer_labels``,
-    ``positions``, ``pos_labels`` and ``values()`` (probe and causal results)."""
-    first = res.values(values[0])
-    idx = np.indices(first.shape).reshape(len(res.axes), -1)
-    frame = pd.DataFrame(
-        {
-            "target": [res.targets[i] for i in idx[0]],
-            "layer": [res.layer_labels[i] for i in idx[1]],
-            "pos": [res.positions[i] for i in idx[2]],
-            "pos_label": [res.pos_labels[i] for i in idx[2]],
-        }
-    )
-    if "head" in res.axes:
-        frame["head"] = idx[3]
-    for v in values:
-        frame[v] = res.values(v).reshape(-1)
-    return frame, idx
+class SiteTable:
+    """What probe and causal results share: values by name, targets by name, tidy rows."""
 
+    VALUES: ClassVar[tuple[str, ...]] = ()
+    targets: list[str]
+    axes: tuple[str, ...]
+    layer_labels: list[str]
+    pos_labels: list[str]
+    positions: list[int]
 
-def best_rows(frame: pd.DataFrame, by: str) -> pd.DataFrame:
-    """The row with the largest ``by`` per target (rows where it is NaN are skipped)."""
-    frame = frame.dropna(subset=[by])
-    return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
+    def values(self, value: str) -> np.ndarray:
+        """One of :attr:`VALUES` as an array ``(target, layer, pos[, head])``."""
+        if value not in self.VALUES:
+            raise ArithlensError(f"value {value!r} is unknown: expected one of {list(self.VALUES)}")
+        return self._value(value)
+
+    def _value(self, value: str) -> np.ndarray:
+        return getattr(self, value)
+
+    def _site_frame(self) -> tuple[pd.DataFrame, np.ndarray]:
+        """A tidy frame with every value, one row per target x site, and its index grid."""
+        idx = np.indices(self.values(self.VALUES[0]).shape).reshape(len(self.axes), -1)
+        frame = pd.DataFrame(
+            {
+                "target": [self.targets[i] for i in idx[0]],
+                "layer": [self.layer_labels[i] for i in idx[1]],
+                "pos": [self.positions[i] for i in idx[2]],
+                "pos_label": [self.pos_labels[i] for i in idx[2]],
+            }
+        )
+        if "head" in self.axes:
+            frame["head"] = idx[3]
+        for v in self.VALUES:
+            frame[v] = self.values(v).reshape(-1)
+        return frame, idx
+
+    def _best(self, by: str) -> pd.DataFrame:
+        """The row of :meth:`to_frame` with the largest ``by`` per target (NaN rows skipped)."""
+        frame = self.to_frame().dropna(subset=[by])
+        return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
+
+    def target_index(self, target: str) -> int:
+        if target not in self.targets:
+            raise ArithlensError(
+                f"target {target!r} is not in this result: expected one of {self.targets}"
+            )
+        return self.targets.index(target)
 
 
 @dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(SiteTable):
     """Held-out probe scores per target and site, next to their controls.
 
     Attributes:
@@ -91,22 +113,14 @@ class ProbeResult:
         """Score minus control-task score (Hewitt & Liang 2019)."""
         return self.score - self.control
 
-    def values(self, value: str) -> np.ndarray:
-        """One of :data:`VALUES` as an array shaped like ``score``."""
-        if value not in VALUES:
-            raise ArithlensError(f"value {value!r} is unknown: expected one of {list(VALUES)}")
+    VALUES: ClassVar[tuple[str, ...]] = VALUES
+
+    def _value(self, value: str) -> np.ndarray:
         return self.selectivity if value == "selectivity" else getattr(self, value)
 
     def metric(self, target: str) -> str:
         """``"accuracy"`` or ``"r2"``."""
         return "accuracy" if self.kinds[self.target_index(target)] == "class" else "r2"
-
-    def target_index(self, target: str) -> int:
-        if target not in self.targets:
-            raise ArithlensError(
-                f"target {target!r} was not probed: expected one of {self.targets}"
-            )
-        return self.targets.index(target)
 
     def _site(self, layer: int | str, pos: int, head: int | None) -> int:
         """Flat site index for ``layer`` (index or label), token position ``pos``, ``head``."""
@@ -174,7 +188,7 @@ class ProbeResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target x site: score, control, selectivity, random_init, majority."""
-        frame, idx = site_frame(self, VALUES)
+        frame, idx = self._site_frame()
         frame.insert(1, "metric", [self.metric(self.targets[i]) for i in idx[0]])
         frame["majority"] = self.majority[idx[0]]
         return frame
@@ -182,7 +196,7 @@ class ProbeResult:
     def best(self, by: str = "score") -> pd.DataFrame:
         """The best site per target by ``by`` (one of :data:`VALUES`)."""
         self.values(by)
-        return best_rows(self.to_frame(), by)
+        return self._best(by)
 
     def plot(self, value: str = "score", kind: str = "heatmap", targets: list[str] | None = None):
         """Heatmap layer x position per target (``kind="heatmap"``) or the best position's value
