@@ -6,7 +6,7 @@ Example:
     >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 
-from arithlens import llm, models, patching, plots, probes, tasks
+from arithlens import lens, llm, models, patching, plots, probes, tasks
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import EvalResult, evaluate, length_generalization
 from arithlens.loading import load
@@ -28,6 +28,7 @@ __all__ = [
     "encode",
     "evaluate",
     "length_generalization",
+    "lens",
     "llm",
     "load",
     "models",
@@ -36,5 +37,15 @@ __all__ = [
     "probes",
     "tasks",
     "train",
+    "widgets",
     "zoo",
 ]
+
+
+def __getattr__(name: str):
+    # widgets import ipywidgets and plotly's FigureWidget: loaded on first use only
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module("arithlens.widgets")
+    raise AttributeError(f"module 'arithlens' has no attribute {name!r}")

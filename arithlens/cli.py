@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arithlens.errors import ArithlensError
+from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
 
 
@@ -89,19 +90,6 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
-GRANULARITIES = {
-    "heads": ("z", ("layer", "head")),
-    "heads_by_pos": ("z", ("layer", "pos", "head")),
-    "resid_pre": ("resid_pre", ("layer", "pos")),
-    "resid_mid": ("resid_mid", ("layer", "pos")),
-    "resid_post": ("resid_post", ("layer", "pos")),
-    "attn_out": ("attn_out", ("layer", "pos")),
-    "mlp_out": ("mlp_out", ("layer", "pos")),
-    "q": ("q", ("layer", "pos", "head")),
-    "k": ("k", ("layer", "pos", "head")),
-    "v": ("v", ("layer", "pos", "head")),
-    "pattern": ("pattern", ("layer", "head")),
-}
 
 
 def _load_model(a: argparse.Namespace):

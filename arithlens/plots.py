@@ -292,3 +292,108 @@ def probe_overview(res, flips=None, targets: list[str] | None = None) -> go.Figu
         margin=dict(l=40, r=90, t=80, b=30),
     )
     return fig
+
+
+def answer_bars(trace, title: str | None = None) -> go.Figure:
+    """The model's answer to one problem, token by token: probability of each predicted token
+    (green when correct, red when not; hover shows the correct token's probability)."""
+    ok = [p == c for p, c in zip(trace.predicted, trace.correct)]
+    fig = go.Figure(
+        go.Bar(
+            x=trace.answer_names,
+            y=trace.prob,
+            text=trace.predicted,
+            textposition="outside",
+            marker_color=["#2ca02c" if o else "#d62728" for o in ok],
+            customdata=np.stack([trace.correct, trace.prob_correct], 1),
+            hovertemplate="%{x}: predicted %{text} (p=%{y:.3f}); correct %{customdata[0]} "
+            "(p=%{customdata[1]:.3f})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title or f"answer {trace.answer!r} ({'correct' if all(ok) else 'wrong'})",
+        yaxis=dict(range=[0, 1.15], title="probability"),
+        xaxis_title="answer digit (generation order)",
+        template="plotly_white",
+        height=300,
+    )
+    return fig
+
+
+def lens_heatmap(trace, title: str | None = None) -> go.Figure:
+    """Logit lens of one problem: probability of each finally predicted answer token read from
+    the residual stream after the embeddings and after each block; the lens's top token as text."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=trace.lens_prob,
+            x=trace.answer_names,
+            y=trace.layer_labels,
+            zmin=0,
+            zmax=1,
+            colorscale="Viridis",
+            text=trace.lens_top,
+            texttemplate="%{text}",
+            colorbar=dict(title="p(final)"),
+            hovertemplate="%{y} -> %{x}: p=%{z:.3f}, top %{text}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        title=title or "logit lens (text: top token at each stream)",
+        xaxis_title="answer digit",
+        template="plotly_white",
+        height=120 + 40 * len(trace.layer_labels),
+    )
+    return fig
+
+
+def attention_heatmap(
+    pattern: np.ndarray, labels: list[str], title: str = "attention"
+) -> go.Figure:
+    """One head's attention pattern ``(query, key)`` with token labels on both axes."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=pattern,
+            x=labels,
+            y=labels,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            colorbar=dict(title="attn"),
+            hovertemplate="query %{y} -> key %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", title="query")
+    fig.update_xaxes(title="key")
+    fig.update_layout(title=title, template="plotly_white", height=420, width=460)
+    return fig
+
+
+def split_histogram(
+    values: np.ndarray,
+    groups: np.ndarray,
+    title: str,
+    xaxis: str,
+    group_name: str = "label",
+    vline: float | None = None,
+) -> go.Figure:
+    """Overlaid histograms of ``values``, one per distinct value of ``groups`` (probe
+    projections by label; patching effects by whether the clean answer changed)."""
+    fig = go.Figure()
+    for g in np.unique(groups):
+        fig.add_trace(
+            go.Histogram(x=values[groups == g], name=f"{group_name}={g}", opacity=0.6, nbinsx=40)
+        )
+    shapes = [] if vline is None else [
+        dict(type="line", x0=vline, x1=vline, y0=0, y1=1, yref="paper", line=dict(dash="dash", color="gray"))
+    ]
+    fig.update_layout(
+        shapes=shapes,
+        title=title,
+        barmode="overlay",
+        xaxis_title=xaxis,
+        yaxis_title="examples",
+        template="plotly_white",
+        height=320,
+    )
+    return fig

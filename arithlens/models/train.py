@@ -111,6 +111,24 @@ class TrainRecord:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def learned_at(self, threshold: float = 0.95) -> list[int | None]:
+        """Per answer digit (0 = units), the first evaluated step from which its held-out
+        accuracy stays >= ``threshold`` (None if it never does): where its phase change ended.
+
+        Example:
+            >>> r = TrainRecord(config={}, eval_steps=[10, 20, 30],
+            ...                 eval_digit_acc=[[0.5, 0.1], [0.99, 0.2], [0.98, 0.97]])
+            >>> r.learned_at()
+            [20, 30]
+        """
+        acc = np.asarray(self.eval_digit_acc, dtype=float).reshape(len(self.eval_steps), -1)
+        out: list[int | None] = []
+        for k in range(acc.shape[1]):
+            below = np.nonzero(acc[:, k] < threshold)[0]
+            first = 0 if len(below) == 0 else int(below[-1]) + 1
+            out.append(self.eval_steps[first] if first < len(self.eval_steps) else None)
+        return out
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainRecord:
         return cls(**d)

@@ -7,8 +7,15 @@ Example:
     >>> res = al.patching.activation_patch(model, pairs, "z", by=("layer", "head"))  # doctest: +SKIP
 """
 
-from arithlens.patching.activation import COMPONENTS, activation_patch, can_resume, run_from_layer
+from arithlens.patching.activation import (
+    COMPONENTS,
+    GRANULARITIES,
+    activation_patch,
+    can_resume,
+    run_from_layer,
+)
 from arithlens.patching.attribution import attribution_patch
+from arithlens.patching.cell import CellEffect, patch_cell
 from arithlens.patching.metrics import (
     METRICS,
     Metric,
@@ -22,6 +29,8 @@ from arithlens.patching.results import PatchResult
 
 __all__ = [
     "COMPONENTS",
+    "CellEffect",
+    "GRANULARITIES",
     "METRICS",
     "Metric",
     "PairBatch",
@@ -32,6 +41,7 @@ __all__ = [
     "encode_pairs",
     "make_metric",
     "normalized",
+    "patch_cell",
     "path_patch",
     "run_from_layer",
 ]

@@ -67,6 +67,20 @@ COMPONENTS: dict[str, Component] = {
     "pattern": Component("blocks.{layer}.attn.hook_pattern", "head qpos kpos"),
 }
 GRIDS = {("layer", "pos"), ("layer", "head"), ("layer", "pos", "head")}
+# Named (component, grid) choices offered by the CLI and the widgets.
+GRANULARITIES = {
+    "heads": ("z", ("layer", "head")),
+    "heads_by_pos": ("z", ("layer", "pos", "head")),
+    "resid_pre": ("resid_pre", ("layer", "pos")),
+    "resid_mid": ("resid_mid", ("layer", "pos")),
+    "resid_post": ("resid_post", ("layer", "pos")),
+    "attn_out": ("attn_out", ("layer", "pos")),
+    "mlp_out": ("mlp_out", ("layer", "pos")),
+    "q": ("q", ("layer", "pos", "head")),
+    "k": ("k", ("layer", "pos", "head")),
+    "v": ("v", ("layer", "pos", "head")),
+    "pattern": ("pattern", ("layer", "head")),
+}
 
 
 def _masks(

@@ -11,6 +11,7 @@ Example:
 from arithlens.probes.activations import ACTIVATIONS
 from arithlens.probes.causal import CausalResult, causal_flip
 from arithlens.probes.fitting import CONTROLS, fit, random_init_like
+from arithlens.probes.projection import projections
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import Target, resolve
 
@@ -22,6 +23,7 @@ __all__ = [
     "Target",
     "causal_flip",
     "fit",
+    "projections",
     "random_init_like",
     "resolve",
 ]

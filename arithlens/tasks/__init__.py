@@ -21,6 +21,7 @@ from arithlens.tasks.labels import (
     pair_kind,
 )
 from arithlens.tasks.pairs import Pairs, corrupt_pairs
+from arithlens.tasks.parse import parse_problem
 from arithlens.tasks.problems import Problems, from_digits, to_digits
 from arithlens.tasks.samplers import cascade_balanced, sample, split, uniform
 from arithlens.tasks.spec import FORMATS, OPS, TaskSpec, place_index, place_name
@@ -45,6 +46,7 @@ __all__ = [
     "max_cascade",
     "max_length",
     "pair_kind",
+    "parse_problem",
     "place_index",
     "position_labels",
     "place_name",

@@ -90,16 +90,36 @@ def corrupt_problems(
 
 
 def corrupt_pairs(
-    task: TaskSpec, n: int, *, change: str = "a.units", seed: int = 0, strategy: str = "uniform"
+    task: TaskSpec,
+    n: int,
+    *,
+    change: str = "a.units",
+    seed: int = 0,
+    strategy: str = "uniform",
+    clean: Problems | None = None,
 ) -> Pairs:
-    """``n`` clean problems of ``task`` and their corruptions by ``change`` (see module doc)."""
+    """``n`` clean problems of ``task`` and their corruptions by ``change`` (see module doc).
+
+    With ``clean`` given, the clean side cycles through those problems instead of sampling
+    (``clean`` of one problem gives ``n`` random corruptions of it)."""
     check_int("n", n, minimum=1)
+    if clean is not None and (len(clean) == 0 or clean.task != task):
+        raise ArithlensError(
+            f"clean problems ({len(clean)} of {clean.task.name}) do not fit: expected at least "
+            f"one problem of {task.name}"
+        )
+    fixed = clean
     if not isinstance(change, str):
         raise ArithlensError(f"change={change!r} is invalid: expected a string such as 'a.units'")
     rng = _rng(seed)
     clean_parts, corrupt_parts, have = [], [], 0
     for _ in range(100):
-        clean = sample(task, 2 * (n - have), rng, strategy=strategy)
+        m = 2 * (n - have)
+        clean = (
+            sample(task, m, rng, strategy=strategy)
+            if fixed is None
+            else fixed[np.arange(have, have + m) % len(fixed)]
+        )
         corrupt = corrupt_problems(task, clean, change, rng)
         ok = np.ones(len(clean), dtype=bool)
         if corrupt.task.op == "sub" and corrupt.task.nonneg:

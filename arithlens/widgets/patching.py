@@ -1,0 +1,239 @@
+"""PatchingExplorer: pick a corruption, granularity, direction and metric; see the patching
+heatmap; click a cell for that head's attention pattern and the effect on every pair.
+
+Example:
+    >>> px = al.widgets.PatchingExplorer(model, n=32)                     # doctest: +SKIP
+    >>> ipywidgets.dlink((problem_explorer, "problem"), (px, "clean_problem"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import ipywidgets as W
+import numpy as np
+import torch
+import traitlets
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens import plots
+from arithlens.encoders import encoder_of
+from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_cell
+from arithlens.patching.metrics import PairBatch, encode_pairs
+from arithlens.patching.results import PatchResult
+from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
+from arithlens.widgets._base import Explorer, figure_widget, sync
+
+#: granularities offered (the CLI's names; per-head q/k/v are left to scripts)
+WIDGET_GRANULARITIES = ("heads", "heads_by_pos", "resid_pre", "attn_out", "mlp_out", "pattern")
+
+
+def changes_for(task) -> list[str]:
+    """Every corruption of ``task`` the widget offers (operand digits, resamples, swap, op)."""
+    digits = [f"{o}.{place_name(k)}" for o in "ab" for k in range(task.n_digits)]
+    return digits + ["resample.a", "resample.b", "swap"] + [f"op:{o}" for o in OPS if o != task.op]
+
+
+class PatchingExplorer(Explorer):
+    """Activation patching, interactively.
+
+    Attributes:
+        clean_problem: when set (``"123+456"``), the pairs are ``n`` corruptions of that one
+            problem; when empty, ``n`` random pairs. Link it to ``ProblemExplorer.problem``.
+        result: the :class:`~arithlens.patching.PatchResult` shown.
+        cell: the selected ``(layer, pos, head)`` (None where the grid has no such axis).
+        change, granularity, direction, metric, digits: the controls.
+        heatmap, attention_fig, effect_fig: the plotly FigureWidgets.
+    """
+
+    clean_problem = traitlets.Unicode("")
+
+    def __init__(
+        self,
+        model: TransformerBridge,
+        *,
+        n: int = 32,
+        change: str = "a.units",
+        granularity: str = "heads_by_pos",
+        seed: int = 0,
+    ):
+        super().__init__()
+        self.model, self.n, self.seed = model, n, seed
+        self.encoder = encoder_of(model)
+        task = self.encoder.task
+        digit_names = ["all"] + [place_name(k) for k in range(task.answer_width)]
+        self.change = W.Dropdown(options=changes_for(task), value=change, description="change")
+        self.granularity = W.Dropdown(
+            options=WIDGET_GRANULARITIES, value=granularity, description="granularity"
+        )
+        self.direction = W.ToggleButtons(options=["denoise", "noise"], value="denoise")
+        self.metric = W.Dropdown(options=list(METRICS), value="logit_diff", description="metric")
+        self.digits = W.Dropdown(options=digit_names, value="all", description="digits")
+        self.pairs_label = W.HTML()
+        self.heatmap = figure_widget()
+        self.attention_fig = figure_widget()
+        self.effect_fig = figure_widget()
+        self.result: PatchResult | None = None
+        self.cell: tuple[int, int | None, int | None] | None = None
+        self._results: dict[tuple, PatchResult] = {}
+        self._batches: dict[tuple, PairBatch] = {}
+        self._patterns: dict[tuple, np.ndarray] = {}
+        self._effects: dict[tuple, object] = {}
+        for control in (self.change, self.granularity, self.direction, self.metric, self.digits):
+            self.observe_control(control, self._refresh)
+        self.observe(self._on_problem, names="clean_problem")
+        self.children = [
+            W.HBox([self.change, self.granularity, self.metric, self.digits]),
+            W.HBox([self.direction, self.pairs_label]),
+            self.status,
+            self.heatmap,
+            W.HBox([self.attention_fig, self.effect_fig]),
+        ]
+        with self.interaction():
+            self._refresh()
+
+    # -- data (cached by everything it depends on) ------------------------------------------
+    def _batch(self) -> PairBatch:
+        key = (self.change.value, self.clean_problem)
+        if key not in self._batches:
+            task = self.encoder.task
+            if self.clean_problem:
+                pairs = corrupt_pairs(
+                    task,
+                    self.n,
+                    change=self.change.value,
+                    seed=self.seed,
+                    clean=parse_problem(task, self.clean_problem),
+                )
+                self._batches[key] = encode_pairs(pairs, self.encoder)
+            else:
+                self._batches[key] = self.encoder.pairs(self.n, self.change.value, self.seed)
+        return self._batches[key]
+
+    def _key(self) -> tuple:
+        return (
+            self.change.value,
+            self.clean_problem,
+            self.granularity.value,
+            self.direction.value,
+            self.metric.value,
+            self.digits.value,
+        )
+
+    def _result(self) -> PatchResult:
+        key = self._key()
+        if key not in self._results:
+            component, by = GRANULARITIES[self.granularity.value]
+            self._results[key] = activation_patch(
+                self.model,
+                self._batch(),
+                component,
+                by=by,
+                metric=self.metric.value,
+                digits=self.digits.value,
+                direction=self.direction.value,
+                progress=False,
+            )
+        return self._results[key]
+
+    def _pattern(self, layer: int, head: int) -> np.ndarray:
+        """Mean attention pattern of a head over the clean prompts (one layout)."""
+        key = (self.change.value, self.clean_problem)
+        if key not in self._patterns:
+            names = {f"blocks.{i}.attn.hook_pattern" for i in range(self.model.cfg.n_layers)}
+            with torch.no_grad():
+                _, cache = self.model.run_with_cache(
+                    self._batch().clean.tokens, names_filter=lambda x: x in names
+                )
+            self._patterns[key] = np.stack(
+                [
+                    cache[f"blocks.{i}.attn.hook_pattern"].mean(0).float().numpy()
+                    for i in range(self.model.cfg.n_layers)
+                ]
+            )
+        return self._patterns[key][layer, head]
+
+    # -- drawing ------------------------------------------------------------------------------
+    def _on_problem(self, change) -> None:
+        with self.interaction():
+            self._refresh()
+
+    def _refresh(self) -> None:
+        res = self._result()
+        self.result = res
+        source = f"{self.n} corruptions of {self.clean_problem}" if self.clean_problem else (
+            f"{self.n} random pairs"
+        )
+        self.pairs_label.value = (
+            f"&nbsp;{source}; clean {res.meta['clean']:.3f}, corrupt {res.meta['corrupt']:.3f}"
+        )
+        sync(self.heatmap, res.plot(), on_click=self._on_click)
+        self.cell = None
+        top = res.top(1).iloc[0]
+        self.select_cell(
+            int(top["layer"]),
+            int(top["pos"]) if "pos" in res.axes else None,
+            int(top["head"]) if "head" in res.axes else None,
+        )
+
+    def _on_click(self, trace, points, state) -> None:
+        if not points.xs:
+            return
+        row, col = list(trace.y).index(points.ys[0]), list(trace.x).index(points.xs[0])
+        with self.interaction():
+            self.select_cell(*self.cell_at(row, col))
+
+    def cell_at(self, row: int, col: int) -> tuple[int, int | None, int | None]:
+        """``(layer, pos, head)`` of heatmap row ``row``, column ``col``."""
+        axes = self.result.axes
+        if axes == ("layer", "pos"):
+            return row, col, None
+        if axes == ("layer", "head"):
+            return row, None, col
+        n_heads = self.result.values.shape[2]
+        return row // n_heads, col, row % n_heads
+
+    def select_cell(self, layer: int, pos: int | None = None, head: int | None = None) -> None:
+        """Show the attention pattern of ``layer``/``head`` and the per-pair effect of that cell."""
+        component, _ = GRANULARITIES[self.granularity.value]
+        key = (*self._key(), layer, pos, head)
+        if key not in self._effects:
+            self._effects[key] = patch_cell(
+                self.model,
+                self._batch(),
+                component,
+                layer,
+                pos=pos,
+                head=head,
+                metric=self.metric.value,
+                digits=self.digits.value,
+                direction=self.direction.value,
+            )
+        eff = self._effects[key]
+        self.cell = (layer, pos, head)
+        labels = self.result.pos_labels
+        where = f"L{layer}" + (f"H{head}" if head is not None else "") + (
+            f" @ {labels[pos]}" if pos is not None else ""
+        )
+        flipped = (eff.patched > eff.corrupt + 0.5 * (eff.clean - eff.corrupt)).numpy()
+        sync(
+            self.effect_fig,
+            plots.split_histogram(
+                eff.effect.numpy(),
+                np.where(flipped, "over half restored", "under half")
+                if self.direction.value == "denoise"
+                else np.where(flipped, "under half destroyed", "over half destroyed"),
+                f"effect of patching {where} on each pair (mean {eff.effect.mean():.3f})",
+                f"{self.metric.value} change",
+                group_name="pair",
+                vline=0.0,
+            ),
+        )
+        if head is None:
+            self.attention_fig.data = ()
+            self.attention_fig.layout.title = f"{where}: no head selected"
+            return
+        sync(
+            self.attention_fig,
+            plots.attention_heatmap(
+                self._pattern(layer, head), labels, f"mean attention of L{layer}H{head} (clean)"
+            ),
+        )
