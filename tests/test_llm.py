@@ -10,10 +10,10 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from hf_checkpoints import ARCHS, make_checkpoint
 
 import arithlens as al
 from arithlens.cli import main
+from arithlens.llm.toy import ARCHS, toy_checkpoint
 from arithlens.errors import ArithlensError
 from arithlens.llm import (
     PromptBuilder,
@@ -31,7 +31,7 @@ ADD2 = TaskSpec(op="add", n_digits=2, format="plain", pad=False)
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
-    return {a: make_checkpoint(a, tmp_path_factory.mktemp(a)) for a in ARCHS}
+    return {a: toy_checkpoint(tmp_path_factory.mktemp(a), a) for a in ARCHS}
 
 
 @pytest.fixture(scope="module")

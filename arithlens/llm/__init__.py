@@ -14,6 +14,7 @@ from arithlens.llm.finetune import compare_finetuning, component_masks, finetune
 from arithlens.llm.loading import attach_prompts, load_pretrained, random_init, resolve
 from arithlens.llm.prompts import PromptBuilder
 from arithlens.llm.tokenization import number_tokenization, tokenization_summary
+from arithlens.llm.toy import toy_checkpoint
 
 __all__ = [
     "Faithfulness",
@@ -28,6 +29,7 @@ __all__ = [
     "load_pretrained",
     "number_tokenization",
     "random_init",
+    "toy_checkpoint",
     "resolve",
     "tokenization_summary",
 ]

@@ -80,6 +80,7 @@ class PatchingExplorer(Explorer):
         for control in (self.change, self.granularity, self.direction, self.metric, self.digits):
             self.observe_control(control, self._refresh)
         self.observe(self._on_problem, names="clean_problem")
+        self.add_class("arithlens-patching-explorer")
         self.children = [
             W.HBox([self.change, self.granularity, self.metric, self.digits]),
             W.HBox([self.direction, self.pairs_label]),

@@ -75,6 +75,7 @@ class ProbeExplorer(Explorer):
                 self._fit(act)
         for control in (self.target, self.activation, self.value):
             self.observe_control(control, self._refresh)
+        self.add_class("arithlens-probe-explorer")
         self.children = [
             W.HBox([self.target, self.activation]),
             self.value,

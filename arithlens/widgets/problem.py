@@ -61,6 +61,10 @@ class ProblemExplorer(Explorer):
         self.observe_control(self.text, self._run, revert=False)  # keep the typed text
         self.observe_control(self.head, self._draw_attention)
         self.random_button.on_click(lambda _: self.draw_random())
+        self.add_class("arithlens-problem-explorer")
+        self.text.add_class("arithlens-problem")
+        self.head.add_class("arithlens-head")
+        self.attention_fig.add_class("arithlens-attention")
         self.children = [
             W.HBox([self.text, self.random_button, self.head]),
             self.status,

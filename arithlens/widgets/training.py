@@ -40,6 +40,7 @@ class TrainingMonitor(Explorer):
         self.record: TrainRecord | None = None
         self.figure = figure_widget(plots.training_figure(TrainRecord(config={}), title))
         self.table = W.HTML()
+        self.add_class("arithlens-training-monitor")
         self.children = [self.status, self.figure, self.table]
 
     def callback(self, record: TrainRecord, step: int) -> None:

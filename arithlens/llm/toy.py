@@ -1,5 +1,7 @@
-"""Tiny local Hugging Face checkpoints for tests: GPT-2, GPT-NeoX (Pythia) and Llama (grouped-
-query attention), each with a tokenizer made here. Nothing is downloaded.
+"""Tiny local Hugging Face checkpoints, made offline: GPT-2, GPT-NeoX (Pythia) and Llama (grouped-
+query attention), each with a tokenizer trained here. Nothing is downloaded. The weights are
+random: these exercise the pretrained-model code paths (tests, notebook 05 without Hub access),
+they know no arithmetic.
 
 - ``bpe``: byte-level BPE trained on synthetic arithmetic text (merges digits irregularly, like
   GPT-2's tokenizer).
@@ -8,10 +10,14 @@ query attention), each with a tokenizer made here. Nothing is downloaded.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from arithlens.errors import check_choice
 
 ARCHS = ("gpt2", "neox", "llama")
 
@@ -54,8 +60,18 @@ def make_tokenizer(kind: str):
     )
 
 
-def make_checkpoint(arch: str, folder: Path, seed: int = 0) -> Path:
-    """Write a 2-layer, d_model 64, 4-head model of ``arch`` and its tokenizer to ``folder``."""
+def toy_checkpoint(folder: str | Path, arch: str = "gpt2", seed: int = 0) -> Path:
+    """Write a randomly initialized 2-layer, d_model 64, 4-head model of ``arch`` (one of
+    :data:`ARCHS`) and its tokenizer to ``folder`` (written whole or not at all); load it with
+    ``al.load(folder, template="{a}+{b}=")``.
+
+    Example:
+        >>> import arithlens as al
+        >>> path = al.llm.toy_checkpoint("toy-gpt2")                    # doctest: +SKIP
+        >>> model = al.load(path, template="{a}+{b}=")                  # doctest: +SKIP
+    """
+    check_choice("arch", arch, ARCHS)
+    folder = Path(folder)
     from transformers import (
         GPT2Config,
         GPT2LMHeadModel,
@@ -95,6 +111,14 @@ def make_checkpoint(arch: str, folder: Path, seed: int = 0) -> Path:
                 max_position_embeddings=96,
             )
         )
-    model.save_pretrained(folder)
-    tok.save_pretrained(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        if folder.exists():
+            shutil.rmtree(folder)
+        tmp.rename(folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return folder
