@@ -79,11 +79,15 @@ def training_figure(record: TrainRecord, title: str | None = None) -> go.Figure:
         col=1,
     )
     n_digits = len(record.eval_digit_loss[0]) if record.eval_digit_loss else 0
+    colors = px.colors.qualitative.Plotly
     for k in range(n_digits):
+        style = dict(color=colors[k % len(colors)])
         fig.add_scatter(
             x=record.eval_steps,
             y=[r[k] for r in record.eval_digit_loss],
             name=f"{place_name(k)} loss",
+            legendgroup=place_name(k),
+            line=style,
             row=1,
             col=1,
         )
@@ -91,6 +95,8 @@ def training_figure(record: TrainRecord, title: str | None = None) -> go.Figure:
             x=record.eval_steps,
             y=[r[k] for r in record.eval_digit_acc],
             name=f"{place_name(k)} acc",
+            legendgroup=place_name(k),
+            line=dict(style, dash="dot"),
             row=1,
             col=2,
         )
@@ -316,6 +322,7 @@ def answer_bars(trace, title: str | None = None) -> go.Figure:
         xaxis_title="answer digit (generation order)",
         template="plotly_white",
         height=300,
+        width=480,
     )
     return fig
 
@@ -342,13 +349,14 @@ def lens_heatmap(trace, title: str | None = None) -> go.Figure:
         title=title or "logit lens (text: top token at each stream)",
         xaxis_title="answer digit",
         template="plotly_white",
-        height=120 + 40 * len(trace.layer_labels),
+        height=160 + 40 * len(trace.layer_labels),
+        width=480,
     )
     return fig
 
 
 def attention_heatmap(
-    pattern: np.ndarray, labels: list[str], title: str = "attention"
+    pattern: np.ndarray, labels: list[str], title: str = "attention", width: int = 460
 ) -> go.Figure:
     """One head's attention pattern ``(query, key)`` with token labels on both axes."""
     fig = go.Figure(
@@ -365,7 +373,7 @@ def attention_heatmap(
     )
     fig.update_yaxes(autorange="reversed", title="query")
     fig.update_xaxes(title="key")
-    fig.update_layout(title=title, template="plotly_white", height=420, width=460)
+    fig.update_layout(title=title, template="plotly_white", height=420, width=width)
     return fig
 
 
@@ -376,13 +384,19 @@ def split_histogram(
     xaxis: str,
     group_name: str = "label",
     vline: float | None = None,
+    width: int = 520,
 ) -> go.Figure:
     """Overlaid histograms of ``values``, one per distinct value of ``groups`` (probe
     projections by label; patching effects by whether the clean answer changed)."""
     fig = go.Figure()
     for g in np.unique(groups):
         fig.add_trace(
-            go.Histogram(x=values[groups == g], name=f"{group_name}={g}", opacity=0.6, nbinsx=40)
+            go.Histogram(
+                x=values[groups == g],
+                name=f"{group_name}={g}" if group_name else str(g),
+                opacity=0.6,
+                nbinsx=40,
+            )
         )
     shapes = [] if vline is None else [
         dict(type="line", x0=vline, x1=vline, y0=0, y1=1, yref="paper", line=dict(dash="dash", color="gray"))
@@ -394,6 +408,8 @@ def split_histogram(
         xaxis_title=xaxis,
         yaxis_title="examples",
         template="plotly_white",
-        height=320,
+        height=360,
+        width=width,
+        legend=dict(orientation="h", y=-0.3, x=0),
     )
     return fig

@@ -219,13 +219,14 @@ class PatchingExplorer(Explorer):
             self.effect_fig,
             plots.split_histogram(
                 eff.effect.numpy(),
-                np.where(flipped, "over half restored", "under half")
+                np.where(flipped, ">= half restored", "< half restored")
                 if self.direction.value == "denoise"
-                else np.where(flipped, "under half destroyed", "over half destroyed"),
-                f"effect of patching {where} on each pair (mean {eff.effect.mean():.3f})",
+                else np.where(flipped, "< half destroyed", ">= half destroyed"),
+                f"per-pair effect of {where} (mean {eff.effect.mean():.3f})",
                 f"{self.metric.value} change",
-                group_name="pair",
+                group_name="",
                 vline=0.0,
+                width=440,
             ),
         )
         if head is None:
@@ -235,6 +236,9 @@ class PatchingExplorer(Explorer):
         sync(
             self.attention_fig,
             plots.attention_heatmap(
-                self._pattern(layer, head), labels, f"mean attention of L{layer}H{head} (clean)"
+                self._pattern(layer, head),
+                labels,
+                f"mean attention of L{layer}H{head} (clean)",
+                width=400,
             ),
         )
