@@ -90,8 +90,6 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return 0
 
 
-
-
 def _load_model(a: argparse.Namespace):
     """Load ``a.model``; the Hugging Face options go along only when given."""
     from arithlens.loading import load

@@ -398,9 +398,21 @@ def split_histogram(
                 nbinsx=40,
             )
         )
-    shapes = [] if vline is None else [
-        dict(type="line", x0=vline, x1=vline, y0=0, y1=1, yref="paper", line=dict(dash="dash", color="gray"))
-    ]
+    shapes = (
+        []
+        if vline is None
+        else [
+            dict(
+                type="line",
+                x0=vline,
+                x1=vline,
+                y0=0,
+                y1=1,
+                yref="paper",
+                line=dict(dash="dash", color="gray"),
+            )
+        ]
+    )
     fig.update_layout(
         shapes=shapes,
         title=title,

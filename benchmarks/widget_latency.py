@@ -100,7 +100,7 @@ def main() -> None:
         return float(np.percentile(x, 95))
 
     every = uncached + cached
-    print(f"construct_s: " + ", ".join(f"{k}={v:.2f}" for k, v in built.items()))
+    print("construct_s: " + ", ".join(f"{k}={v:.2f}" for k, v in built.items()))
     print(f"interactions={len(every)} uncached={len(uncached)} cached={len(cached)}")
     print(f"uncached_ms_p50={np.median(uncached):.0f} uncached_ms_p95={p95(uncached):.0f}")
     print(f"cached_ms_p50={np.median(cached):.0f} cached_ms_p95={p95(cached):.0f}")

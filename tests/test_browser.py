@@ -63,7 +63,9 @@ def test_notebook_01_in_jupyterlab(tmp_path):
             box = page.locator(".arithlens-problem input").first
             box.fill("12a+3")
             box.press("Enter")
-            page.wait_for_selector(".arithlens-problem-explorer >> text=is not allowed", timeout=30_000)
+            page.wait_for_selector(
+                ".arithlens-problem-explorer >> text=is not allowed", timeout=30_000
+            )
             errors = error_outputs(page)
             page.locator(".arithlens-problem-explorer").first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "browser_01_quickstart.png"), full_page=True)

@@ -13,7 +13,6 @@ import torch
 
 import arithlens as al
 from arithlens.cli import main
-from arithlens.llm.toy import ARCHS, toy_checkpoint
 from arithlens.errors import ArithlensError
 from arithlens.llm import (
     PromptBuilder,
@@ -22,6 +21,7 @@ from arithlens.llm import (
     faithfulness,
     key_heads,
 )
+from arithlens.llm.toy import ARCHS, toy_checkpoint
 from arithlens.patching import activation_patch, attribution_patch, path_patch
 from arithlens.probes import causal_flip, fit
 from arithlens.tasks import TaskSpec

@@ -83,9 +83,7 @@ def test_patch_cell_mean_equals_the_sweep_cell(zoo_add3_2l):
             eff = al.patching.patch_cell(
                 model, batch, comp, cell[0], direction=direction, metric="logit_diff", **kw
             )
-            assert eff.patched.mean().item() == pytest.approx(
-                sweep.values[cell].item(), abs=1e-4
-            )
+            assert eff.patched.mean().item() == pytest.approx(sweep.values[cell].item(), abs=1e-4)
             base = eff.corrupt if direction == "denoise" else eff.clean
             torch.testing.assert_close(eff.effect, eff.patched - base)
     with pytest.raises(al.ArithlensError, match="has no heads"):
@@ -103,9 +101,7 @@ def test_corrupt_pairs_of_given_clean_problems(add3_task):
 
 
 def test_projections_separate_the_classes_at_the_best_site(zoo_add3_2l):
-    res = al.probes.fit(
-        zoo_add3_2l, "carry.tens", n=1000, controls=("majority",), progress=False
-    )
+    res = al.probes.fit(zoo_add3_2l, "carry.tens", n=1000, controls=("majority",), progress=False)
     best = res.best().iloc[0]
     df = al.probes.projections(zoo_add3_2l, res, "carry.tens", best["layer"], int(best["pos"]))
     assert len(df) == 1000
@@ -140,7 +136,9 @@ def test_problem_explorer_shows_answer_lens_and_attention(problem_explorer, zoo_
     assert np.array(pe.lens_fig.data[0].z).shape == (3, 4)
     pe.text.value = "999+1"
     assert list(pe.answer_fig.data[0].text) == list("0001")
-    _, cache = zoo_add3_2l.run_with_cache(al.encode(parse_problem(zoo_add3_2l.task, "999+1")).tokens)
+    _, cache = zoo_add3_2l.run_with_cache(
+        al.encode(parse_problem(zoo_add3_2l.task, "999+1")).tokens
+    )
     pe.head.value = "L1H2"
     np.testing.assert_allclose(
         np.array(pe.attention_fig.data[0].z),
@@ -179,7 +177,12 @@ def test_patching_explorer_controls_and_cells(zoo_add3_2l):
     np.testing.assert_allclose(np.array(px.heatmap.data[0].z), expect.values.numpy(), atol=1e-5)
     px.direction.value = "noise"
     noise = al.patching.activation_patch(
-        model, batch, "z", by=("layer", "head"), metric="logit_diff", direction="noise",
+        model,
+        batch,
+        "z",
+        by=("layer", "head"),
+        metric="logit_diff",
+        direction="noise",
         progress=False,
     )
     np.testing.assert_allclose(np.array(px.heatmap.data[0].z), noise.values.numpy(), atol=1e-5)

@@ -88,8 +88,9 @@ def patch_cell(
     def hook_fn(act: torch.Tensor, hook=None) -> torch.Tensor:
         idx: list = [slice(None)] * act.dim()
         if comp.layout == "head qpos kpos":
-            idx[1], idx[2] = (slice(None) if head is None else head), (
-                slice(None) if pos is None else pos
+            idx[1], idx[2] = (
+                (slice(None) if head is None else head),
+                (slice(None) if pos is None else pos),
             )
         else:
             idx[1] = slice(None) if pos is None else pos

@@ -57,7 +57,9 @@ def projections(
         check_int("n", n, minimum=1)
         problems = encoder.sample(n, seed)
     elif problems.task != encoder.task:
-        raise ArithlensError(f"problems are {problems.task.name} but the model is {encoder.task.name}")
+        raise ArithlensError(
+            f"problems are {problems.task.name} but the model is {encoder.task.name}"
+        )
     batch = encoder.encode(problems)
     acts = collect(model, batch.tokens, [res.meta["hooks"][li]], [pos])[0, 0]
     if head is not None:
@@ -65,4 +67,3 @@ def projections(
     proj = acts @ u.to(acts.dtype) + c
     labels = resolve(encoder.task, target)[0].values(problems)
     return pd.DataFrame({"projection": proj.numpy(), "label": labels})
-

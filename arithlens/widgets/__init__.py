@@ -15,8 +15,8 @@ Example:
 """
 
 from arithlens.widgets.patching import PatchingExplorer
-from arithlens.widgets.problem import ProblemExplorer
 from arithlens.widgets.probe import ProbeExplorer
+from arithlens.widgets.problem import ProblemExplorer
 from arithlens.widgets.training import TrainingMonitor
 
 __all__ = ["PatchingExplorer", "ProbeExplorer", "ProblemExplorer", "TrainingMonitor"]

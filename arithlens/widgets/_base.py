@@ -77,9 +77,7 @@ class Explorer(W.VBox):
         self._reverting = False
 
     def show_error(self, message: str) -> None:
-        self.status.value = (
-            f"<span style='color:#b00020'>&#9888; {html.escape(message)}</span>"
-        )
+        self.status.value = f"<span style='color:#b00020'>&#9888; {html.escape(message)}</span>"
 
     def show_note(self, message: str) -> None:
         self.status.value = f"<span style='color:#555'>{html.escape(message)}</span>"

@@ -160,8 +160,10 @@ class PatchingExplorer(Explorer):
     def _refresh(self) -> None:
         res = self._result()
         self.result = res
-        source = f"{self.n} corruptions of {self.clean_problem}" if self.clean_problem else (
-            f"{self.n} random pairs"
+        source = (
+            f"{self.n} corruptions of {self.clean_problem}"
+            if self.clean_problem
+            else (f"{self.n} random pairs")
         )
         self.pairs_label.value = (
             f"&nbsp;{source}; clean {res.meta['clean']:.3f}, corrupt {res.meta['corrupt']:.3f}"
@@ -211,8 +213,10 @@ class PatchingExplorer(Explorer):
         eff = self._effects[key]
         self.cell = (layer, pos, head)
         labels = self.result.pos_labels
-        where = f"L{layer}" + (f"H{head}" if head is not None else "") + (
-            f" @ {labels[pos]}" if pos is not None else ""
+        where = (
+            f"L{layer}"
+            + (f"H{head}" if head is not None else "")
+            + (f" @ {labels[pos]}" if pos is not None else "")
         )
         flipped = (eff.patched > eff.corrupt + 0.5 * (eff.clean - eff.corrupt)).numpy()
         sync(

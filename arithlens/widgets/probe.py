@@ -104,9 +104,7 @@ class ProbeExplorer(Explorer):
         self.result = res
         k = res.target_index(self.target.value)
         fig = plots.probe_heatmap(res, self.value.value, targets=[self.target.value])
-        fig.update_layout(
-            title=f"{fig.layout.title.text}; majority baseline {res.majority[k]:.3f}"
-        )
+        fig.update_layout(title=f"{fig.layout.title.text}; majority baseline {res.majority[k]:.3f}")
         sync(self.heatmap, fig, on_click=self._on_click)
         best = res.best("score")
         row = best[best.target == self.target.value].iloc[0]
@@ -134,7 +132,11 @@ class ProbeExplorer(Explorer):
             )
         df = self._projections[key]
         self.site = (layer, pos, head)
-        where = f"{layer}" + (f"H{head}" if head is not None else "") + f" @ {res.pos_labels[res.positions.index(pos)]}"
+        where = (
+            f"{layer}"
+            + (f"H{head}" if head is not None else "")
+            + f" @ {res.pos_labels[res.positions.index(pos)]}"
+        )
         k = res.target_index(target)
         if res.kinds[k] == "scalar":  # group a scalar's values by their rounded value
             groups = df["label"].round().astype(int).to_numpy()

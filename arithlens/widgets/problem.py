@@ -93,5 +93,7 @@ class ProblemExplorer(Explorer):
         title = f"attention of {self.head.value} on {problem_text(self.trace.problem)}"
         sync(
             self.attention_fig,
-            plots.attention_heatmap(self.trace.pattern[layer, head], self.trace.token_labels, title),
+            plots.attention_heatmap(
+                self.trace.pattern[layer, head], self.trace.token_labels, title
+            ),
         )
