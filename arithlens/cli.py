@@ -139,6 +139,21 @@ def _cmd_patch(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_figures(a: argparse.Namespace) -> int:
+    from arithlens.figures import run, select
+
+    select(a.only)  # unknown names fail before anything loads
+    model = _load_model(a) if a.model else None
+    done = run(a.out, a.only, quick=a.quick, model=model)
+    failed = []
+    for name, folder in done.items():
+        info = json.loads((folder / f"{name}.json").read_text())
+        bad = [c for c, ok in info["checks"].items() if not ok]
+        failed += bad
+        print(f"{name}: {folder} ({'all checks pass' if not bad else 'FAILED: ' + '; '.join(bad)})")
+    return 1 if failed else 0
+
+
 def _cmd_probe(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
     from arithlens.plots import figures_html
@@ -263,6 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
 
+    fg = sub.add_parser(
+        "figures", help="reproduce the literature's figures (HTML, PNG, JSON, report)"
+    )
+    fg.add_argument("--out", default="figures", help="output folder (one subfolder per figure)")
+    fg.add_argument("--only", nargs="+", default=None, help="figure names (default: all)")
+    fg.add_argument("--quick", action="store_true", help="small sizes: about a minute per figure")
+    fg.add_argument(
+        "--model", default=None, help="also run key_heads on this model (Hub id or folder)"
+    )
+    _llm_options(fg)
+    fg.set_defaults(func=_cmd_figures)
     d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")
     d.add_argument("--out", default="out")
     d.add_argument("--n", type=int, default=4000)

@@ -10,13 +10,12 @@ they know no arithmetic.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from arithlens._atomic import write_dir
 from arithlens.errors import check_choice
 
 ARCHS = ("gpt2", "neox", "llama")
@@ -111,14 +110,9 @@ def toy_checkpoint(folder: str | Path, arch: str = "gpt2", seed: int = 0) -> Pat
                 max_position_embeddings=96,
             )
         )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
-        if folder.exists():
-            shutil.rmtree(folder)
-        tmp.rename(folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+
+    return write_dir(folder, fill)

@@ -1,0 +1,37 @@
+"""Reproductions of the literature's figures: one module per figure, one registry, one runner.
+
+Example:
+    >>> import arithlens as al
+    >>> list(al.figures.REGISTRY)[:3]
+    ['sample_efficiency', 'digit_phases', 'carry_taxonomy']
+    >>> al.figures.run("figures/", only=["carry_taxonomy"], quick=True)   # doctest: +SKIP
+
+Command line: ``arithlens figures --out DIR [--only NAME ...] [--quick] [--model M]``.
+"""
+
+from arithlens.figures import (  # noqa: F401  (each module registers its figure)
+    carry_probes,
+    carry_taxonomy,
+    digit_phases,
+    head_patching,
+    key_heads,
+    mul_digits,
+    sample_efficiency,
+)
+from arithlens.figures.base import REGISTRY, Context, FigureOutput, register, run, select
+
+#: the issue's order: Lee, Nanda, Quirke & Barez, patching, probes, Qiu, Zhang
+ORDER = (
+    "sample_efficiency",
+    "digit_phases",
+    "carry_taxonomy",
+    "head_patching",
+    "carry_probes",
+    "mul_digits",
+    "key_heads",
+)
+_ordered = {name: REGISTRY[name] for name in ORDER}
+REGISTRY.clear()
+REGISTRY.update(_ordered)
+
+__all__ = ["ORDER", "REGISTRY", "Context", "FigureOutput", "register", "run", "select"]

@@ -1,0 +1,103 @@
+"""``arithlens figures --quick``: every figure runs, writes its four files, and its numbers satisfy
+the invariants that make it meaningful; bad names and unwritable folders fail before any work;
+an interrupted run keeps the figures already finished."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+import pytest
+
+import arithlens as al
+from arithlens.cli import main
+from arithlens.figures import ORDER, REGISTRY
+from arithlens.figures.base import _browser
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    assert main(["figures", "--out", str(out), "--quick"]) == 0  # 0: every check passed
+    return out
+
+
+def load(out, name):
+    return json.loads((out / name / f"{name}.json").read_text())
+
+
+def test_all_seven_figures_in_order():
+    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 7
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_quick_figure_files_and_checks(quick_run, name):
+    folder = quick_run / name
+    assert (folder / f"{name}.html").stat().st_size > 10_000  # plotly.js embedded
+    info = load(quick_run, name)
+    assert info["checks"] and all(info["checks"].values()), info["checks"]
+    report = (folder / f"{name}.md").read_text()
+    assert "| ours | paper |" in report and "PASS" in report and "FAIL" not in report
+    if _browser() is not None:
+        assert info["png"] == f"{name}.png"
+        assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert info["png"] is None and "Chromium" in info["png_note"]
+
+
+def test_quick_numbers_are_the_meaningful_ones(quick_run):
+    se = load(quick_run, "sample_efficiency")["numbers"]
+    assert se["reversed_at_largest"] >= se["plain_at_largest"]
+    phases = load(quick_run, "digit_phases")["numbers"]
+    assert all(phases["end_loss"][d] < phases["start_loss"][d] for d in phases["end_loss"])
+    tax = load(quick_run, "carry_taxonomy")["numbers"]["cascade"]
+    assert all(tax["add3-2L"][c] >= tax["add3-1L"][c] for c in tax["add3-1L"])
+    mul = load(quick_run, "mul_digits")["numbers"]["learned_at_0_9"]
+    assert min(mul["tens"], mul["hundreds"]) > max(mul["units"], mul["thousands"])
+    probes = load(quick_run, "carry_probes")["numbers"]
+    assert all(v == pytest.approx(1.0, abs=0.02) for v in probes["best_score"].values())
+
+
+def test_unknown_figure_lists_the_known_ones(tmp_path, capsys):
+    assert main(["figures", "--out", str(tmp_path), "--only", "lee2023"]) != 0
+    err = capsys.readouterr().err
+    assert "'lee2023' is unknown" in err and "sample_efficiency" in err and "key_heads" in err
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(al.ArithlensError, match="expected one of"):
+        al.figures.run(tmp_path, ["lee2023"])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_folder_reported_before_work(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    with pytest.raises(al.ArithlensError, match="cannot be written"):
+        al.figures.run(locked / "figs", ["carry_taxonomy"], quick=True)
+
+
+def test_unwritable_file_path_reported_before_work(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    ran = []
+    monkeypatch.setitem(
+        REGISTRY,
+        "carry_taxonomy",
+        replace(REGISTRY["carry_taxonomy"], make=lambda c: ran.append(1)),
+    )
+    with pytest.raises(al.ArithlensError, match="cannot be written"):
+        al.figures.run(blocker / "figs", ["carry_taxonomy"], quick=True)
+    assert ran == []
+
+
+def test_interrupted_run_keeps_finished_figures(tmp_path, monkeypatch):
+    def boom(ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(REGISTRY, "key_heads", replace(REGISTRY["key_heads"], make=boom))
+    with pytest.raises(KeyboardInterrupt):
+        al.figures.run(tmp_path, ["mul_digits", "key_heads"], quick=True, progress=False)
+    assert load(tmp_path, "mul_digits")["checks"]
+    assert not (tmp_path / "key_heads").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
