@@ -27,6 +27,7 @@ __all__ = [
     "build_model",
     "encode",
     "evaluate",
+    "figures",
     "length_generalization",
     "lens",
     "llm",
@@ -43,9 +44,10 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # widgets import ipywidgets and plotly's FigureWidget: loaded on first use only
-    if name == "widgets":
+    # widgets import ipywidgets and plotly's FigureWidget, figures every analysis: both are
+    # loaded on first use only
+    if name in ("widgets", "figures"):
         import importlib
 
-        return importlib.import_module("arithlens.widgets")
+        return importlib.import_module(f"arithlens.{name}")
     raise AttributeError(f"module 'arithlens' has no attribute {name!r}")
