@@ -62,6 +62,13 @@ def sync(fw: go.FigureWidget, fig: go.Figure, on_click: Callable | None = None) 
             trace.on_click(on_click, append=False)
 
 
+def clicked_cell(trace, points) -> tuple[int, int] | None:
+    """``(row, col)`` of the heatmap cell a plotly click landed on (None for an empty click)."""
+    if not points.xs:
+        return None
+    return list(trace.y).index(points.ys[0]), list(trace.x).index(points.xs[0])
+
+
 class Explorer(W.VBox):
     """Base of the arithlens widgets: a VBox with a status line and timed interactions.
 

@@ -20,7 +20,7 @@ from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_c
 from arithlens.patching.metrics import PairBatch, encode_pairs
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
-from arithlens.widgets._base import Explorer, figure_widget, sync
+from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 #: granularities offered (the CLI's names; per-head q/k/v are left to scripts)
 WIDGET_GRANULARITIES = ("heads", "heads_by_pos", "resid_pre", "attn_out", "mlp_out", "pattern")
@@ -178,11 +178,11 @@ class PatchingExplorer(Explorer):
         )
 
     def _on_click(self, trace, points, state) -> None:
-        if not points.xs:
+        cell = clicked_cell(trace, points)
+        if cell is None:
             return
-        row, col = list(trace.y).index(points.ys[0]), list(trace.x).index(points.xs[0])
         with self.interaction():
-            self.select_cell(*self.cell_at(row, col))
+            self.select_cell(*self.cell_at(*cell))
 
     def cell_at(self, row: int, col: int) -> tuple[int, int | None, int | None]:
         """``(layer, pos, head)`` of heatmap row ``row``, column ``col``."""

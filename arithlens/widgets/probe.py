@@ -18,7 +18,7 @@ from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.probes import ACTIVATIONS, ProbeResult, fit, projections
 from arithlens.probes.targets import resolve
-from arithlens.widgets._base import Explorer, figure_widget, sync
+from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 VALUES = ("score", "selectivity", "control")
 
@@ -113,9 +113,10 @@ class ProbeExplorer(Explorer):
         )
 
     def _on_click(self, trace, points, state) -> None:
-        if not points.xs:
+        cell = clicked_cell(trace, points)
+        if cell is None:
             return
-        row, col = list(trace.y).index(points.ys[0]), list(trace.x).index(points.xs[0])
+        row, col = cell
         res = self.result
         heads = res.score.shape[3] if "head" in res.axes else 1
         layer = res.layer_labels[row // heads]
