@@ -7,6 +7,7 @@ import json
 import pytest
 
 from arithlens.cli import build_parser, main
+from arithlens.models import zoo
 
 
 def test_every_subcommand_has_help(capsys):
@@ -26,7 +27,7 @@ def test_every_subcommand_has_help(capsys):
 def test_zoo_list_shows_models_and_accuracy(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    for name in ("add3-1L", "add3-2L", "add5-2L", "mul2-3L"):
+    for name in zoo.RECIPES:
         assert name in out
 
 

@@ -26,12 +26,13 @@ def test_every_zoo_model_is_committed_with_its_card_and_measured_accuracy():
         assert held["n"] >= 1000
         assert f"{held['exact_match']:.4f}" in (folder / "README.md").read_text()
         # Targets: >= 99.9% for the 2-layer addition models. mul2-3L reaches 99.2% (its card and
-        # the issue note say why); add3-1L is recorded as measured.
-        floor = {"add3-2L": 0.999, "add5-2L": 0.999, "mul2-3L": 0.99}.get(name, 0.0)
+        # the issue note say why); the 1-layer models are recorded as measured.
+        floors = {"add3-2L": 0.999, "add5-2L": 0.999, "add5-plain-2L": 0.999, "mul2-3L": 0.99}
+        floor = floors.get(name, 0.0)
         assert held["exact_match"] >= floor, name
 
 
-@pytest.mark.parametrize("name", ["add3-2L", "add5-2L"])
+@pytest.mark.parametrize("name", ["add3-2L", "add5-2L", "add5-plain-2L"])
 def test_zoo_addition_models_are_accurate_on_a_new_cascade_balanced_sample(name):
     model = zoo.load(name)
     res = evaluate(model, n=3000, seed=123, strategy="cascade")

@@ -5,7 +5,7 @@ Each zoo model is a checkpoint folder under ``assets/models/<name>/`` with a mod
 
 Example:
     >>> sorted(RECIPES)
-    ['add3-1L', 'add3-2L', 'add5-2L', 'mul2-3L']
+    ['add3-1L', 'add3-2L', 'add5-2L', 'add5-plain-1L', 'add5-plain-2L', 'mul2-3L']
     >>> model = load("add3-2L")                     # doctest: +SKIP
 """
 
@@ -63,6 +63,18 @@ RECIPES: dict[str, Recipe] = {
         preset="2L",
         config=TrainConfig(steps=600, n_test=4000, eval_every=50, seed=0),
         note="Five-digit addition with cascades up to S5.",
+    ),
+    "add5-plain-1L": Recipe(
+        task=TaskSpec(op="add", n_digits=5, format="plain"),
+        preset="1L",
+        config=TrainConfig(steps=1200, n_test=4000, eval_every=100, seed=0),
+        note="Quirke & Barez's setting: one layer, three heads, 5-digit addition written most significant digit first, so every carry must be computed before the digit it changes is written. Kept as trained, to show where one layer fails (cascades through digit pairs that sum to 9).",
+    ),
+    "add5-plain-2L": Recipe(
+        task=TaskSpec(op="add", n_digits=5, format="plain"),
+        preset="2L",
+        config=TrainConfig(steps=1200, n_test=4000, eval_every=100, seed=0),
+        note="Two layers on the same most-significant-first 5-digit task as add5-plain-1L, for the 1- vs 2-layer carry taxonomy (Quirke & Barez 2024).",
     ),
     "mul2-3L": Recipe(
         task=TaskSpec(op="mul", n_digits=2, format="reversed"),
