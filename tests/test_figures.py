@@ -37,6 +37,7 @@ def test_quick_figure_files_and_checks(quick_run, name):
     assert (folder / f"{name}.html").stat().st_size > 10_000  # plotly.js embedded
     info = load(quick_run, name)
     assert info["checks"] and all(info["checks"].values()), info["checks"]
+    assert info["traces"] and all("y" in t or "z" in t for t in info["traces"])  # data plotted
     report = (folder / f"{name}.md").read_text()
     assert "| ours | paper |" in report and "PASS" in report and "FAIL" not in report
     if _browser() is not None:
@@ -50,6 +51,8 @@ def test_quick_numbers_are_the_meaningful_ones(quick_run):
     se = load(quick_run, "sample_efficiency")["numbers"]
     assert se["reversed_at_largest"] >= se["plain_at_largest"]
     assert se["exact"]["reversed"]["4000"] > se["exact"]["reversed"]["1000"]  # data helps
+    curves = {t["name"]: t["y"] for t in load(quick_run, "sample_efficiency")["traces"]}
+    assert curves["reversed"] == list(se["exact"]["reversed"].values())
     phases = load(quick_run, "digit_phases")["numbers"]
     assert all(phases["end_loss"][d] < phases["start_loss"][d] for d in phases["end_loss"])
     tax = load(quick_run, "carry_taxonomy")["numbers"]
@@ -108,3 +111,19 @@ def test_interrupted_run_keeps_finished_figures(tmp_path, monkeypatch):
     assert load(tmp_path, "mul_digits")["checks"]
     assert not (tmp_path / "key_heads").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path):
+    # `--model` on a Hugging Face folder (a tiny local GPT-2; the Hub is offline in tests): the
+    # pretrained model is ranked beside the zoo models with the same path patching.
+    ckpt = al.llm.toy_checkpoint(tmp_path / "toy-gpt2", arch="gpt2")
+    argv = ["figures", "--out", str(tmp_path / "figs"), "--only", "key_heads", "--quick"]
+    main([*argv, "--model", str(ckpt), "--template", "{a}+{b}="])  # random weights: checks vary
+    info = load(tmp_path / "figs", "key_heads")
+    extra = [
+        m for m in info["numbers"]["heads_for_80pct"] if m not in ("add3-1L", "add3-2L", "add5-2L")
+    ]
+    assert len(extra) == 1
+    n = info["numbers"]["heads_for_80pct"][extra[0]]
+    assert 1 <= n <= 8  # the toy model has 2 layers x 4 heads
+    assert info["numbers"]["fraction_for_80pct"][extra[0]] == pytest.approx(n / 8)

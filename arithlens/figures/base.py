@@ -3,7 +3,7 @@
 A figure is a function ``make(ctx) -> FigureOutput``: the plotly figure, the numbers behind it,
 the paper's numbers, and the checks (invariants) that make it meaningful. :func:`run` writes,
 per figure, a folder with ``<name>.html`` (interactive), ``<name>.png`` (static, kaleido),
-``<name>.json`` (numbers, paper, checks) and ``<name>.md`` (ours next to the paper's). Each
+``<name>.json`` (numbers, paper, checks, and every plotted trace's data) and ``<name>.md`` (ours next to the paper's). Each
 folder is written atomically, so an interrupted run keeps every figure already finished.
 """
 
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
 from tqdm.auto import tqdm
 
@@ -118,6 +119,25 @@ def export_png(fig: go.Figure, path: Path) -> str | None:
     return None
 
 
+def traces_of(fig: go.Figure) -> list[dict[str, Any]]:
+    """The data behind ``fig``: per trace its type, name, subplot axes and x / y / z / text.
+
+    Example:
+        >>> fig = go.Figure(go.Scatter(x=[1, 2], y=[0.5, 0.9], name="reversed"))
+        >>> traces_of(fig)[0]["y"]
+        [0.5, 0.9]
+    """
+    rows = []
+    for tr in fig.data:
+        row: dict[str, Any] = dict(type=tr.type, name=tr.name)
+        for key in ("xaxis", "yaxis", "x", "y", "z", "text"):
+            value = getattr(tr, key, None) if key in tr else None
+            if value is not None:
+                row[key] = value if isinstance(value, str) else np.asarray(value).tolist()
+        rows.append(row)
+    return rows
+
+
 def _report(spec: FigureSpec, res: FigureOutput, quick: bool, png_note: str | None) -> str:
     lines = [
         f"# {spec.title}",
@@ -177,6 +197,7 @@ def run(
                 numbers=res.numbers,
                 paper=res.paper,
                 checks=res.checks,
+                traces=traces_of(res.figure),
                 png=None if note else f"{spec.name}.png",
                 png_note=note,
             )
