@@ -150,7 +150,8 @@ def _cmd_figures(a: argparse.Namespace) -> int:
         info = json.loads((folder / f"{name}.json").read_text())
         bad = [c for c, ok in info["checks"].items() if not ok]
         failed += bad
-        print(f"{name}: {folder} ({'all checks pass' if not bad else 'FAILED: ' + '; '.join(bad)})")
+        verdict = "all checks pass" if not bad else "FAILED: " + "; ".join(bad)
+        print(f"{name}: {folder} ({info['seconds']} s; {verdict})")
     return 1 if failed else 0
 
 

@@ -38,6 +38,7 @@ def test_quick_figure_files_and_checks(quick_run, name):
     info = load(quick_run, name)
     assert info["checks"] and all(info["checks"].values()), info["checks"]
     assert info["traces"] and all("y" in t or "z" in t for t in info["traces"])  # data plotted
+    assert 0 < info["seconds"] and f"{info['seconds']} s" in (folder / f"{name}.md").read_text()
     report = (folder / f"{name}.md").read_text()
     assert "| ours | paper |" in report and "PASS" in report and "FAIL" not in report
     if _browser() is not None:

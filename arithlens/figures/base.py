@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,11 +139,13 @@ def traces_of(fig: go.Figure) -> list[dict[str, Any]]:
     return rows
 
 
-def _report(spec: FigureSpec, res: FigureOutput, quick: bool, png_note: str | None) -> str:
+def _report(
+    spec: FigureSpec, res: FigureOutput, quick: bool, png_note: str | None, seconds: float
+) -> str:
     lines = [
         f"# {spec.title}",
         "",
-        f"Source: {spec.source}. Mode: {'quick' if quick else 'full'}.",
+        f"Source: {spec.source}. Mode: {'quick' if quick else 'full'}, {seconds} s.",
         "",
     ]
     lines += ["| | ours | paper |", "|---|---|---|"]
@@ -184,9 +187,11 @@ def run(
     ctx = Context(quick=quick, model=model, progress=progress)
     done: dict[str, Path] = {}
     for spec in tqdm(specs, desc="figures", disable=not progress):
+        start = time.perf_counter()
         res = spec.make(ctx)
+        seconds = round(time.perf_counter() - start, 1)  # the analysis, without the export
 
-        def fill(tmp: Path, spec=spec, res=res) -> None:
+        def fill(tmp: Path, spec=spec, res=res, seconds=seconds) -> None:
             (tmp / f"{spec.name}.html").write_text(figures_html([res.figure], spec.title))
             note = export_png(res.figure, tmp / f"{spec.name}.png")
             payload = dict(
@@ -194,6 +199,7 @@ def run(
                 title=spec.title,
                 source=spec.source,
                 quick=quick,
+                seconds=seconds,
                 numbers=res.numbers,
                 paper=res.paper,
                 checks=res.checks,
@@ -202,7 +208,7 @@ def run(
                 png_note=note,
             )
             (tmp / f"{spec.name}.json").write_text(json.dumps(payload, indent=2, default=float))
-            (tmp / f"{spec.name}.md").write_text(_report(spec, res, quick, note))
+            (tmp / f"{spec.name}.md").write_text(_report(spec, res, quick, note, seconds))
 
         done[spec.name] = write_dir(out / spec.name, fill)
     return done
