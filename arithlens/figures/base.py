@@ -3,8 +3,9 @@
 A figure is a function ``make(ctx) -> FigureOutput``: the plotly figure, the numbers behind it,
 the paper's numbers, and the checks (invariants) that make it meaningful. :func:`run` writes,
 per figure, a folder with ``<name>.html`` (interactive), ``<name>.png`` (static, kaleido),
-``<name>.json`` (numbers, paper, checks, and every plotted trace's data) and ``<name>.md`` (ours next to the paper's). Each
-folder is written atomically, so an interrupted run keeps every figure already finished.
+``<name>.json`` (numbers, paper, checks, seconds and every plotted trace's data) and
+``<name>.md`` (ours next to the paper's). Each folder is written atomically, so an interrupted
+run keeps every figure already finished.
 """
 
 from __future__ import annotations

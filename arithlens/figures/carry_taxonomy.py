@@ -35,8 +35,9 @@ def make(ctx: Context) -> FigureOutput:
     cascade, klass = {}, {}
     for name in COLORS:
         res = evaluate(zoo.load(name), n=n, strategy="cascade", seed=ctx.seed)
-        cascade[name] = dict(zip(res.by_cascade().cascade, res.by_cascade().exact_match))
-        klass[name] = dict(zip(res.by_class().digit_class, res.by_class().accuracy))
+        by_cascade, by_class = res.by_cascade(), res.by_class()
+        cascade[name] = dict(zip(by_cascade.cascade, by_cascade.exact_match))
+        klass[name] = dict(zip(by_class.digit_class, by_class.accuracy))
     fig = make_subplots(
         1, 2, subplot_titles=["exact match by cascade class", "digit accuracy by class"]
     )
