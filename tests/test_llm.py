@@ -259,12 +259,53 @@ def test_precise_finetuning_changes_only_the_chosen_components(models, zoo_add3_
     tokens = al.encoders.encoder_of(model).encode(al.encoders.encoder_of(model).sample(8)).tokens
     masks = component_masks(tuned, ["L1.H0", "mlp.L0"], tokens)
     al.llm.finetune(tuned, ["L1.H0", "mlp.L0"], steps=3, lr=1e-2, n_train=64, progress=False)
+    moved_weights = 0
     for n, p in tuned.named_parameters():
         moved = p.detach() != before[n]
         if n in masks:
-            assert moved.any() and not (moved & ~masks[n]).any(), n
+            assert not (moved & ~masks[n]).any(), n
+            if p.ndim == 2:  # every masked weight line gets a nonzero gradient
+                assert moved.any(), n
+                moved_weights += 1
         else:
             assert not moved.any(), n
+    mlp_weights = sum(p.ndim == 2 for p in tuned.blocks[0].mlp.parameters())
+    assert moved_weights == 4 + mlp_weights  # q, k, v, o of the head and the MLP's weights
+
+
+@pytest.mark.parametrize("arch", ["native", "gpt2", "neox", "llama"])
+def test_head_masks_are_the_heads_slices(models, zoo_add3_2l, arch):
+    """The masks are whole d_head slices: query/key/value output lines h*d_head..(h+1)*d_head
+    with their biases (the key bias too, whose gradient is zero in exact arithmetic), the
+    output projection's input lines, and not the output bias; the same for any prompts."""
+    model = zoo_add3_2l if arch == "native" else models[arch]
+    enc = al.encoders.encoder_of(model)
+    d_head, h = model.cfg.d_head, 2
+    lines = slice(h * d_head, (h + 1) * d_head)
+    masks = component_masks(model, [f"L1.H{h}"], enc.encode(enc.sample(8, seed=0)).tokens)
+    again = component_masks(model, [f"L1.H{h}"], enc.encode(enc.sample(8, seed=7)).tokens)
+    assert masks.keys() == again.keys() and all(torch.equal(masks[n], again[n]) for n in masks)
+    checked = 0
+    for part in ("q", "k", "v", "q_proj", "k_proj", "v_proj"):
+        weight = next((n for n in masks if f".{part}." in n and n.endswith("weight")), None)
+        if weight is None:
+            continue
+        m = masks[weight]
+        kv = part[0] in "kv" and getattr(model.cfg, "n_key_value_heads", None)
+        if kv:  # grouped-query: head 2 of 4 shares key-value head 1 of 2
+            group = h // (model.cfg.n_heads // model.cfg.n_key_value_heads)
+            want = slice(group * d_head, (group + 1) * d_head)
+        else:
+            want = lines
+        line_used = m.any(1)  # the bridges' split q/k/v projections are (out, in)
+        assert torch.nonzero(line_used).flatten().tolist() == list(range(want.start, want.stop))
+        assert m.sum() == d_head * m.shape[1], weight
+        bias = weight[: -len("weight")] + "bias"
+        if bias in dict(model.named_parameters()):
+            assert torch.equal(masks[bias], line_used), bias
+        checked += 1
+    assert checked == 3
+    assert not any(n.endswith("o._original_component.bias") for n in masks)
 
 
 def test_compare_finetuning_reports_both_methods(models):

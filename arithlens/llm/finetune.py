@@ -1,9 +1,10 @@
 """Precise fine-tuning (Zhang et al. 2024): train only chosen heads and MLPs on arithmetic.
 
-Which weights belong to a head is found the same way on every architecture: a backward pass
-in which only that head's output reaches the loss marks the attention weights it uses (its
-query, key, value and output slices; under grouped-query attention the key/value slices it
-shares with its group). Entries every head uses (such as the output bias) are left frozen.
+Which weights belong to a head is found the same way on every architecture: a float64 backward
+pass in which only that head's output reaches the loss marks the weight lines it uses (its
+query, key, value and output slices, with their biases; under grouped-query attention the
+key/value slices it shares with its group). Entries every head uses (such as the output bias)
+are left frozen. The masks are whole lines, so they are the same on every CPU.
 Gradients outside the masks are zeroed and there is no weight decay, so every other weight
 stays exactly as it was. :func:`compare_finetuning` runs precise and full fine-tuning from the
 same start and reports arithmetic accuracy and how far each moved the model's predictions on
@@ -16,7 +17,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import re
 
 import pandas as pd
@@ -55,22 +58,22 @@ def _parse(
 def component_masks(
     model: TransformerBridge, components: list[str], tokens: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Boolean mask per trainable parameter (by name) for ``components``."""
+    """Boolean mask per trainable parameter (by name) for ``components``.
+
+    A head's mask is its slices of the attention weights: whole output lines of the query, key
+    and value projections (with their bias entries) and whole input lines of the output
+    projection. Which lines are the head's is found once per layer by a float64 backward pass on
+    a copy of the model (see :func:`head_lines`), so the masks are the same on every CPU.
+    Lines every head uses (the output bias) are frozen. MLPs are trained whole.
+    """
     heads, mlps = _parse(model, components)
     name_of = {id(p): n for n, p in model.named_parameters()}  # bridges rename sub-modules
     masks: dict[str, torch.Tensor] = {}
     for layer in sorted({h[0] for h in heads}):
-        attn = {
-            name_of[id(p)]: p for p in model.blocks[layer].attn.parameters() if id(p) in name_of
-        }
-        used = {}
-        for h in range(model.cfg.n_heads):
-            used[h] = _used_by_head(model, layer, h, tokens, attn)
-        shared = {n: torch.stack([used[h][n] for h in used]).all(0) for n in attn}
+        lines = head_lines(model, layer, tokens)
         for lh, h in heads:
             if lh == layer:
-                for n in attn:
-                    m = used[h][n] & ~shared[n]
+                for n, m in lines[h].items():
                     masks[n] = masks.get(n, torch.zeros_like(m)) | m
     for layer in mlps:
         for p in model.blocks[layer].mlp.parameters():
@@ -79,13 +82,71 @@ def component_masks(
     return {n: m for n, m in masks.items() if m.any()}
 
 
-def _used_by_head(
-    model, layer: int, head: int, tokens: torch.Tensor, params: dict
+def _linears(model: TransformerBridge, layer: int) -> list[tuple[str, str | None, int]]:
+    """``(weight name, bias name or None, output axis)`` of each projection in the layer's
+    attention (``nn.Linear`` stores ``(out, in)``, GPT-2's ``Conv1D`` ``(in, out)``)."""
+    name_of = {id(p): n for n, p in model.named_parameters()}
+    out = []
+    for mod in model.blocks[layer].attn.modules():
+        w, b = getattr(mod, "weight", None), getattr(mod, "bias", None)
+        if not isinstance(w, torch.nn.Parameter) or w.ndim != 2 or id(w) not in name_of:
+            continue
+        axis = 1 if type(mod).__name__ == "Conv1D" else 0
+        bias = name_of.get(id(b)) if isinstance(b, torch.nn.Parameter) else None
+        out.append((name_of[id(w)], bias, axis))
+    return out
+
+
+def head_lines(
+    model: TransformerBridge, layer: int, tokens: torch.Tensor, *, rtol: float = 1e-9
+) -> dict[int, dict[str, torch.Tensor]]:
+    """Per head of ``layer``: a boolean mask per attention parameter, its slices.
+
+    A float64 copy of the model is run with every other head's output zeroed; a weight line
+    (row or column) is the head's when any of its gradients exceeds ``rtol`` times the largest
+    gradient of the layer (true zeros stay ~1e-16 in float64; used lines are many orders above).
+    A weight's mask is the product of its used rows and columns, so a key bias — whose gradient
+    is zero in exact arithmetic (softmax is shift invariant) — still belongs to its head through
+    its key weight line. Lines that every head uses are shared and left out (with one head,
+    nothing is shared). Raises :class:`ArithlensError` when a mask is not a whole number of
+    ``d_head`` lines, i.e. not a head slice.
+    """
+    with contextlib.redirect_stdout(io.StringIO()):  # the bridge prints its dtype change
+        double = copy.deepcopy(model).to(torch.float64)
+    params = dict(double.named_parameters())
+    linears = _linears(double, layer)
+    n_heads = model.cfg.n_heads
+    per_head = {}
+    for h in range(n_heads):
+        grads = _head_grads(double, layer, h, tokens, [w for w, _, _ in linears])
+        top = max(float(g.abs().max()) for g in grads.values())
+        per_head[h] = {}
+        for w, b, axis in linears:
+            used = grads[w].abs() > rtol * top
+            rows, cols = used.any(1), used.any(0)
+            per_head[h][w] = rows[:, None] & cols[None, :]
+            if b is not None:
+                per_head[h][b] = (rows if axis == 0 else cols).clone()
+    del double, params
+    shared = {
+        n: torch.stack([per_head[h][n] for h in range(n_heads)]).all(0)
+        if n_heads > 1
+        else torch.zeros_like(per_head[0][n])
+        for n in per_head[0]
+    }
+    out = {h: {n: m & ~shared[n] for n, m in per_head[h].items()} for h in range(n_heads)}
+    _check_slices(model, layer, out, linears)
+    return out
+
+
+def _head_grads(
+    model, layer: int, head: int, tokens: torch.Tensor, names: list[str]
 ) -> dict[str, torch.Tensor]:
-    """Entries of ``params`` with a nonzero gradient when only ``head``'s output matters."""
-    for p in params.values():
-        p.grad = None
-    keep = torch.zeros(model.cfg.n_heads)
+    """Gradients of ``names`` for a random linear function of the logits, with only ``head``'s
+    output kept."""
+    params = dict(model.named_parameters())
+    model.zero_grad(set_to_none=True)
+    keep = torch.zeros(model.cfg.n_heads, dtype=torch.float64)
     keep[head] = 1.0
 
     def only(z, hook=None):
@@ -94,13 +155,30 @@ def _used_by_head(
     g = torch.Generator().manual_seed(head)
     with torch.enable_grad():
         logits = model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", only)])
-        (logits * torch.randn(logits.shape, generator=g)).sum().backward()
+        weights = torch.randn(logits.shape, generator=g, dtype=torch.float64)
+        (logits * weights).sum().backward()
     out = {
-        n: (p.grad != 0) if p.grad is not None else torch.zeros_like(p, dtype=torch.bool)
-        for n, p in params.items()
+        n: params[n].grad.detach().clone()
+        if params[n].grad is not None
+        else torch.zeros_like(params[n])
+        for n in names
     }
     model.zero_grad(set_to_none=True)
     return out
+
+
+def _check_slices(model, layer: int, masks: dict, linears) -> None:
+    d_head = model.cfg.d_head
+    for h, by_name in masks.items():
+        for w, _, _ in linears:
+            m = by_name[w]
+            rows, cols = int(m.any(1).sum()), int(m.any(0).sum())
+            if m.any() and rows % d_head and cols % d_head:
+                raise ArithlensError(
+                    f"head L{layer}.H{h} uses {rows} rows x {cols} columns of {w!r}: expected "
+                    f"whole d_head={d_head} slices; this architecture's attention is not "
+                    "supported by precise fine-tuning"
+                )
 
 
 def accuracy(model: TransformerBridge, batch: TokenBatch) -> float:
