@@ -359,3 +359,50 @@ def test_interrupted_sweep_resumes_from_its_finished_layers(zoo_add3_2l, tmp_pat
             progress=False,
             resume_dir=tmp_path / "s",
         )
+
+
+def test_resume_refuses_a_folder_of_a_fine_tuned_model(zoo_add3_2l, tmp_path):
+    """Fine-tuning one head changes a few tensors; the fingerprint covers every weight, so the
+    old sweep is refused (it was served before, 0.229 off)."""
+    import copy
+
+    import arithlens as al
+
+    pairs = corrupt_pairs(zoo_add3_2l.task, 16, change="a.units", seed=3)
+    folder = tmp_path / "sweep"
+    kw = dict(by=("layer", "pos"), progress=False, resume_dir=folder)
+    activation_patch(zoo_add3_2l, pairs, "resid_pre", **kw)
+    tuned = copy.deepcopy(zoo_add3_2l)
+    al.llm.finetune(tuned, ["L1.H0"], steps=2, lr=1e-2, n_train=64, progress=False)
+    with pytest.raises(ArithlensError, match=rf"resume_dir {folder} holds a different sweep"):
+        activation_patch(tuned, pairs, "resid_pre", **kw)
+    # one weight changed by a tiny amount, deep inside a tensor, is another model too
+    other = copy.deepcopy(zoo_add3_2l)
+    with torch.no_grad():
+        other.blocks[1].mlp.parameters().__next__().view(-1)[-1] += 1e-6
+    with pytest.raises(ArithlensError, match="holds a different sweep"):
+        activation_patch(other, pairs, "resid_pre", **kw)
+    for setting in (dict(metric="logit_diff"), dict(digits="units"), dict(direction="noise")):
+        with pytest.raises(ArithlensError, match="holds a different sweep"):
+            activation_patch(zoo_add3_2l, pairs, "resid_pre", **kw, **setting)
+
+
+def test_resume_names_a_truncated_layer_file(zoo_add3_2l, tmp_path):
+    pairs = corrupt_pairs(zoo_add3_2l.task, 8, change="a.units", seed=3)
+    folder = tmp_path / "sweep"
+    kw = dict(by=("layer", "pos"), progress=False, resume_dir=folder)
+    activation_patch(zoo_add3_2l, pairs, "resid_pre", **kw)
+    layer = folder / "layer_1.safetensors"
+    layer.write_bytes(layer.read_bytes()[:40])
+    with pytest.raises(ArithlensError, match=rf"{layer} is truncated or corrupted"):
+        activation_patch(zoo_add3_2l, pairs, "resid_pre", **kw)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArithlensError, match="cannot be used as a folder"):
+        activation_patch(
+            zoo_add3_2l,
+            pairs,
+            "resid_pre",
+            by=("layer", "pos"),
+            progress=False,
+            resume_dir=tmp_path / "file",
+        )

@@ -242,7 +242,13 @@ def activation_patch(
     if resume_dir is not None:
         key = fingerprint(
             model,
-            [batch.clean.tokens, batch.corrupt.tokens],
+            [
+                batch.clean.tokens,
+                batch.corrupt.tokens,
+                met.pos,
+                met.clean_tokens,
+                met.corrupt_tokens,
+            ],
             component=component,
             by=by,
             metric=met.name,

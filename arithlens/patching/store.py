@@ -16,21 +16,50 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from arithlens._atomic import write_file, write_text
 from arithlens.errors import ArithlensError
+from arithlens.version import __version__
+
+
+CHUNK = 1 << 24  # bytes hashed at a time (bounded memory on multi-GB models)
+
+
+def _hash_tensor(h, t: torch.Tensor) -> None:
+    """Feed every byte of ``t`` (its dtype, shape and values) to ``h``, in chunks."""
+    t = t.detach()
+    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+    flat = t.reshape(-1)
+    if flat.dtype == torch.bfloat16:  # numpy has no bfloat16: hash its raw 16-bit pattern
+        flat = flat.view(torch.int16)
+    step = max(1, CHUNK // max(1, flat.element_size()))
+    for i in range(0, flat.numel(), step):
+        h.update(flat[i : i + step].cpu().contiguous().numpy().tobytes())
 
 
 def fingerprint(model, tokens: list[torch.Tensor], **settings) -> str:
-    """A hash of the model's weights' shapes and a sample of their values, the prompts, and the
-    settings."""
-    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    """A SHA-256 of every weight of ``model`` (all values, names, shapes, dtypes), the prompt
+    tokens, the settings and the arithlens version: any change to any of them gives another
+    fingerprint.
+
+    Example:
+        >>> import torch
+        >>> m = torch.nn.Linear(2, 2)
+        >>> a = fingerprint(m, [torch.zeros(1, 3)], metric="logit_diff")
+        >>> with torch.no_grad():
+        ...     m.weight[1, 1] += 1e-3
+        >>> a == fingerprint(m, [torch.zeros(1, 3)], metric="logit_diff")
+        False
+    """
+    payload = {"arithlens_version": __version__, **settings}
+    h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
     for t in tokens:
-        h.update(t.cpu().numpy().tobytes())
+        _hash_tensor(h, t)
     for name, p in sorted(model.state_dict().items()):
-        h.update(name.encode() + str(tuple(p.shape)).encode())
-        h.update(p.detach().flatten()[:64].float().cpu().numpy().tobytes())
+        h.update(name.encode())
+        _hash_tensor(h, p)
     return h.hexdigest()[:32]
 
 
@@ -39,7 +68,13 @@ class SweepStore:
 
     def __init__(self, folder: str | Path, key: str) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ArithlensError(
+                f"resume_dir {self.folder} cannot be used as a folder ({type(e).__name__}: "
+                f"{e.strerror or e}): expected a folder path that is not a file"
+            ) from None
         meta = self.folder / "sweep.json"
         if meta.exists():
             old = json.loads(meta.read_text()).get("key")
@@ -55,8 +90,17 @@ class SweepStore:
         return self.folder / f"layer_{layer}.safetensors"
 
     def get(self, layer: int) -> torch.Tensor | None:
+        """The stored values of ``layer``, or None when it is not done yet."""
         path = self._path(layer)
-        return load_file(str(path))["values"] if path.exists() else None
+        if not path.exists():
+            return None
+        try:
+            return load_file(str(path))["values"]
+        except (SafetensorError, OSError, KeyError, ValueError) as e:
+            raise ArithlensError(
+                f"{path} is truncated or corrupted ({type(e).__name__}: {e}): delete it to "
+                "recompute that layer"
+            ) from None
 
     def put(self, layer: int, values: torch.Tensor) -> None:
         data = {"values": values.contiguous().clone()}
