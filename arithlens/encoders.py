@@ -18,10 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import numpy as np
 import torch
+from jaxtyping import Int
 
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
@@ -41,6 +44,10 @@ class Encoder(Protocol):
     def position_labels(self, batch: TokenBatch) -> list[str]: ...
 
     def digit_token_ids(self) -> torch.Tensor | None: ...
+
+    def read_digits(
+        self, batch: TokenBatch, predicted: Int[torch.Tensor, "batch digit"]
+    ) -> Int[np.ndarray, "batch digit"]: ...
 
     def pairs(self, n: int, change: str = "a.units", seed: int = 0) -> PairBatch: ...
 
@@ -67,11 +74,60 @@ class CharEncoder:
         """Token id of each digit 0-9 where it stands alone in an answer."""
         return torch.tensor([self.tokenizer.encode(str(d))[0] for d in range(10)])
 
+    def read_digits(
+        self, batch: TokenBatch, predicted: Int[torch.Tensor, "batch digit"]
+    ) -> Int[np.ndarray, "batch digit"]:
+        """Digit values of ``predicted`` token ids, one per answer digit (-1 where the token is
+        not a digit or the digit is absent)."""
+        table = torch.tensor([int(c) if c.isdigit() else -1 for c in self.tokenizer.vocab])
+        ids = predicted.clamp(0, len(table) - 1)
+        out = torch.where((predicted >= 0) & (predicted < len(table)), table[ids], -1)
+        return torch.where(batch.answer_pos >= 0, out, -1).numpy()
+
     def pairs(self, n: int, change: str = "a.units", seed: int = 0) -> PairBatch:
         """``n`` clean/corrupt pairs (see :func:`arithlens.tasks.corrupt_pairs`), encoded."""
         from arithlens.patching.metrics import encode_pairs
 
         return encode_pairs(corrupt_pairs(self.task, n, change=change, seed=seed), self)
+
+
+def describe(task: TaskSpec) -> str:
+    """A task's name with the settings its name leaves out (``add3-reversed``,
+    ``add2-plain (unpadded)``, ``sub3-reversed (signed)``)."""
+    notes = [("unpadded", not task.pad), ("signed", task.signed)]
+    extra = ", ".join(n for n, on in notes if on)
+    return f"{task.name} ({extra})" if extra else task.name
+
+
+def check_task(
+    model, task: TaskSpec, what: str = "problems", *, any_width: bool = False
+) -> Encoder:
+    """The model's encoder, after checking that ``what`` (of ``task``) is of the model's task
+    (with ``any_width``, operands may have another number of digits: length generalization).
+
+    Example:
+        >>> from arithlens.models import build_model
+        >>> model = build_model("1L", TaskSpec(op="add", n_digits=3))
+        >>> check_task(model, TaskSpec(op="sub", n_digits=3))
+        Traceback (most recent call last):
+        ...
+        arithlens.errors.ArithlensError: problems are of task sub3-reversed but the model solves add3-reversed: sample them from model.task (al.tasks.sample(model.task, n)) or load a model of task sub3-reversed
+    """
+    enc = encoder_of(model)
+    if not isinstance(task, TaskSpec):
+        raise ArithlensError(
+            f"{what} have task {task!r}: expected a TaskSpec (problems from arithlens.tasks)"
+        )
+    same = task == enc.task or (
+        any_width and dataclasses.replace(task, n_digits=enc.task.n_digits) == enc.task
+    )
+    if not same:
+        raise ArithlensError(
+            f"{what} are of task {describe(task)} but the model solves {describe(enc.task)}: "
+            f"sample them from model.task (al.tasks.sample(model.task, n)) or load a model of "
+            f"task {describe(task)}"
+        )
+    return enc
 
 
 def encoder_of(model) -> Encoder:

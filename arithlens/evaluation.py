@@ -7,6 +7,11 @@ is the accuracy of each answer digit given the correct digits before it, which i
 interpretability work patches and probes. For ``scratchpad`` the model decodes greedily, so it
 is scored on its own intermediate steps, never on ours.
 
+Every model is scored through its own encoder: arithlens models with the character tokenizer
+(the end mark ``.`` is part of the completion, so stopping is scored), Hugging Face models with
+their prompt builder and tokenizer (the answer tokens after the prompt; the text after the
+answer is not scored, and a predicted token is read digit by digit against the correct one).
+
 Example:
     >>> import arithlens as al
     >>> model = al.zoo.load("add3-2L")              # doctest: +SKIP
@@ -17,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +31,7 @@ import torch
 from jaxtyping import Bool, Int
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
 from arithlens.tasks import (
     CLASS_NAMES,
@@ -38,15 +45,12 @@ from arithlens.tasks import (
     place_name,
     sample,
 )
-from arithlens.tokenizer import CharTokenizer, TokenBatch, encode
+from arithlens.tokenizer import TokenBatch
 
 
 def model_task(model: TransformerBridge) -> TaskSpec:
-    """The task attached to ``model`` (raises if it has none)."""
-    task = getattr(model, "task", None)
-    if not isinstance(task, TaskSpec):
-        raise ArithlensError("model has no .task: load it with arithlens (zoo.load, models.load)")
-    return task
+    """The task the model solves (that of its encoder; raises if it has none)."""
+    return encoder_of(model).task
 
 
 def check_fits(model: TransformerBridge, batch: TokenBatch) -> None:
@@ -68,37 +72,53 @@ def forward_chunked(
     return torch.cat([model(tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)])
 
 
-def teacher_forced(model: TransformerBridge, batch: TokenBatch) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted answer digit tokens ``(batch, digit)`` (-1 where absent) and exact match
-    ``(batch,)`` (every completion token right), from one forward with the answers in context."""
+def teacher_forced(
+    model: TransformerBridge, batch: TokenBatch, *, any_width: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted answer digits ``(batch, digit)`` (read by the model's encoder; -1 where absent
+    or not a digit) and exact match ``(batch,)`` (every completion token right), from one
+    forward with the answers in context. ``batch`` must be of the model's task (with
+    ``any_width``, at any operand width)."""
+    encoder = check_task(model, batch.problems.task, "batch", any_width=any_width)
+    check_fits(model, batch)
     logits = forward_chunked(model, batch.tokens)
     pred = logits[:, :-1].argmax(-1)
     mask = batch.target_mask()
     exact = ((pred == batch.tokens[:, 1:]) | ~mask).all(1)
     pos = batch.answer_pos.clamp(min=1) - 1
-    digits = torch.gather(pred, 1, pos)
-    digits = torch.where(batch.answer_pos >= 0, digits, torch.full_like(digits, -1))
-    return digits.numpy(), exact.numpy()
+    return encoder.read_digits(batch, torch.gather(pred, 1, pos)), exact.numpy()
 
 
 @torch.no_grad()
-def greedy_complete(model: TransformerBridge, batch: TokenBatch) -> list[str]:
-    """Greedy completions (text after ``=`` up to the end mark) for every problem."""
-    tok = CharTokenizer()
-    end_id = tok.encode(".")[0]
-    limit = max_length(batch.problems.task)
+def greedy_complete(
+    model: TransformerBridge, batch: TokenBatch, *, any_width: bool = False
+) -> list[str]:
+    """Greedy completions after each prompt, decoded by the model's own tokenizer: for
+    arithlens models the text up to the end mark ``.``; for Hugging Face models the answer
+    (sign and digits) at the start of the completion."""
+    encoder = check_task(model, batch.problems.task, "batch", any_width=any_width)
+    char = isinstance(encoder, CharEncoder)
+    end_id = encoder.tokenizer.encode(".")[0] if char else -1
     out: list[str] = [""] * len(batch)
     for plen in torch.unique(batch.prompt_len).tolist():
         rows = torch.nonzero(batch.prompt_len == plen).flatten()
+        if char:
+            limit = max_length(batch.problems.task)
+        else:  # as many tokens as the longest true completion, and one more
+            limit = int((batch.lengths[rows] - plen).max()) + 1 + plen
         seq = batch.tokens[rows, :plen]
         done = torch.zeros(len(rows), dtype=torch.bool)
         while seq.shape[1] < min(limit, model.cfg.n_ctx) and not done.all():
             nxt = model(seq)[:, -1].argmax(-1)
-            nxt = torch.where(done, torch.full_like(nxt, end_id), nxt)
+            nxt = torch.where(done, torch.full_like(nxt, end_id), nxt) if char else nxt
             seq = torch.cat([seq, nxt[:, None]], 1)
             done |= nxt == end_id
         for r, ids in zip(rows.tolist(), seq[:, plen:]):
-            out[r] = tok.decode(ids).split(".")[0]
+            if char:
+                out[r] = encoder.tokenizer.decode(ids.tolist()).split(".")[0]
+            else:  # token by token: some decoders put spaces between tokens
+                text = "".join(encoder.tokenizer.decode([i]) for i in ids.tolist())
+                out[r] = re.match(r"\s*(-?\d*)", text).group(1)
     return out
 
 
@@ -114,10 +134,10 @@ def parse_answer(task: TaskSpec, completion: str) -> list[int]:
 
 
 def _greedy(
-    model: TransformerBridge, batch: TokenBatch, truth: np.ndarray
+    model: TransformerBridge, batch: TokenBatch, truth: np.ndarray, any_width: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     task = batch.problems.task
-    completions = greedy_complete(model, batch)
+    completions = greedy_complete(model, batch, any_width=any_width)
     texts = [t[int(p) :].rstrip(".") for t, p in zip(batch.texts, batch.prompt_len)]
     digits = np.full(truth.shape, -1, dtype=np.int64)
     for i, c in enumerate(completions):
@@ -256,32 +276,46 @@ def evaluate(
     n: int = 2000,
     seed: int = 0,
     strategy: str = "uniform",
+    any_width: bool = False,
 ) -> EvalResult:
-    """Score ``model`` on ``problems`` (default: ``n`` fresh problems of its task).
+    """Score ``model`` on ``problems`` (default: ``n`` fresh problems of its task), encoded by
+    the model's own encoder (a Hugging Face model's prompts and tokenizer).
 
     Args:
-        model: a model with ``.task`` (from the zoo, training or a checkpoint).
-        problems: problems to score; must be of the model's task family and fit its context.
+        model: a model with a task (from the zoo, training, a checkpoint or ``al.load``).
+        problems: problems to score; must be of the model's task (an
+            :class:`~arithlens.ArithlensError` names both otherwise) and fit its context.
         n: number of problems to draw when ``problems`` is None.
         seed: sampling seed.
         strategy: ``"uniform"`` or ``"cascade"`` (balanced over carry cascades).
+        any_width: accept problems of the model's task at another operand width (length
+            generalization).
     """
-    task = model_task(model)
+    encoder = encoder_of(model)
     if problems is None:
-        problems = sample(task, check_int("n", n, minimum=1), seed, strategy=strategy)
+        check_int("n", n, minimum=1)
+        if isinstance(encoder, CharEncoder):  # i.i.d. problems (repeats allowed, as in training)
+            problems = sample(encoder.task, n, seed, strategy=strategy)
+        else:  # a pretrained model's prompts must share one token layout
+            problems = encoder.sample(n, seed, strategy=strategy)
+    if not isinstance(problems, Problems):
+        raise ArithlensError(
+            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
+        )
     if len(problems) == 0:
         raise ArithlensError("problems is empty: expected at least one problem")
-    batch = encode(problems)
+    check_task(model, problems.task, any_width=any_width)
+    batch = encoder.encode(problems)
     check_fits(model, batch)
     truth = answer_digits(problems)
     was_training = model.training
     model.eval()
     try:
         if problems.task.format == "scratchpad":
-            digits, exact = _greedy(model, batch, truth)
+            digits, exact = _greedy(model, batch, truth, any_width)
             mode = "greedy"
         else:
-            digits, exact = teacher_forced(model, batch)
+            digits, exact = teacher_forced(model, batch, any_width=any_width)
             mode = "teacher_forced"
     finally:
         model.train(was_training)
@@ -304,6 +338,6 @@ def length_generalization(
                 f"n_digits={d} needs {max_length(other)} tokens but the model's context is "
                 f"n_ctx={model.cfg.n_ctx}"
             )
-        res = evaluate(model, sample(other, n, seed))
+        res = evaluate(model, sample(other, n, seed), any_width=True)
         rows.append(dict(n_digits=d, exact_match=res.exact_match, trained=d == task.n_digits))
     return pd.DataFrame(rows)

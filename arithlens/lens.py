@@ -27,7 +27,8 @@ import torch
 from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.encoders import encoder_of
+from arithlens.encoders import check_task, encoder_of
+from arithlens.errors import ArithlensError
 from arithlens.evaluation import check_fits
 from arithlens.tasks import Problems, parse_problem, place_name
 
@@ -108,6 +109,13 @@ def trace(model: TransformerBridge, problem: str | Problems) -> Trace:
     encoder = encoder_of(model)
     if isinstance(problem, str):
         problem = parse_problem(encoder.task, problem)
+    elif not isinstance(problem, Problems):
+        raise ArithlensError(
+            f"problem is a {type(problem).__name__}: expected text like '123+456' or Problems"
+        )
+    check_task(model, problem.task, "the problem")
+    if len(problem) == 0:
+        raise ArithlensError("problem is an empty Problems: expected one problem")
     batch = encoder.encode(problem[:1])
     check_fits(model, batch)
     truth = batch.tokens[0].clone()

@@ -120,17 +120,21 @@ def test_length_generalization_reports_each_width_and_refuses_what_does_not_fit(
 def test_operand_wider_than_context_is_refused(zoo_add3_2l):
     wide = Problems.from_ints(al.TaskSpec(op="add", n_digits=5), [(12345, 1)])
     with pytest.raises(
-        ArithlensError, match="'12345\\+00001=.*' has 19 tokens but the model's context is n_ctx=13"
+        ArithlensError, match="problems are of task add5-reversed but the model solves add3-rev"
     ):
         evaluate(zoo_add3_2l, wide)
+    with pytest.raises(
+        ArithlensError, match="'12345\\+00001=.*' has 19 tokens but the model's context is n_ctx=13"
+    ):
+        evaluate(zoo_add3_2l, wide, any_width=True)
 
 
 def test_unknown_zoo_name_lists_the_known_ones():
     with pytest.raises(ArithlensError, match="'add9-9L' is unknown.*add3-2L"):
         zoo.load("add9-9L")
-    with pytest.raises(
-        ArithlensError, match="'no/such/model' is not in the local Hugging Face cache"
-    ):
-        al.load("no/such/model", offline=True)
+    with pytest.raises(ArithlensError, match="'no/such-model' is not in the local Hugging Face"):
+        al.load("no/such-model", offline=True)
+    with pytest.raises(ArithlensError, match="folder 'no/such/model' does not exist"):
+        al.load("no/such/model", offline=True)  # two slashes: a path, never a Hub id
     with pytest.raises(ArithlensError, match="zoo models are"):
         al.load(Path(__file__).parent)  # a folder that is no model

@@ -254,7 +254,7 @@ def test_precise_finetuning_changes_only_the_chosen_components(models, zoo_add3_
     model = models["llama"] if arch == "llama" else zoo_add3_2l
     import copy
 
-    tuned = copy.deepcopy(model)
+    tuned = al.llm.copy_model(model)
     before = {n: p.detach().clone() for n, p in tuned.named_parameters()}
     tokens = al.encoders.encoder_of(model).encode(al.encoders.encoder_of(model).sample(8)).tokens
     masks = component_masks(tuned, ["L1.H0", "mlp.L0"], tokens)
@@ -359,3 +359,78 @@ def test_cli_probe_and_patch_accept_a_local_hf_folder(folders, tmp_path):
         == 0
     )
     assert any(tmp_path.glob("heads_b.units_denoise.csv"))
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@pytest.fixture(scope="module")
+def trained(models):
+    """Copies of the toy Llama (one digit per token) and GPT-2 (BPE chunks) fine-tuned briefly,
+    so that they write digits and get some answers right."""
+    out = {}
+    for arch, steps in (("llama", 200), ("gpt2", 100)):
+        m = al.llm.copy_model(models[arch])
+        al.llm.finetune(m, None, steps=steps, lr=3e-3, n_train=1000, progress=False)
+        out[arch] = m
+    return out
+
+
+def _reference_scores(model, problems):
+    """Exact match and predicted answer digits, computed here with the Hugging Face model and
+    tokenizer directly (no arithlens encoder, no bridge)."""
+    hf, tok, enc = model.original_model, model.encoder.tokenizer, model.encoder
+    exact, digits = [], []
+    for prompt, text in zip(enc.prompts(problems), enc.texts(problems)):
+        t = tok(text, return_offsets_mapping=True)
+        ids, offsets = t["input_ids"], t["offset_mapping"]
+        n_prompt = next(j for j, (s, e) in enumerate(offsets) if s >= len(prompt) and e > s)
+        with torch.no_grad():
+            pred = hf(torch.tensor([ids])).logits[0].argmax(-1)
+        exact.append(pred[n_prompt - 1 : len(ids) - 1].tolist() == ids[n_prompt:])
+        row = []
+        for c in reversed([c for c in range(len(prompt), len(text)) if text[c].isdigit()]):
+            j = next(j for j, (s, e) in enumerate(offsets) if s <= c < e)
+            true, guess = tok.decode([ids[j]]), tok.decode([int(pred[j - 1])])
+            ok = len(guess) == len(true) and guess[c - offsets[j][0]].isdigit()
+            row.append(int(guess[c - offsets[j][0]]) if ok else -1)
+        digits.append(row + [-1] * (problems.task.answer_width - len(row)))
+    return np.array(exact), np.array(digits)
+
+
+@pytest.mark.parametrize("arch", ["llama", "gpt2"])
+def test_evaluate_encodes_with_the_models_own_tokenizer(trained, arch):
+    model = trained[arch]
+    problems = model.encoder.sample(96, seed=11)
+    res = al.evaluate(model, problems)
+    exact, digits = _reference_scores(model, problems)
+    assert res.exact.tolist() == exact.tolist()
+    assert (res.pred_digits == digits).all()
+    assert res.exact_match > 0.0 and (res.pred_digits >= 0).mean() > 0.5
+    # greedy decoding, read by the model's tokenizer, starts with the answer exactly where
+    # teacher forcing is right (the model may write digits past it: no end mark is scored)
+    greedy = al.evaluation.greedy_complete(model, model.encoder.encode(problems))
+    answers = [
+        t[len(p) :] for p, t in zip(model.encoder.prompts(problems), model.encoder.texts(problems))
+    ]
+    assert [g[: len(a)] == a for g, a in zip(greedy, answers)] == res.exact.tolist()
+
+
+def test_a_folder_without_tokenizer_files_is_refused_at_load(folders, tmp_path):
+    bare = tmp_path / "bare"
+    shutil.copytree(folders["gpt2"], bare)
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        (bare / f).unlink()
+    with pytest.raises(ArithlensError, match=rf"folder '{bare}' has no tokenizer files"):
+        al.load(bare, template="{a}+{b}=")
+    model = al.load(bare, template="{a}+{b}=", tokenizer=folders["gpt2"])
+    assert len(model.encoder.tokenizer) == len(al.load(folders["gpt2"]).encoder.tokenizer)
+    with pytest.raises(ArithlensError, match="tokenizer folder '/no/such/dir' does not exist"):
+        al.load(bare, tokenizer="/no/such/dir")
+
+
+def test_a_missing_local_folder_is_named_as_missing(tmp_path):
+    with pytest.raises(ArithlensError, match=rf"folder '{tmp_path}/nothing' does not exist"):
+        al.load(tmp_path / "nothing")
+    with pytest.raises(ArithlensError, match="and no folder 'runs/add3' exists"):
+        al.load("runs/add3", offline=True)

@@ -372,12 +372,12 @@ def test_resume_refuses_a_folder_of_a_fine_tuned_model(zoo_add3_2l, tmp_path):
     folder = tmp_path / "sweep"
     kw = dict(by=("layer", "pos"), progress=False, resume_dir=folder)
     activation_patch(zoo_add3_2l, pairs, "resid_pre", **kw)
-    tuned = copy.deepcopy(zoo_add3_2l)
+    tuned = al.llm.copy_model(zoo_add3_2l)
     al.llm.finetune(tuned, ["L1.H0"], steps=2, lr=1e-2, n_train=64, progress=False)
     with pytest.raises(ArithlensError, match=rf"resume_dir {folder} holds a different sweep"):
         activation_patch(tuned, pairs, "resid_pre", **kw)
     # one weight changed by a tiny amount, deep inside a tensor, is another model too
-    other = copy.deepcopy(zoo_add3_2l)
+    other = al.llm.copy_model(zoo_add3_2l)
     with torch.no_grad():
         other.blocks[1].mlp.parameters().__next__().view(-1)[-1] += 1e-6
     with pytest.raises(ArithlensError, match="holds a different sweep"):

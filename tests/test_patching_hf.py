@@ -40,6 +40,7 @@ def hf_gpt2(tmp_path_factory):
     ).save_pretrained(folder)
     model = TransformerBridge.boot_transformers(str(folder))
     model.eval()
+    model.task = TaskSpec(op="add", n_digits=3)  # its vocabulary is arithlens's characters
     return model
 
 

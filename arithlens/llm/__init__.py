@@ -10,7 +10,13 @@ Example:
 """
 
 from arithlens.llm.circuits import Faithfulness, KeyHeads, faithfulness, key_heads
-from arithlens.llm.finetune import compare_finetuning, component_masks, finetune
+from arithlens.llm.finetune import (
+    compare_finetuning,
+    component_masks,
+    copy_model,
+    finetune,
+    head_lines,
+)
 from arithlens.llm.loading import attach_prompts, load_pretrained, random_init, resolve
 from arithlens.llm.prompts import PromptBuilder
 from arithlens.llm.tokenization import number_tokenization, tokenization_summary
@@ -22,6 +28,8 @@ __all__ = [
     "PromptBuilder",
     "compare_finetuning",
     "component_masks",
+    "copy_model",
+    "head_lines",
     "faithfulness",
     "finetune",
     "key_heads",

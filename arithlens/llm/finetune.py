@@ -111,8 +111,9 @@ def head_lines(
     nothing is shared). Raises :class:`ArithlensError` when a mask is not a whole number of
     ``d_head`` lines, i.e. not a head slice.
     """
+    double = copy_model(model)
     with contextlib.redirect_stdout(io.StringIO()):  # the bridge prints its dtype change
-        double = copy.deepcopy(model).to(torch.float64)
+        double = double.to(torch.float64)
     params = dict(double.named_parameters())
     linears = _linears(double, layer)
     n_heads = model.cfg.n_heads
@@ -179,6 +180,18 @@ def _check_slices(model, layer: int, masks: dict, linears) -> None:
                     f"whole d_head={d_head} slices; this architecture's attention is not "
                     "supported by precise fine-tuning"
                 )
+
+
+def copy_model(model: TransformerBridge) -> TransformerBridge:
+    """A deep copy of ``model``. Bridges keep tensors of their last forward as attributes (e.g.
+    Llama's captured residual); one from a forward with gradients is not a graph leaf and
+    breaks ``copy.deepcopy``, so such caches are detached first (their values are unchanged)."""
+    for mod in model.modules():
+        for key, value in list(vars(mod).items()):
+            if isinstance(value, torch.Tensor) and not value.is_leaf:
+                setattr(mod, key, value.detach())
+    with contextlib.redirect_stdout(io.StringIO()):
+        return copy.deepcopy(model)
 
 
 def accuracy(model: TransformerBridge, batch: TokenBatch) -> float:
@@ -266,7 +279,7 @@ def compare_finetuning(
     before = accuracy(model, test)
     rows = []
     for name, comps in (("precise", components), ("full", None)):
-        tuned = copy.deepcopy(model)
+        tuned = copy_model(model)
         info = finetune(tuned, comps, steps=steps, lr=lr, seed=seed, progress=progress)
         rows.append(
             {

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import torch
 from transformer_lens.model_bridge import TransformerBridge
@@ -26,6 +27,50 @@ from arithlens.models import zoo
 from arithlens.tasks import TaskSpec
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# Any one of these makes a folder's tokenizer loadable (fast JSON, BPE pair, SentencePiece,
+# tiktoken).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "tokenizer.model", "spiece.model")
+
+
+def load_tokenizer(folder: Path, tokenizer: Any = None) -> Any:
+    """The tokenizer of ``folder`` (or ``tokenizer``: an object, or a folder holding one),
+    checked: never an empty or silently substituted one.
+
+    Raises:
+        ArithlensError: naming the folder and the files it lacks, or a tokenizer that cannot
+            write the digits 0-9.
+    """
+    from transformers import AutoTokenizer
+
+    if tokenizer is None or isinstance(tokenizer, (str, Path)):
+        where = Path(tokenizer).expanduser() if tokenizer is not None else folder
+        if not where.is_dir():
+            raise ArithlensError(f"tokenizer folder {str(where)!r} does not exist")
+        found = [f for f in TOKENIZER_FILES if (where / f).is_file()] + [
+            f.name for f in where.glob("*.tiktoken")
+        ]
+        if not found:
+            raise ArithlensError(
+                f"folder {str(where)!r} has no tokenizer files (expected one of "
+                f"{list(TOKENIZER_FILES)} or a *.tiktoken file): copy the model's tokenizer "
+                "there, or pass tokenizer= (a tokenizer object or a folder that holds one)"
+            )
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(where))
+        except (OSError, ValueError) as e:
+            raise ArithlensError(
+                f"the tokenizer in {str(where)!r} could not be loaded ({type(e).__name__}: "
+                f"{str(e)[:200]})"
+            ) from None
+    ids = tokenizer("0123456789", add_special_tokens=False)["input_ids"]
+    text = "".join(tokenizer.decode([i]) for i in ids)
+    if len(tokenizer) < 10 or text != "0123456789":
+        raise ArithlensError(
+            f"tokenizer {type(tokenizer).__name__} (vocabulary of {len(tokenizer)}) does not "
+            f"write the digits 0-9 back as they were ({text!r}): expected the model's own "
+            "tokenizer"
+        )
+    return tokenizer
 
 
 def _offline(offline: bool | None) -> bool:
@@ -37,6 +82,18 @@ def _offline(offline: bool | None) -> bool:
 def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
     """A local folder holding ``config.json`` for ``name_or_path`` (downloading only online)."""
     path = Path(name_or_path).expanduser()
+    looks_local = (
+        str(name_or_path).startswith((".", "/", "~"))
+        or path.suffix != ""
+        or (str(name_or_path).count("/") > 1)
+    )
+    if not path.exists() and looks_local:
+        raise ArithlensError(
+            f"folder {str(path)!r} does not exist (nor is it a zoo name: "
+            f"{sorted(zoo.RECIPES)}, or a Hub id like 'gpt2' or 'EleutherAI/pythia-160m')"
+        )
+    if path.exists() and not path.is_dir():
+        raise ArithlensError(f"{str(path)!r} is a file: expected a model folder")
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ArithlensError(
@@ -52,7 +109,7 @@ def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
         except Exception:
             raise ArithlensError(
                 f"model {name!r} is not in the local Hugging Face cache {constants.HF_HUB_CACHE} "
-                "and offline mode is on (offline=True or HF_HUB_OFFLINE=1): download it once with "
+                f"and no folder {str(path)!r} exists; offline mode is on (offline=True or HF_HUB_OFFLINE=1): download it once with "
                 f"network access, or pass a local folder (zoo models: {sorted(zoo.RECIPES)})"
             ) from None
     try:
@@ -64,7 +121,8 @@ def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
         )
     except Exception as e:
         raise ArithlensError(
-            f"model {name!r} could not be fetched from the Hugging Face Hub ({type(e).__name__}: "
+            f"no folder {str(path)!r} exists and model {name!r} could not be fetched from the "
+            f"Hugging Face Hub ({type(e).__name__}: "
             f"{str(e)[:200]}); check the name, your network, or pass a local folder (zoo models: "
             f"{sorted(zoo.RECIPES)})"
         ) from None
@@ -99,20 +157,20 @@ def load_pretrained(
     device_map: str | dict | None = None,
     n_devices: int | None = None,
     offline: bool | None = None,
+    tokenizer: Any = None,
 ) -> TransformerBridge:
     """Boot a Hugging Face causal LM as a TransformerBridge with ``model.encoder`` (a
     :class:`PromptBuilder`) and ``model.task`` set, in eval mode.
 
     ``device_map`` / ``n_devices`` spread models larger than one device (TransformerBridge's
-    accelerate dispatch); they exclude ``device``.
+    accelerate dispatch); they exclude ``device``. ``tokenizer`` (an object or a folder)
+    replaces the folder's own tokenizer, which must otherwise be present.
     """
-    from transformers import AutoTokenizer
-
     if dtype not in DTYPES:
         raise ArithlensError(f"dtype={dtype!r} is unknown: expected one of {list(DTYPES)}")
     folder = resolve(name_or_path, offline=offline)
     architecture(folder)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer = load_tokenizer(folder, tokenizer)
     kwargs = dict(dtype=DTYPES[dtype], tokenizer=tokenizer)
     if device_map is not None or n_devices is not None:
         kwargs |= dict(device_map=device_map, n_devices=n_devices)

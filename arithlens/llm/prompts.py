@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from jaxtyping import Int
 
 from arithlens.errors import ArithlensError, check_int
 from arithlens.patching.metrics import PairBatch
@@ -182,6 +183,40 @@ class PromptBuilder:
             return None
         ids = [self.tokenizer.convert_tokens_to_ids(t) for t in toks]
         return torch.tensor([ids[(d - 1) % 10] for d in range(10)])
+
+    def read_digits(
+        self, batch: TokenBatch, predicted: Int[torch.Tensor, "batch digit"]
+    ) -> Int[np.ndarray, "batch digit"]:
+        """Digit values read from ``predicted`` token ids, one per answer digit.
+
+        A token may hold several answer digits (GPT-2's ``"46"``), or a sign with a digit: the
+        predicted token is read character by character against the correct one, when both
+        decode to texts of the same length and the predicted character at the digit's place is
+        a digit; otherwise (another width, a space, a letter there) the digit is -1, i.e. wrong.
+        """
+        pos = batch.answer_pos
+        out = np.full(tuple(pos.shape), -1, dtype=np.int64)
+        text: dict[int, str] = {}
+
+        def decoded(i: int) -> str:
+            if i not in text:
+                text[i] = self.tokenizer.decode([i])
+            return text[i]
+
+        for r in range(pos.shape[0]):
+            for k in range(pos.shape[1]):
+                p = int(pos[r, k])
+                if p < 0:
+                    continue
+                true, pred = decoded(int(batch.tokens[r, p])), decoded(int(predicted[r, k]))
+                # the token's digits are written most significant first: digit k comes after
+                # the digits of higher place held by the same token
+                before = sum(int(q) == p for q in pos[r, k + 1 :].tolist())
+                places = [j for j, c in enumerate(true) if c.isdigit()]
+                if len(pred) == len(true) and before < len(places):
+                    c = pred[places[before]]
+                    out[r, k] = int(c) if c.isdigit() else -1
+        return out
 
     # ------------------------------------------------------------------ aligned sets
     def sample(self, n: int, seed: int = 0, *, strategy: str = "uniform") -> Problems:

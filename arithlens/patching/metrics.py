@@ -195,12 +195,35 @@ def prepare(
 ) -> tuple[PairBatch, Metric]:
     """Tokenized pairs (by ``model``'s encoder) and the metric object, from whatever the caller
     passed."""
+    from arithlens.encoders import check_task
+
     if isinstance(pairs, PairBatch):
         batch = pairs
+    elif isinstance(pairs, Pairs):
+        batch = None
     else:
-        from arithlens.encoders import encoder_of
-
-        batch = encode_pairs(pairs, encoder_of(model) if model is not None else None)
+        raise ArithlensError(
+            f"pairs is a {type(pairs).__name__}: expected arithlens.tasks.Pairs (from "
+            "corrupt_pairs) or a PairBatch (from model.encoder.pairs / encode_pairs)"
+        )
+    task = (batch.pairs if batch is not None else pairs).clean.task
+    if model is None:
+        if batch is None:
+            batch = encode_pairs(pairs)
+    else:
+        encoder = check_task(model, task, "pairs")
+        if batch is None:
+            batch = encode_pairs(pairs, encoder)
+        elif not torch.equal(encoder.encode(batch.pairs.clean[:1]).tokens, batch.clean.tokens[:1]):
+            raise ArithlensError(
+                "the PairBatch was tokenized by another encoder than the model's: build it with "
+                "model.encoder.pairs(...) or encode_pairs(pairs, encoder_of(model))"
+            )
+        if batch.n_pos > model.cfg.n_ctx:
+            raise ArithlensError(
+                f"pairs have {batch.n_pos} tokens but the model's context is "
+                f"n_ctx={model.cfg.n_ctx}"
+            )
     return batch, metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
 
 

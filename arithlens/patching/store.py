@@ -23,7 +23,6 @@ from arithlens._atomic import write_file, write_text
 from arithlens.errors import ArithlensError
 from arithlens.version import __version__
 
-
 CHUNK = 1 << 24  # bytes hashed at a time (bounded memory on multi-GB models)
 
 

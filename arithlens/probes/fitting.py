@@ -19,7 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.encoders import encoder_of
+from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import check_fits, model_task
 from arithlens.models.presets import ModelSpec, boot
@@ -194,8 +194,12 @@ def fit(
     targets = resolve(task, target)
     if problems is None:
         problems = encoder.sample(n, seed, strategy=strategy)
-    elif problems.task != task:
-        raise ArithlensError(f"problems are {problems.task.name} but the model is {task.name}")
+    elif not isinstance(problems, Problems):
+        raise ArithlensError(
+            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
+        )
+    else:
+        check_task(model, problems.task)
     problems, train, test = _split(problems, test_fraction, seed)
     batch = encoder.encode(problems)
     check_fits(model, batch)

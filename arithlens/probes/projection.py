@@ -13,8 +13,8 @@ from __future__ import annotations
 import pandas as pd
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.encoders import encoder_of
-from arithlens.errors import ArithlensError, check_int
+from arithlens.encoders import check_task, encoder_of
+from arithlens.errors import check_int
 from arithlens.probes.activations import collect
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import resolve
@@ -56,10 +56,8 @@ def projections(
     if problems is None:
         check_int("n", n, minimum=1)
         problems = encoder.sample(n, seed)
-    elif problems.task != encoder.task:
-        raise ArithlensError(
-            f"problems are {problems.task.name} but the model is {encoder.task.name}"
-        )
+    else:
+        check_task(model, problems.task)
     batch = encoder.encode(problems)
     acts = collect(model, batch.tokens, [res.meta["hooks"][li]], [pos])[0, 0]
     if head is not None:
