@@ -252,7 +252,6 @@ def test_head_masks_select_the_heads_own_slices(zoo_add3_2l, models):
 @pytest.mark.parametrize("arch", ["llama", "native"])
 def test_precise_finetuning_changes_only_the_chosen_components(models, zoo_add3_2l, arch):
     model = models["llama"] if arch == "llama" else zoo_add3_2l
-    import copy
 
     tuned = al.llm.copy_model(model)
     before = {n: p.detach().clone() for n, p in tuned.named_parameters()}

@@ -364,7 +364,6 @@ def test_interrupted_sweep_resumes_from_its_finished_layers(zoo_add3_2l, tmp_pat
 def test_resume_refuses_a_folder_of_a_fine_tuned_model(zoo_add3_2l, tmp_path):
     """Fine-tuning one head changes a few tensors; the fingerprint covers every weight, so the
     old sweep is refused (it was served before, 0.229 off)."""
-    import copy
 
     import arithlens as al
 
