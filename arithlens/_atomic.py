@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from arithlens.errors import ArithlensError
+
 
 def _umask() -> int:
     old = os.umask(0)
@@ -65,4 +67,35 @@ def write_dir(path: str | Path, fill: Callable[[Path], None]) -> Path:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return path
+
+
+def check_writable(path: str | Path, what: str = "output folder") -> Path:
+    """Raise :class:`ArithlensError` unless ``path`` can be created (or replaced) as a folder
+    and written; nothing is left behind (a probe file is written and removed in the nearest
+    existing ancestor, which is not created).
+
+    Example:
+        >>> import tempfile
+        >>> check_writable(tempfile.mkdtemp() + "/new/run").name
+        'run'
+    """
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ArithlensError(f"{what} {str(path)!r} is a file: expected a folder path")
+    base = path
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise ArithlensError(
+            f"{what} {str(path)!r} cannot be created: {str(base)!r} is a file, not a folder"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".arithlens-write-test-", dir=base)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ArithlensError(
+            f"{what} {str(path)!r} cannot be written ({str(base)!r}: {e.strerror or e})"
+        ) from None
     return path

@@ -11,9 +11,23 @@ T = TypeVar("T")
 
 
 def from_dict(cls: type[T], d: dict[str, Any], what: str) -> T:
-    """Build dataclass ``cls`` from ``d``, naming unknown keys (``what`` says which record)."""
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    extra = set(d) - known
+    """Build dataclass ``cls`` from ``d``, naming unknown and missing keys (``what`` says which
+    record)."""
+    if not isinstance(d, dict):
+        raise ArithlensError(f"{what} is a {type(d).__name__}: expected a JSON object")
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    known = {f.name for f in fields}
+    required = {
+        f.name
+        for f in fields
+        if f.init and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+    }
+    extra, missing = set(d) - known, required - set(d)
     if extra:
         raise ArithlensError(f"{what} keys {sorted(extra)} are unknown: expected {sorted(known)}")
-    return cls(**d)
+    if missing:
+        raise ArithlensError(f"{what} lacks the keys {sorted(missing)}")
+    try:
+        return cls(**d)
+    except TypeError as e:
+        raise ArithlensError(f"{what} {d!r} is invalid: {e}") from None

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from arithlens._atomic import check_writable
 from arithlens.errors import ArithlensError
 from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
@@ -37,6 +39,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
         n_test=a.n_test,
         n_train=a.n_train,
     )
+    check_writable(a.out, "checkpoint folder")
     model = train(task, a.preset, cfg)
     save(model, a.out)
     print(
@@ -49,6 +52,8 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     from arithlens.evaluation import evaluate
     from arithlens.loading import load
 
+    if a.out:
+        check_writable(a.out)
     model = load(a.model)
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)
     print(json.dumps(res.summary(), indent=1))
@@ -70,6 +75,8 @@ def _cmd_zoo_list(a: argparse.Namespace) -> int:
 def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
     from arithlens.models import zoo
 
+    if a.out:
+        check_writable(a.out)
     results = zoo.rebuild(a.only, out=Path(a.out) if a.out else None)
     for name, acc in results.items():
         print(f"{name}: held-out exact match {acc:.4f}")
@@ -80,6 +87,7 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     from arithlens.models import zoo
     from arithlens.report import write_report
 
+    check_writable(a.out)
     model = zoo.load(zoo.DEFAULT)
     paths = write_report(model, a.out, n=a.n, name=zoo.DEFAULT)
     summary = json.loads(paths["json"].read_text())
@@ -105,7 +113,9 @@ def _llm_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--template", default=None, help="prompt template with {a} and {b}, e.g. '{a}+{b}='"
     )
-    g.add_argument("--shots", type=int, default=None, help="few-shot examples before the question")
+    g.add_argument(
+        "--shots", type=NONNEG, default=None, help="few-shot examples before the question"
+    )
     g.add_argument("--dtype", default=None, choices=["float32", "float16", "bfloat16"])
     g.add_argument("--offline", action="store_true", help="use only the local Hugging Face cache")
 
@@ -115,6 +125,9 @@ def _cmd_patch(a: argparse.Namespace) -> int:
     from arithlens.encoders import encoder_of
     from arithlens.patching import activation_patch
 
+    check_writable(a.out)
+    if a.resume_dir:
+        check_writable(a.resume_dir, "resume folder")
     model = _load_model(a)
     component, by = GRANULARITIES[a.granularity]
     pairs = encoder_of(model).pairs(a.n, change=a.change, seed=a.seed)
@@ -143,6 +156,7 @@ def _cmd_figures(a: argparse.Namespace) -> int:
     from arithlens.figures import run, select
 
     select(a.only)  # unknown names fail before anything loads
+    check_writable(a.out)
     model = _load_model(a) if a.model else None
     done = run(a.out, a.only, quick=a.quick, model=model)
     failed = []
@@ -160,6 +174,7 @@ def _cmd_probe(a: argparse.Namespace) -> int:
     from arithlens.plots import figures_html
     from arithlens.probes import CONTROLS, causal_flip, fit
 
+    check_writable(a.out)
     model = _load_model(a)
     controls = [c for c in CONTROLS if not (a.no_random_init and c == "random_init")]
     res = fit(
@@ -174,14 +189,16 @@ def _cmd_probe(a: argparse.Namespace) -> int:
     out = Path(a.out)
     stem = f"{a.target}_{a.activation}"
     figs = [res.plot("score"), res.plot("selectivity"), res.plot("score", kind="layers")]
-    write_text(out / f"{stem}.csv", res.to_frame().to_csv(index=False))
     best = res.best()
     summary = {"best": best.to_dict(orient="records")}
-    if a.causal:
+    flips = None
+    if a.causal:  # every analysis runs before the first file is written
         flips = causal_flip(model, res, n=a.causal_n, seed=a.seed + 1)
         figs.append(flips.plot("flip"))
-        write_text(out / f"{stem}_causal.csv", flips.to_frame().to_csv(index=False))
         summary["causal_best"] = flips.best().to_dict(orient="records")
+    write_text(out / f"{stem}.csv", res.to_frame().to_csv(index=False))
+    if flips is not None:
+        write_text(out / f"{stem}_causal.csv", flips.to_frame().to_csv(index=False))
         print(flips.best().to_string(index=False))
     write_text(out / f"{stem}.html", figures_html(figs, title=f"probes: {a.target} on {a.model}"))
     write_text(out / f"{stem}_summary.json", json.dumps(summary, indent=1, default=float))
@@ -189,6 +206,27 @@ def _cmd_probe(a: argparse.Namespace) -> int:
     print(best.to_string(index=False))
     print(f"wrote {out / stem}.csv, {out / stem}.html, {out / stem}_summary.json and {out / stem}/")
     return 0
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum`` (argparse names the option on failure)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{value} is invalid: expected an integer >= {minimum}"
+            )
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+POSITIVE, NONNEG = _count(1), _count(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,19 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a small arithmetic transformer and save a checkpoint")
     t.add_argument("--op", default="add", choices=["add", "sub", "mul"])
-    t.add_argument("--digits", type=int, default=3, help="digits per operand")
+    t.add_argument("--digits", type=POSITIVE, default=3, help="digits per operand")
     t.add_argument("--format", default="reversed", choices=["plain", "reversed", "scratchpad"])
     t.add_argument("--preset", default="2L", help="model preset (1L, 2L, 3L, 4L)")
-    t.add_argument("--steps", type=int, default=1000)
-    t.add_argument("--batch-size", type=int, default=256)
+    t.add_argument("--steps", type=POSITIVE, default=1000)
+    t.add_argument("--batch-size", type=POSITIVE, default=256)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--eval-every", type=int, default=100)
-    t.add_argument("--n-test", type=int, default=2000)
+    t.add_argument("--seed", type=NONNEG, default=0)
+    t.add_argument("--eval-every", type=POSITIVE, default=100)
+    t.add_argument("--n-test", type=POSITIVE, default=2000)
     t.add_argument(
         "--n-train",
-        type=int,
+        type=POSITIVE,
         default=None,
         help="fixed training-set size (default: fresh problems every step)",
     )
@@ -223,8 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="evaluate a zoo model or checkpoint folder")
     e.add_argument("model", help="zoo name or checkpoint folder")
-    e.add_argument("--n", type=int, default=2000)
-    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--n", type=POSITIVE, default=2000)
+    e.add_argument("--seed", type=NONNEG, default=0)
     e.add_argument("--strategy", default="uniform", choices=["uniform", "cascade"])
     e.add_argument("--out", default=None, help="also write a report (md, csv, json, html) here")
     e.set_defaults(func=_cmd_eval)
@@ -253,9 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--digits", default="all", help="answer digits the metric scores: all, units, tens, ..."
     )
     pa.add_argument("--direction", default="denoise", choices=["denoise", "noise"])
-    pa.add_argument("--n", type=int, default=256, help="number of clean/corrupt pairs")
-    pa.add_argument("--seed", type=int, default=0)
-    pa.add_argument("--top", type=int, default=10, help="print this many top cells")
+    pa.add_argument("--n", type=POSITIVE, default=256, help="number of clean/corrupt pairs")
+    pa.add_argument("--seed", type=NONNEG, default=0)
+    pa.add_argument("--top", type=POSITIVE, default=10, help="print this many top cells")
     pa.add_argument("--out", required=True)
     pa.add_argument("--resume-dir", default=None, help="write each finished layer here; resume")
     _llm_options(pa)
@@ -269,12 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="carry, digit_class, answer, a, b, pair_sum, cascade, or one member (carry.tens)",
     )
     pr.add_argument("--activation", default="resid", choices=list(PROBE_ACTIVATIONS))
-    pr.add_argument("--n", type=int, default=5000, help="number of distinct problems")
+    pr.add_argument("--n", type=POSITIVE, default=5000, help="number of distinct problems")
     pr.add_argument("--strategy", default="uniform", choices=["uniform", "cascade"])
-    pr.add_argument("--seed", type=int, default=0)
+    pr.add_argument("--seed", type=NONNEG, default=0)
     pr.add_argument("--no-random-init", action="store_true", help="skip the random-init control")
     pr.add_argument("--causal", action="store_true", help="also run the causal flip check")
-    pr.add_argument("--causal-n", type=int, default=256, help="problems for the causal check")
+    pr.add_argument("--causal-n", type=POSITIVE, default=256, help="problems for the causal check")
     pr.add_argument("--out", required=True)
     _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
@@ -292,20 +330,41 @@ def build_parser() -> argparse.ArgumentParser:
     fg.set_defaults(func=_cmd_figures)
     d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")
     d.add_argument("--out", default="out")
-    d.add_argument("--n", type=int, default=4000)
+    d.add_argument("--n", type=POSITIVE, default=4000)
     d.set_defaults(func=_cmd_demo)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; bad input exits with status 2 and a one-line message."""
-    args = build_parser().parse_args(argv)
+    """Entry point. Every failure ends with one line on stderr, never a traceback: bad input
+    exits 2, a file-system error 1, an interruption 130 (set ``ARITHLENS_DEBUG=1`` to see the
+    traceback of an unexpected error)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # argparse printed usage and one error line (or the help)
+        return int(e.code or 0)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
     except ArithlensError as e:
         print(f"arithlens: error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("arithlens: interrupted (finished outputs were written whole)", file=sys.stderr)
+        return 130
+    except OSError as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"arithlens: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        if os.environ.get("ARITHLENS_DEBUG"):
+            raise
+        print(
+            f"arithlens: internal error: {type(e).__name__}: {e} (set ARITHLENS_DEBUG=1 for "
+            "the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -42,6 +42,53 @@ def check_int(
     return value
 
 
+def check_float(
+    name: str,
+    value: Any,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    above: float | None = None,
+) -> float:
+    """Return ``value`` as a float if it is a finite real number within bounds (``minimum`` <=
+    value <= ``maximum``, value > ``above``), else raise :class:`ArithlensError`.
+
+    Example:
+        >>> check_float("lr", 1e-3, above=0)
+        0.001
+        >>> check_float("lr", "fast", above=0)
+        Traceback (most recent call last):
+        ...
+        arithlens.errors.ArithlensError: lr='fast' is invalid: expected a finite number > 0, got str
+    """
+    import math
+    import numbers
+
+    bounds = " and ".join(
+        b
+        for b in (
+            f">= {minimum}" if minimum is not None else "",
+            f"> {above}" if above is not None else "",
+            f"<= {maximum}" if maximum is not None else "",
+        )
+        if b
+    )
+    want = f"a finite number {bounds}".rstrip()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ArithlensError(
+            f"{name}={value!r} is invalid: expected {want}, got {type(value).__name__}"
+        )
+    value = float(value)
+    if (
+        not math.isfinite(value)
+        or (minimum is not None and value < minimum)
+        or (maximum is not None and value > maximum)
+        or (above is not None and value <= above)
+    ):
+        raise ArithlensError(f"{name}={value!r} is invalid: expected {want}")
+    return value
+
+
 def check_choice(name: str, value: Any, choices: list[str] | tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise :class:`ArithlensError`.
 

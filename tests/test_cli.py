@@ -77,7 +77,9 @@ def test_demo_writes_the_report(tmp_path, capsys):
 
 def test_bad_input_exits_2_with_the_value_named(capsys):
     assert main(["train", "--digits", "0", "--out", "x"]) == 2
-    assert "n_digits=0" in capsys.readouterr().err
+    assert "argument --digits: 0 is invalid" in capsys.readouterr().err
+    assert main(["train", "--digits", "65", "--out", "x"]) == 2
+    assert "n_digits=65" in capsys.readouterr().err
     assert main(["eval", "nope-model"]) == 2
     assert "'nope-model'" in capsys.readouterr().err
 

@@ -23,7 +23,7 @@ import numpy as np
 import plotly.graph_objects as go
 from tqdm.auto import tqdm
 
-from arithlens._atomic import write_dir
+from arithlens._atomic import check_writable, write_dir
 from arithlens.errors import ArithlensError
 
 
@@ -78,25 +78,22 @@ def register(name: str, title: str, source: str):
     return add
 
 
-def select(only: list[str] | None) -> list[FigureSpec]:
-    """The figures named in ``only`` (all when None); unknown names list the known ones."""
-    if not only:
+def select(only: str | list[str] | None) -> list[FigureSpec]:
+    """The figures named in ``only`` (a name or a list of names; all when None); unknown names
+    list the known ones, and an empty list is refused."""
+    if only is None:
         return list(REGISTRY.values())
+    if isinstance(only, str):
+        only = [only]
+    if not isinstance(only, (list, tuple)) or not only:
+        raise ArithlensError(
+            f"only={only!r} is invalid: expected None (all figures), a figure name or a "
+            f"non-empty list of them from {list(REGISTRY)}"
+        )
     bad = [n for n in only if n not in REGISTRY]
     if bad:
         raise ArithlensError(f"figure {bad[0]!r} is unknown: expected one of {list(REGISTRY)}")
     return [REGISTRY[n] for n in only]
-
-
-def check_writable(out: Path) -> None:
-    """Raise before any work when ``out`` cannot be created or written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / f".arithlens-write-test-{os.getpid()}"
-        probe.write_text("ok")
-        probe.unlink()
-    except OSError as e:
-        raise ArithlensError(f"output folder {str(out)!r} cannot be written: {e}") from None
 
 
 def _browser() -> str | None:
@@ -173,7 +170,7 @@ def _fmt(v: Any) -> str:
 
 def run(
     out: str | Path,
-    only: list[str] | None = None,
+    only: str | list[str] | None = None,
     *,
     quick: bool = False,
     model: Any = None,

@@ -38,11 +38,15 @@ META = "arithlens.json"
 FORMAT_VERSION = 1
 
 
-def _version_tuple(v: str) -> tuple[int, ...]:
+def _version_tuple(v: Any) -> tuple[int, ...]:
     try:
+        if not isinstance(v, str):
+            raise ValueError
         return tuple(int(x) for x in v.split(".")[:3])
     except ValueError:
-        raise ArithlensError(f"arithlens_version {v!r} is not a version like '0.1.0'") from None
+        raise ArithlensError(
+            f"arithlens_version {v!r} is not a version like '0.1.0' (a string)"
+        ) from None
 
 
 def metadata(model: TransformerBridge, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -100,13 +104,31 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ArithlensError(f"{str(path)!r} is not valid JSON: {e}") from None
+    if not isinstance(meta, dict):
+        raise ArithlensError(f"{str(path)!r} holds a {type(meta).__name__}: expected an object")
     for key in ("arithlens_version", "model", "task"):
         if key not in meta:
             raise ArithlensError(f"{str(path)!r} lacks the key {key!r}")
-    if _version_tuple(meta["arithlens_version"]) > _version_tuple(__version__):
+    try:
+        version = _version_tuple(meta["arithlens_version"])
+    except ArithlensError as e:
+        raise ArithlensError(f"{str(path)!r}: {e}") from None
+    if version > _version_tuple(__version__):
         raise ArithlensError(
             f"{str(path)!r} was written by arithlens {meta['arithlens_version']}, newer than the "
             f"installed {__version__}: upgrade arithlens to load it"
+        )
+    fmt = meta.get("format_version", FORMAT_VERSION)
+    if fmt != FORMAT_VERSION:
+        raise ArithlensError(
+            f"{str(path)!r} has format_version={fmt!r}: this arithlens reads format_version="
+            f"{FORMAT_VERSION}"
+        )
+    vocab = meta.get("vocab", DEFAULT_VOCAB)
+    if vocab != DEFAULT_VOCAB:
+        raise ArithlensError(
+            f"{str(path)!r} has vocab={vocab!r} but the character tokenizer's vocabulary is "
+            f"{DEFAULT_VOCAB!r}: the weights would read other tokens"
         )
     return meta
 
@@ -125,8 +147,12 @@ def load(folder: str | Path, *, device: str | torch.device | None = None) -> Tra
     """Load a checkpoint folder as a TransformerBridge with ``.task``, ``.spec``, ``.record``."""
     folder = Path(folder)
     meta = read_metadata(folder)
-    spec = ModelSpec.from_dict(meta["model"])
-    task = TaskSpec.from_dict(meta["task"])
+    try:
+        spec = ModelSpec.from_dict(meta["model"])
+        task = TaskSpec.from_dict(meta["task"])
+        record = TrainRecord.from_dict(meta["record"]) if meta.get("record") else None
+    except ArithlensError as e:
+        raise ArithlensError(f"{str(folder / META)!r}: {e}") from None
     state = _read_weights(folder)
     model = boot(spec, task, device=device)
     expected = model.state_dict()
@@ -142,9 +168,13 @@ def load(folder: str | Path, *, device: str | torch.device | None = None) -> Tra
                 f"{str(folder / WEIGHTS)!r}: tensor {name!r} has shape {tuple(tensor.shape)}, "
                 f"expected {tuple(expected[name].shape)} from {META}"
             )
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise ArithlensError(
+                f"{str(folder / WEIGHTS)!r}: tensor {name!r} holds {bad} NaN or infinite values"
+            )
     model.load_state_dict(state)
     model.eval()
-    record = meta.get("record")
-    model.record = TrainRecord.from_dict(record) if record else None
+    model.record = record
     model.meta = meta
     return model

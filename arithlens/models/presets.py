@@ -28,6 +28,8 @@ from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.tasks import TaskSpec, max_length
 from arithlens.tokenizer import DEFAULT_VOCAB
 
+ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModelSpec:
@@ -58,6 +60,17 @@ class ModelSpec:
     n_ctx: int = 32
     d_vocab: int = len(DEFAULT_VOCAB)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "d_model", "n_heads", "d_head", "n_ctx", "d_vocab"):
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("d_mlp", self.d_mlp, minimum=0 if self.attn_only else 1)
+        check_int("seed", self.seed, minimum=0)
+        check_choice("act_fn", self.act_fn, ACT_FNS)
+        if self.normalization_type is not None:
+            check_choice("normalization_type", self.normalization_type, ("LN", "LNPre", "RMS"))
+        if not isinstance(self.attn_only, bool):
+            raise ArithlensError(f"attn_only={self.attn_only!r} is invalid: expected a boolean")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""

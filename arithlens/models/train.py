@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens._records import from_dict
+from arithlens.errors import check_choice, check_float, check_int
 from arithlens.models.presets import build_model
 from arithlens.tasks import Problems, TaskSpec, sample
 from arithlens.tokenizer import TokenBatch, encode
@@ -77,8 +78,11 @@ class TrainConfig:
         check_choice("schedule", self.schedule, ("constant", "cosine"))
         if self.n_train is not None:
             check_int("n_train", self.n_train, minimum=1)
-        if not 0.0 <= self.cascade_fraction <= 1.0:
-            raise ArithlensError(f"cascade_fraction={self.cascade_fraction!r}: expected 0..1")
+        check_int("warmup_steps", self.warmup_steps, minimum=0)
+        check_float("lr", self.lr, above=0)
+        check_float("weight_decay", self.weight_decay, minimum=0)
+        check_float("grad_clip", self.grad_clip, minimum=0)
+        check_float("cascade_fraction", self.cascade_fraction, minimum=0, maximum=1)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -131,7 +135,8 @@ class TrainRecord:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainRecord:
-        return cls(**d)
+        """Inverse of :meth:`to_dict`; names unknown and missing keys."""
+        return from_dict(cls, d, "training record")
 
 
 def completion_loss(logits: torch.Tensor, batch: TokenBatch) -> torch.Tensor:

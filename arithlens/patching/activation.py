@@ -25,11 +25,13 @@ from einops import rearrange, repeat
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.errors import ArithlensError, check_choice
+from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.patching import _fast_z
 from arithlens.patching.metrics import (
     Metric,
     PairBatch,
+    check_grid,
+    check_layers,
     checked_values,
     normalized,
     prepare,
@@ -198,20 +200,14 @@ def activation_patch(
         A :class:`PatchResult` of the mean metric per cell (``.normalized()`` for 0..1 scores).
     """
     comp = COMPONENTS[check_choice("component", component, tuple(COMPONENTS))]
-    by = tuple(by)
-    if by not in GRIDS:
-        raise ArithlensError(f"by={by!r} is unknown: expected one of {sorted(GRIDS)}")
+    by = check_grid(by, GRIDS)
     if comp.layout == "pos d" and "head" in by:
         raise ArithlensError(f"component {component!r} has no heads: use by=('layer', 'pos')")
     check_choice("direction", direction, ("denoise", "noise"))
+    check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
     n_layers, n_heads, n_pos, b = model.cfg.n_layers, model.cfg.n_heads, batch.n_pos, len(batch)
-    layers = list(range(n_layers)) if layers is None else layers
-    for layer in layers:
-        if not 0 <= layer < n_layers:
-            raise ArithlensError(
-                f"layer {layer} is out of range: the model has layers 0..{n_layers - 1}"
-            )
+    layers = check_layers(layers, n_layers)
     hooks = [comp.hook.format(layer=layer) for layer in layers]
     resume = can_resume(model)
     fast = resume and component == "z" and by == ("layer", "pos", "head") and _fast_z.applies(model)

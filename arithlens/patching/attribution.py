@@ -20,7 +20,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import COMPONENTS, GRIDS
-from arithlens.patching.metrics import Metric, PairBatch, prepare
+from arithlens.patching.metrics import Metric, PairBatch, check_grid, prepare
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -76,10 +76,10 @@ def attribution_patch(
     Same arguments and result layout as ``activation_patch``; ``values`` hold the estimated
     patched metric (the unpatched value plus the estimated effect).
     """
-    check_choice("component", component, tuple(COMPONENTS))
+    comp = COMPONENTS[check_choice("component", component, tuple(COMPONENTS))]
     check_choice("direction", direction, ("denoise", "noise"))
-    comp, by = COMPONENTS[component], tuple(by)
-    if by not in GRIDS or (comp.layout, by) not in _REDUCE:
+    by = check_grid(by, GRIDS)
+    if (comp.layout, by) not in _REDUCE:
         raise ArithlensError(f"by={by!r} is not available for component {component!r}")
     batch, met = prepare(pairs, metric, digits, model)
     hooks = [comp.hook.format(layer=layer) for layer in range(model.cfg.n_layers)]

@@ -92,8 +92,43 @@ def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list
         # every answer digit present, one per answer token (digits sharing a token count once)
         pos = batch.clean.answer_pos[0].tolist()
         return [k for k, p in enumerate(pos) if p >= 0 and p not in pos[:k]]
-    items = digits if isinstance(digits, list) else [digits]
-    return [task.answer_digit(d) for d in items]
+    items = list(digits) if isinstance(digits, (list, tuple)) else [digits]
+    if not items:
+        raise ArithlensError(
+            f"digits={digits!r} is empty: expected 'all', a digit name ('units'), an index, or a "
+            "non-empty list of them"
+        )
+    out = [task.answer_digit(d) for d in items]
+    pos = batch.clean.answer_pos[0].tolist()
+    absent = [d for d, k in zip(items, out) if pos[k] < 0]
+    if absent:
+        raise ArithlensError(f"answer digit {absent[0]!r} is absent from these prompts' answers")
+    return out
+
+
+def check_layers(layers: list[int] | None, n_layers: int) -> list[int]:
+    """``layers`` (all when None) checked: a non-empty list of distinct indices 0..n_layers-1."""
+    if layers is None:
+        return list(range(n_layers))
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
+        raise ArithlensError(f"layers={layers!r} is invalid: expected a list of layer indices")
+    out = list(layers)
+    bad = [x for x in out if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < n_layers]
+    if not out or bad or len(set(out)) != len(out):
+        what = f"layer {bad[0]!r} is out of range" if bad else f"layers={out!r} is invalid"
+        raise ArithlensError(
+            f"{what}: expected a non-empty list of distinct layers (the model has layers "
+            f"0..{n_layers - 1})"
+        )
+    return out
+
+
+def check_grid(by: object, grids: set[tuple[str, ...]]) -> tuple[str, ...]:
+    """``by`` as a tuple, checked to be one of ``grids``."""
+    ok = isinstance(by, (tuple, list)) and all(isinstance(a, str) for a in by)
+    if not ok or tuple(by) not in grids:
+        raise ArithlensError(f"by={by!r} is unknown: expected one of {sorted(grids)}")
+    return tuple(by)
 
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]

@@ -30,7 +30,7 @@ from einops import repeat
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.errors import ArithlensError, check_choice
+from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.patching.activation import can_resume, run_from_layer
 from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
 from arithlens.patching.results import PatchResult
@@ -40,7 +40,13 @@ Receiver = tuple[int, int, str]
 
 
 def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: str) -> None:
-    for layer, head in heads:
+    if not heads:
+        raise ArithlensError(f"no {what} heads given: expected a non-empty list of (layer, head)")
+    for item in heads:
+        ok = isinstance(item, (tuple, list)) and len(item) == 2
+        if not ok or not all(isinstance(x, int) and not isinstance(x, bool) for x in item):
+            raise ArithlensError(f"{what} head {item!r} is invalid: expected (layer, head) ints")
+        layer, head = item
         if not (0 <= layer < model.cfg.n_layers and 0 <= head < model.cfg.n_heads):
             raise ArithlensError(
                 f"{what} head ({layer}, {head}) does not exist: the model has layers "
@@ -100,6 +106,7 @@ def path_patch(
         A ``(layer, head)`` :class:`PatchResult`; cells not tested hold the unpatched value.
     """
     check_choice("direction", direction, ("denoise", "noise"))
+    check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
     n_layers, n_heads, b = model.cfg.n_layers, model.cfg.n_heads, len(batch)
     senders = (
@@ -114,6 +121,10 @@ def path_patch(
                 f"receivers={receivers!r}: expected 'logits' or a list of (layer, head, 'q'|'k'|'v')"
             )
         for r in receivers:
+            if not isinstance(r, (tuple, list)) or len(r) != 3:
+                raise ArithlensError(
+                    f"receiver {r!r} is invalid: expected (layer, head, 'q'|'k'|'v')"
+                )
             check_choice("receiver input", r[2], ("q", "k", "v"))
         _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
     names = (

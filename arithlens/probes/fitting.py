@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.encoders import check_task, encoder_of
-from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.evaluation import check_fits, model_task
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.probes import linear
@@ -189,6 +189,10 @@ def fit(
     task = encoder.task
     check_int("n", n, minimum=20)
     check_int("min_per_class", min_per_class, minimum=1)
+    check_float("l2", l2, minimum=0)
+    check_float("test_fraction", test_fraction, minimum=0.05, maximum=0.5)
+    if isinstance(controls, str):
+        controls = [controls]
     for c in controls:
         check_choice("control", c, CONTROLS)
     targets = resolve(task, target)

@@ -112,6 +112,9 @@ def cascade_balanced(task: TaskSpec, n: int, seed: int | np.random.Generator = 0
     )
 
 
+MAX_PROBLEMS = 10_000_000  # one draw's bound: ~1 GB of digits at 64-digit operands
+
+
 def sample(
     task: TaskSpec,
     n: int,
@@ -125,13 +128,13 @@ def sample(
 
     Args:
         task: the task.
-        n: number of problems (>= 1).
+        n: number of problems (1 .. :data:`MAX_PROBLEMS`).
         seed: int seed or a numpy Generator.
         strategy: ``"uniform"`` or ``"cascade"`` (balanced over cascade classes).
         exclude: problems that must not appear (e.g. a held-out set).
         unique: no problem appears twice.
     """
-    check_int("n", n, minimum=1)
+    check_int("n", n, minimum=1, maximum=MAX_PROBLEMS)
     check_choice("strategy", strategy, STRATEGIES)
     rng = _rng(seed)
     draw = uniform if strategy == "uniform" else cascade_balanced
