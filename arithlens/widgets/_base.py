@@ -82,8 +82,10 @@ class Explorer(W.VBox):
         self.status = W.HTML(value="")
         self.latencies_ms: list[float] = []
         self._reverting = False
+        self._errors_shown = 0
 
     def show_error(self, message: str) -> None:
+        self._errors_shown += 1
         self.status.value = f"<span style='color:#b00020'>&#9888; {html.escape(message)}</span>"
 
     def show_note(self, message: str) -> None:
@@ -102,6 +104,7 @@ class Explorer(W.VBox):
         """Time the block; on :class:`ArithlensError` show it and put ``control`` back to
         ``old`` (without re-running the interaction)."""
         start = time.perf_counter()
+        shown = self._errors_shown
         try:
             yield
         except ArithlensError as e:
@@ -113,7 +116,8 @@ class Explorer(W.VBox):
                 finally:
                     self._reverting = False
         else:
-            self.status.value = ""
+            if self._errors_shown == shown:  # an inner interaction's error stays on screen
+                self.status.value = ""
         finally:
             self.latencies_ms.append((time.perf_counter() - start) * 1000)
 

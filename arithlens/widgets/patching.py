@@ -16,6 +16,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
 from arithlens.encoders import encoder_of
+from arithlens.errors import check_choice, check_int
 from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_cell
 from arithlens.patching.metrics import PairBatch, encode_pairs
 from arithlens.patching.results import PatchResult
@@ -56,9 +57,11 @@ class PatchingExplorer(Explorer):
         seed: int = 0,
     ):
         super().__init__()
-        self.model, self.n, self.seed = model, n, seed
+        self.model, self.n, self.seed = model, check_int("n", n, minimum=1), seed
         self.encoder = encoder_of(model)
         task = self.encoder.task
+        check_choice("change", change, list(changes_for(task)))
+        check_choice("granularity", granularity, list(WIDGET_GRANULARITIES))
         digit_names = ["all"] + [place_name(k) for k in range(task.answer_width)]
         self.change = W.Dropdown(options=changes_for(task), value=change, description="change")
         self.granularity = W.Dropdown(

@@ -17,6 +17,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens import plots
 from arithlens.encoders import encoder_of
 from arithlens.lens import Trace, trace
+from arithlens.tasks import parse_problem
 from arithlens.tasks.ops import SYMBOLS
 from arithlens.widgets._base import Explorer, figure_widget, sync
 
@@ -45,6 +46,8 @@ class ProblemExplorer(Explorer):
         super().__init__()
         self.model = model
         self.encoder = encoder_of(model)
+        if problem is not None:
+            parse_problem(self.encoder.task, problem)  # a bad problem fails here, by name
         self._rng = np.random.default_rng(seed)
         heads = [
             f"L{layer}H{h}" for layer in range(model.cfg.n_layers) for h in range(model.cfg.n_heads)
