@@ -11,19 +11,6 @@ from arithlens.tasks import TaskSpec
 torch.set_num_threads(2)
 
 
-def pytest_addoption(parser):
-    parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow"):
-        return
-    skip = pytest.mark.skip(reason="slow: opt in with --runslow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
-
-
 @pytest.fixture(scope="session")
 def add3_task() -> TaskSpec:
     return TaskSpec(op="add", n_digits=3, format="reversed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from arithlens.cli import build_parser, main
 from arithlens.models import zoo
@@ -58,10 +59,29 @@ def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     assert (out / "model.safetensors").is_file()
     meta = json.loads((out / "arithlens.json").read_text())
     assert meta["task"]["n_digits"] == 1 and len(meta["record"]["train_loss"]) == 20
+    loss = meta["record"]["train_loss"]
+    assert sum(loss[-5:]) < sum(loss[:5])  # it trained
     capsys.readouterr()
     assert main(["eval", str(out), "--n", "50"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["n"] == 50 and 0.0 <= summary["exact_match"] <= 1.0
+    # the numbers the CLI prints are the saved model's, on the problems its seed draws
+    import arithlens as al
+
+    model = al.load(out)
+    problems = al.tasks.sample(model.task, 50, seed=0)
+    texts = al.encode(problems).texts
+    right = 0
+    for text in texts:  # greedy decoding by hand, one problem at a time
+        prompt = text[: text.index("=") + 1]
+        tok = al.CharTokenizer()
+        ids = tok.encode(prompt)
+        while len(ids) < len(text):
+            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+        right += tok.decode(ids) == text
+    assert summary["n"] == 50 and summary["exact_match"] == right / 50
+    assert (
+        2 <= right <= 48
+    )  # measured 5: neither all wrong nor all right, so the match means something
 
 
 def test_demo_writes_the_report(tmp_path, capsys):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
 import arithlens as al
 from arithlens.errors import ArithlensError
@@ -16,20 +17,35 @@ from arithlens.models import zoo
 from arithlens.tasks import Problems, max_cascade, sample
 from arithlens.tokenizer import encode
 
+# What each zoo model must reach on its held-out set, re-measured here (not read back): the
+# 2-layer addition models >= 99.9%, mul2-3L >= 99% (its card says why), and the 1-layer models
+# at least what their cards record, less 0.5 points.
+FLOORS = {
+    "add3-1L": 0.995,
+    "add3-2L": 0.999,
+    "add5-2L": 0.999,
+    "add5-plain-1L": 0.93,
+    "add5-plain-2L": 0.999,
+    "mul2-3L": 0.99,
+}
 
-def test_every_zoo_model_is_committed_with_its_card_and_measured_accuracy():
-    for name in zoo.RECIPES:
-        folder = zoo.zoo_dir() / name
-        assert (folder / "model.safetensors").is_file() and (folder / "README.md").is_file()
-        meta = json.loads((folder / "arithlens.json").read_text())
-        held = meta["record"]["final"]["held_out"]
-        assert held["n"] >= 1000
-        assert f"{held['exact_match']:.4f}" in (folder / "README.md").read_text()
-        # Targets: >= 99.9% for the 2-layer addition models. mul2-3L reaches 99.2% (its card and
-        # the issue note say why); the 1-layer models are recorded as measured.
-        floors = {"add3-2L": 0.999, "add5-2L": 0.999, "add5-plain-2L": 0.999, "mul2-3L": 0.99}
-        floor = floors.get(name, 0.0)
-        assert held["exact_match"] >= floor, name
+
+@pytest.mark.parametrize("name", sorted(zoo.RECIPES))
+def test_every_zoo_model_reaches_its_card_on_its_held_out_set_re_measured(name):
+    from arithlens.models.train import held_out
+
+    assert set(FLOORS) == set(zoo.RECIPES)
+    folder = zoo.zoo_dir() / name
+    meta = json.loads((folder / "arithlens.json").read_text())
+    card = meta["record"]["final"]["held_out"]
+    recipe = zoo.RECIPES[name]
+    test = held_out(recipe.task, recipe.config)
+    res = evaluate(zoo.load(name), test)
+    assert len(test) == card["n"]
+    # the card's number is what the committed weights score, to one problem in its set
+    assert abs(res.exact_match - card["exact_match"]) <= 1 / card["n"] + 1e-12
+    assert res.exact_match >= FLOORS[name]
+    assert f"{card['exact_match']:.4f}" in (folder / "README.md").read_text()
 
 
 @pytest.mark.parametrize("name", ["add3-2L", "add5-2L", "add5-plain-2L"])
@@ -54,7 +70,11 @@ def test_zoo_multiplication_model_fails_only_where_its_card_says():
     keys = set(test.ints())
     wrong = [p for p, ok in zip(test.ints(), res.exact) if not ok]
     no_twin = [(a, b) for a, b in wrong if a == b or (b, a) in keys]
-    assert len(wrong) >= 1 and len(no_twin) >= len(wrong) - 1
+    card = json.loads((zoo.zoo_dir() / "mul2-3L" / "arithlens.json").read_text())
+    errors_on_card = round((1 - card["record"]["final"]["held_out"]["exact_match"]) * len(test))
+    assert errors_on_card == 8  # what the card reports; the claim below is about these errors
+    assert abs(len(wrong) - errors_on_card) <= 1
+    assert len(no_twin) >= len(wrong) - 1
 
 
 def test_two_layer_beats_one_layer_on_long_cascades(zoo_add3_2l, zoo_add3_1l):
@@ -102,11 +122,52 @@ def test_a_deliberately_broken_model_scores_low(tiny_model):
     assert res.exact_match < 0.05
 
 
-def test_scratchpad_models_are_scored_by_greedy_decoding(tiny_model):
-    task = dataclasses.replace(tiny_model.task, format="scratchpad")
-    model = al.build_model("2L", task)
-    res = evaluate(model, n=50)
-    assert res.mode == "greedy" and res.exact_match < 0.1
+class Oracle(torch.nn.Module):
+    """A stand-in model that writes, after each prompt, the completion ``write(problem text)``
+    one character per step (logits +10 on its next character), reading only its own prefix."""
+
+    def __init__(self, task, write):
+        super().__init__()
+        self.task, self.write = task, write
+        self.tok = al.CharTokenizer()
+        self.cfg = SimpleNamespace(n_ctx=al.tasks.max_length(task))
+
+    def forward(self, tokens):
+        logits = torch.zeros(*tokens.shape, self.tok.size)
+        for r, row in enumerate(tokens.tolist()):
+            text = self.tok.decode(row)
+            prompt = text[: text.index("=") + 1]
+            goal = prompt + self.write(prompt)
+            for t in range(len(text)):
+                nxt = goal[t + 1] if t + 1 < len(goal) else "_"
+                logits[r, t, self.tok.encode(nxt)[0]] = 10.0
+        return logits
+
+
+def test_scratchpad_scoring_reads_the_models_own_greedy_steps():
+    task = al.TaskSpec(op="add", n_digits=2, format="scratchpad")
+    problems = sample(task, 200, seed=4)
+    texts = {t[: t.index("=") + 1]: t[t.index("=") + 1 :] for t in encode(problems).texts}
+    perfect = evaluate(Oracle(task, lambda p: texts[p]), problems)
+    truth = al.tasks.answer_digits(problems)
+    assert perfect.mode == "greedy" and perfect.exact.all() and (perfect.pred_digits == truth).all()
+
+    def wrong_final_units(p):  # right steps, then a wrong units digit in the final answer
+        steps, answer = texts[p].rsplit(">", 1)
+        bad = answer[:-2] + str((int(answer[-2]) + 1) % 10) + answer[-1:]
+        return steps + ">" + bad
+
+    res = evaluate(Oracle(task, wrong_final_units), problems)
+    assert not res.exact.any()
+    assert (res.pred_digits[:, 0] == (truth[:, 0] + 1) % 10).all()
+    assert (res.pred_digits[:, 1:] == truth[:, 1:]).all()
+
+    def wrong_step_right_answer(p):  # a wrong intermediate digit; the answer is still right
+        steps, answer = texts[p].rsplit(">", 1)
+        return steps[0] + str((int(steps[1]) + 1) % 10) + steps[2:] + ">" + answer  # "A6C1,"
+
+    res = evaluate(Oracle(task, wrong_step_right_answer), problems)
+    assert res.exact.all()  # exact match scores the final answer the model wrote
 
 
 def test_length_generalization_reports_each_width_and_refuses_what_does_not_fit(zoo_add3_2l):
@@ -138,3 +199,18 @@ def test_unknown_zoo_name_lists_the_known_ones():
         al.load("no/such/model", offline=True)  # two slashes: a path, never a Hub id
     with pytest.raises(ArithlensError, match="zoo models are"):
         al.load(Path(__file__).parent)  # a folder that is no model
+
+
+def test_accuracy_by_carry_matches_a_hand_count(zoo_add3_1l):
+    problems = sample(zoo_add3_1l.task, 1500, seed=8, strategy="cascade")
+    res = evaluate(zoo_add3_1l, problems)
+    table = res.by_carry().set_index(["digit", "carry_in"])
+    for k, name in enumerate(["units", "tens", "hundreds", "thousands"]):
+        carry = np.array([int((a % 10**k) + (b % 10**k) >= 10**k) for a, b in problems.ints()])
+        for c in np.unique(carry):
+            sel = carry == c
+            assert table.loc[(name, c), "count"] == sel.sum()
+            right = res.pred_digits[sel, k] == res.true_digits[sel, k]
+            assert table.loc[(name, c), "accuracy"] == pytest.approx(right.mean())
+    assert set(table.loc["units"].index) == {0}  # nothing carries into the units
+    assert set(table.loc["thousands"].index) == {0, 1}

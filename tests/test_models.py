@@ -159,3 +159,61 @@ def test_bad_model_input_is_named():
         TrainConfig(seed="a")
     with pytest.raises(ArithlensError, match="steps=0"):
         TrainConfig(steps=0)
+
+
+# ----------------------------------------------------------------------------- schedules and data
+
+
+def test_learning_rate_follows_warmup_then_cosine_or_constant():
+    import math
+
+    from arithlens.models.train import _lr_lambda
+
+    cos = _lr_lambda(TrainConfig(steps=110, warmup_steps=10, schedule="cosine"))
+    assert [cos(s) for s in range(10)] == pytest.approx([(s + 1) / 10 for s in range(10)])
+    for s in (10, 40, 60, 109):
+        assert cos(s) == pytest.approx(0.5 * (1 + math.cos(math.pi * (s - 10) / 100)))
+    assert cos(109) < 0.001 and cos(60) == pytest.approx(0.5)
+    const = _lr_lambda(TrainConfig(steps=110, warmup_steps=10))
+    assert [const(s) for s in (10, 60, 109)] == [1.0, 1.0, 1.0]
+
+
+def test_a_cosine_run_ends_at_a_learning_rate_near_zero(monkeypatch):
+    seen = []
+    real = torch.optim.lr_scheduler.LambdaLR.step
+
+    def spy(self, *a, **k):
+        real(self, *a, **k)
+        seen.append(self.optimizer.param_groups[0]["lr"])
+
+    monkeypatch.setattr(torch.optim.lr_scheduler.LambdaLR, "step", spy)
+    cfg = TrainConfig(
+        steps=20, batch_size=8, warmup_steps=2, lr=1e-2, schedule="cosine", eval_every=20, n_test=16
+    )
+    train(TaskSpec(op="add", n_digits=1), "1L", cfg, progress=False)
+    used = seen[:-1]  # LambdaLR steps once when built: entry s is the rate of step s
+    assert len(used) == 20 and used[0] == pytest.approx(5e-3) and max(used) == pytest.approx(1e-2)
+    assert used[-1] < 1e-4 and used[12] < used[6] < used[2]
+
+
+def test_training_batches_never_hold_a_held_out_problem_and_n_train_fixes_the_pool():
+    from arithlens.models.train import _batches, held_out
+
+    task = TaskSpec(op="add", n_digits=1)  # only 100 problems: a leak would show at once
+    for cfg in (
+        TrainConfig(batch_size=64, n_test=30),  # fresh draws, a quarter cascade-balanced
+        TrainConfig(batch_size=64, n_test=30, cascade_fraction=0.0),
+        TrainConfig(batch_size=64, n_test=30, n_train=40),
+    ):
+        test = set(held_out(task, cfg).keys())
+        assert len(test) == 30
+        draw = _batches(task, cfg, held_out(task, cfg))
+        seen = set()
+        for step in range(200):
+            keys = set(draw(step).keys())
+            assert not keys & test, cfg
+            seen |= keys
+        if cfg.n_train is None:
+            assert len(seen) == 70  # every problem that is not held out gets drawn
+        else:
+            assert len(seen) == 40  # exactly the fixed pool

@@ -296,3 +296,82 @@ def test_one_layer_model_also_holds_the_tens_carry_at_the_prompt_end(zoo_add3_1l
     assert res.layer_labels == ["emb", "L0"]
     assert res.score[0, 1, res.positions.index(7)] >= 0.97
     assert res.score[0, 0, res.positions.index(7)] <= res.majority[0] + 0.03  # "=" embedding
+
+
+# ----------------------------------------------------------------------------- more targets
+
+
+def _hand_labels(a: int, b: int, n: int) -> tuple[list[int], list[str], int]:
+    """Answer digits, Quirke & Barez classes and cascade class of a + b, column by column with
+    Python ints (units first)."""
+    digits, classes, carry, chain, longest, prev_sum = [], [], 0, 0, 0, None
+    for k in range(n + 1):
+        s = (a // 10**k % 10) + (b // 10**k % 10) if k < n else 0
+        digits.append((s + carry) % 10)
+        if carry:
+            chain = chain + 1 if prev_sum == 9 else 1
+            classes.append("US" if prev_sum == 9 else "UC")
+        else:
+            chain = 0
+            classes.append("MC" if s >= 10 else "MS" if s == 9 else "BA")
+        longest = max(longest, chain)
+        carry, prev_sum = int(s + carry >= 10), s
+    return digits, classes, min(longest, 5)
+
+
+def test_answer_digit_class_and_cascade_targets_match_hand_labels_and_are_decodable(
+    zoo_add3_2l, add3_task
+):
+    p = sample(add3_task, 3000, seed=3)
+    names = ["answer.units", "answer.tens", "digit_class.tens", "digit_class.thousands", "cascade"]
+    values = {t.name: t.values(p) for t in resolve(add3_task, names)}
+    for i, (a, b) in enumerate(p.ints()):
+        digits, classes, cascade = _hand_labels(a, b, 3)
+        assert values["answer.units"][i] == digits[0] and values["answer.tens"][i] == digits[1]
+        assert al.tasks.CLASS_NAMES[values["digit_class.tens"][i]] == classes[1]
+        assert al.tasks.CLASS_NAMES[values["digit_class.thousands"][i]] == classes[3]
+        assert values["cascade"][i] == cascade
+    res = fit(
+        zoo_add3_2l,
+        ["answer.units", "digit_class.tens", "cascade"],
+        n=4000,
+        min_per_class=10,
+        controls=("majority",),
+        progress=False,
+    )
+    score = {t: res.score[res.target_index(t)] for t in res.targets}
+    # measured: answer.units 1.00 at "=" (pos 7) after either block, 0.08-0.11 before b is read
+    assert score["answer.units"][1:, 7].min() >= 0.99
+    assert score["answer.units"][:, :3].max() <= res.majority[0] + 0.05
+    # digit_class.tens 1.00 where the tens digit is predicted (pos 8), 0.52 in the embedding
+    assert score["digit_class.tens"][1:, TENS_PREDICT_POS].min() >= 0.98
+    assert score["digit_class.tens"][0, TENS_PREDICT_POS] <= 0.7
+    # cascade 0.96 once the hundreds digit is written (pos 11), against a majority of 0.76
+    k = res.target_index("cascade")
+    assert score["cascade"][2, 11] >= res.majority[k] + 0.12
+
+
+def test_causal_flip_along_the_probe_direction_equals_a_hand_written_reflection(
+    zoo_add3_2l, carry_probes
+):
+    from _reference import reference_flip
+
+    flips = causal_flip(
+        zoo_add3_2l,
+        carry_probes,
+        targets=["carry.tens"],
+        n=64,
+        seed=3,
+        direction="probe",
+        progress=False,
+    )
+    assert flips.meta["direction"] == "probe"
+    # measured (64 problems): 0.19 at (emb, pos 1), 0.22 at (emb, pos 8), 0.00 after block 0
+    sites = [(0, 1), (0, TENS_PREDICT_POS), (1, TENS_PREDICT_POS)]
+    for layer, pos in sites:
+        ours = flips.flip[0, layer, flips.positions.index(pos)]
+        ref = reference_flip(
+            zoo_add3_2l, carry_probes, "carry.tens", layer, pos, n=64, seed=3, direction="probe"
+        )
+        assert ours == pytest.approx(ref, abs=1e-6), (layer, pos)  # rates stored in float32
+    assert flips.flip[0, 0, flips.positions.index(TENS_PREDICT_POS)] >= 0.1  # a nonzero rate

@@ -238,13 +238,17 @@ def finetune(
     model.train()
     loss = torch.tensor(float("nan"))
     try:
-        for _ in tqdm(range(steps), desc="fine-tune", disable=not progress):
-            idx = torch.randint(len(train), (batch_size,), generator=g)
-            batch = train[idx]
-            loss = completion_loss(model(batch.tokens), batch)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+        # dropout (pretrained models keep theirs) draws from torch's global generator: seed it
+        # here, without disturbing the caller's stream, so a run is a function of ``seed``
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for _ in tqdm(range(steps), desc="fine-tune", disable=not progress):
+                idx = torch.randint(len(train), (batch_size,), generator=g)
+                batch = train[idx]
+                loss = completion_loss(model(batch.tokens), batch)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
     finally:
         model.eval()
         for h in handles:
