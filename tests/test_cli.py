@@ -78,7 +78,8 @@ def test_train_then_eval_a_checkpoint(tmp_path, capsys):
         while len(ids) < len(text):
             ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
         right += tok.decode(ids) == text
-    assert summary["n"] == 50 and summary["exact_match"] == right / 50
+    # one problem of slack: batched and one-row forwards may break a near-tie differently
+    assert summary["n"] == 50 and abs(summary["exact_match"] - right / 50) <= 1 / 50 + 1e-12
     assert (
         2 <= right <= 48
     )  # measured 5: neither all wrong nor all right, so the match means something

@@ -114,7 +114,11 @@ def test_teacher_forced_exact_match_equals_greedy_decoding(zoo_add3_1l):
     completions = greedy_complete(zoo_add3_1l, batch)
     truth = [t[int(k) :].rstrip(".") for t, k in zip(batch.texts, batch.prompt_len)]
     greedy_exact = np.array([c == t for c, t in zip(completions, truth)])
-    assert np.array_equal(greedy_exact, res.exact)
+    # equal in exact arithmetic; allow a problem whose teacher-forced logits are a near-tie
+    top2 = zoo_add3_1l(batch.tokens)[:, :-1].topk(2, -1).values
+    gap = (top2[..., 0] - top2[..., 1]).masked_fill(~batch.target_mask(), float("inf")).amin(1)
+    clear = (gap > 1e-3).numpy()
+    assert clear.mean() > 0.95 and np.array_equal(greedy_exact[clear], res.exact[clear])
 
 
 def test_a_deliberately_broken_model_scores_low(tiny_model):

@@ -373,5 +373,6 @@ def test_causal_flip_along_the_probe_direction_equals_a_hand_written_reflection(
         ref = reference_flip(
             zoo_add3_2l, carry_probes, "carry.tens", layer, pos, n=64, seed=3, direction="probe"
         )
-        assert ours == pytest.approx(ref, abs=1e-6), (layer, pos)  # rates stored in float32
+        # one example of slack: a batched and a one-row forward may break a near-tie differently
+        assert ours == pytest.approx(ref, abs=1 / flips.n_examples[0] + 1e-6), (layer, pos)
     assert flips.flip[0, 0, flips.positions.index(TENS_PREDICT_POS)] >= 0.1  # a nonzero rate

@@ -82,11 +82,9 @@ def _offline(offline: bool | None) -> bool:
 def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
     """A local folder holding ``config.json`` for ``name_or_path`` (downloading only online)."""
     path = Path(name_or_path).expanduser()
-    looks_local = (
-        str(name_or_path).startswith((".", "/", "~"))
-        or path.suffix != ""
-        or (str(name_or_path).count("/") > 1)
-    )
+    # a Hub id is "name" or "owner/name" ("meta-llama/Llama-3.2-1B": dots are allowed)
+    text = str(name_or_path)
+    looks_local = text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text
     if not path.exists() and looks_local:
         raise ArithlensError(
             f"folder {str(path)!r} does not exist (nor is it a zoo name: "
