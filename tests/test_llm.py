@@ -10,6 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from _reference import reference_attribution, reference_direct_paths
 
 import arithlens as al
 from arithlens.cli import main
@@ -153,76 +154,14 @@ def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
     )
     assert torch.allclose(ours.values, theirs, atol=1e-5)
     path = path_patch(model, batch, receivers="logits", metric=metric, progress=False)
-    assert torch.allclose(path.values, _reference_direct_paths(model, batch, metric), atol=1e-4)
+    assert torch.allclose(path.values, reference_direct_paths(model, batch, metric), atol=1e-4)
     attr = attribution_patch(model, batch, "z", by=("layer", "head"), metric=metric)
-    ref = _reference_attribution(model, batch, metric)
+    ref = reference_attribution(model, batch, metric)
     assert torch.allclose(attr.effect(), ref, atol=1e-4, rtol=1e-3)
     assert ref.abs().max() > 1e-3  # the comparison is not between zeros
     assert ours.pos_labels[-1].endswith(
         model.encoder.tokenizer.convert_ids_to_tokens(int(batch.clean.tokens[0, -1]))
     )
-
-
-def _reference_direct_paths(model, batch, metric):
-    """Path patching to the logits, direct-path variant (today's path_patch): the clean run with
-    one head's z from the corrupt run, every other head's z and every MLP output frozen at clean;
-    written with plain run_with_hooks."""
-    L, H = model.cfg.n_layers, model.cfg.n_heads
-    names = [f"blocks.{i}.attn.hook_z" for i in range(L)] + [
-        f"blocks.{i}.hook_mlp_out" for i in range(L)
-    ]
-    clean = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)[1]
-    corrupt = model.run_with_cache(batch.corrupt.tokens, names_filter=lambda n: n in names)[1]
-    out = torch.zeros(L, H)
-    for layer in range(L):
-        for head in range(H):
-            hooks = []
-            for i in range(L):
-
-                def set_z(z, hook=None, i=i):
-                    z = clean[f"blocks.{i}.attn.hook_z"].clone()
-                    if i == layer:
-                        z[:, :, head] = corrupt[f"blocks.{i}.attn.hook_z"][:, :, head]
-                    return z
-
-                hooks.append((f"blocks.{i}.attn.hook_z", set_z))
-                hooks.append(
-                    (
-                        f"blocks.{i}.hook_mlp_out",
-                        lambda m, hook=None, i=i: clean[f"blocks.{i}.hook_mlp_out"],
-                    )
-                )
-            out[layer, head] = metric(
-                model.run_with_hooks(batch.clean.tokens, fwd_hooks=hooks)
-            ).mean()
-    return out
-
-
-def _reference_attribution(model, batch, metric):
-    """Gradient of the metric at the corrupt run times (clean - corrupt) z, summed per head."""
-    L = model.cfg.n_layers
-    names = [f"blocks.{i}.attn.hook_z" for i in range(L)]
-    clean = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)[1]
-    kept = {}
-
-    def keeper(name):
-        def keep(z, hook=None):
-            z.retain_grad()
-            kept[name] = z
-            return z
-
-        return keep
-
-    with torch.enable_grad():
-        hooks = [(n, keeper(n)) for n in names]
-        logits = model.run_with_hooks(batch.corrupt.tokens, fwd_hooks=hooks)
-        metric(logits).mean().backward()
-    rows = []
-    for n in names:
-        diff = clean[n] - kept[n].detach()
-        rows.append((kept[n].grad * diff).sum(dim=(0, 1, 3)))
-    model.zero_grad(set_to_none=True)
-    return torch.stack(rows)
 
 
 def test_key_value_patching_per_head_on_grouped_query_attention(models):
