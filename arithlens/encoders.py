@@ -111,7 +111,7 @@ def check_task(
         >>> check_task(model, TaskSpec(op="sub", n_digits=3))
         Traceback (most recent call last):
         ...
-        arithlens.errors.ArithlensError: problems are of task sub3-reversed but the model solves add3-reversed: sample them from model.task (al.tasks.sample(model.task, n)) or load a model of task sub3-reversed
+        arithlens.errors.ArithlensError: problems are of task sub3-reversed but the model solves add3-reversed: draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of task sub3-reversed
     """
     enc = encoder_of(model)
     if not isinstance(task, TaskSpec):
@@ -123,8 +123,9 @@ def check_task(
     )
     if not same:
         raise ArithlensError(
-            f"{what} are of task {describe(task)} but the model solves {describe(enc.task)}: "
-            f"sample them from model.task (al.tasks.sample(model.task, n)) or load a model of "
+            f"{what} {'are' if what.endswith('s') else 'is'} of task {describe(task)} but the "
+            f"model solves {describe(enc.task)}: "
+            f"draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of "
             f"task {describe(task)}"
         )
     return enc
