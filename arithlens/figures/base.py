@@ -58,6 +58,25 @@ class FigureOutput:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A claim of the paper, stated on a figure's numbers so that it can fail.
+
+    Attributes:
+        claim: what must hold, in words (the key of the figure's ``checks``).
+        holds: ``numbers -> bool``; reads only the figure's JSON numbers, so a test can feed it a
+            counter-example.
+    """
+
+    claim: str
+    holds: Callable[[dict[str, Any]], bool]
+
+
+def run_checks(checks: list[Check], numbers: dict[str, Any]) -> dict[str, bool]:
+    """Each check's claim -> whether it holds on ``numbers``."""
+    return {c.claim: bool(c.holds(numbers)) for c in checks}
+
+
+@dataclass(frozen=True)
 class FigureSpec:
     name: str
     title: str

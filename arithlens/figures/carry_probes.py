@@ -3,10 +3,23 @@ and the causal flip rate, on the 2-layer addition model."""
 
 from __future__ import annotations
 
-from arithlens.figures.base import Context, FigureOutput, register
+from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.models import zoo
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
+
+CHECKS = [
+    Check(
+        "every carry is decoded better than the majority baseline by 0.1",
+        lambda n: all(n["best_score"][t] > n["majority"][t] + 0.1 for t in n["best_score"]),
+    ),
+    Check(
+        "at its best site each carry's flip rate beats a random direction's by 0.2",
+        lambda n: all(
+            n["best_flip_rate"][t] > n["random_flip_at_best"][t] + 0.2 for t in n["best_flip_rate"]
+        ),
+    ),
+]
 
 
 @register(
@@ -31,15 +44,6 @@ def make(ctx: Context) -> FigureOutput:
         best_flip_rate={t: float(fbest.loc[t, "flip"]) for t in res.targets},
         random_flip_at_best={t: float(fbest.loc[t, "random"]) for t in res.targets},
     )
-    checks = {
-        "every carry is decoded better than the majority baseline": all(
-            numbers["best_score"][t] > numbers["majority"][t] + 0.1 for t in res.targets
-        ),
-        "at its best site each carry's flip rate beats a random direction's by 0.2": all(
-            numbers["best_flip_rate"][t] > numbers["random_flip_at_best"][t] + 0.2
-            for t in res.targets
-        ),
-    }
     paper = {
         "best_score": "carry bits are linearly decodable at the positions that need them",
         "best_flip_rate": "moving along the carry direction changes the carried digit",
@@ -48,4 +52,6 @@ def make(ctx: Context) -> FigureOutput:
         f"Best probe per carry: {numbers['best_site']} (accuracy {numbers['best_score']}); "
         f"best causal flip rates {numbers['best_flip_rate']}."
     ]
-    return FigureOutput(probe_overview(res, flips), numbers, paper, checks, summary)
+    return FigureOutput(
+        probe_overview(res, flips), numbers, paper, run_checks(CHECKS, numbers), summary
+    )

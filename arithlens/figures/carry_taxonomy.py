@@ -1,14 +1,18 @@
 """Carry taxonomy (Quirke & Barez 2024): exact match by cascade class and per-digit accuracy by
 digit class, 1-layer vs 2-layer addition models, in the plain (most significant digit first)
-format of the paper and, for contrast, the reversed format."""
+format of the paper and, for contrast, the reversed format — each on uniform problems and on
+problems balanced over the cascade classes (uniform within each class). For the plain pair, the
+minimal pairs of :mod:`arithlens.tasks.minimal`: real carry chains of length 1-5 from the units,
+and their false-cascade twins (the same run of sum-9 pairs, no carry source)."""
 
 from __future__ import annotations
 
 from plotly.subplots import make_subplots
 
 from arithlens.evaluation import evaluate
-from arithlens.figures.base import Context, FigureOutput, register
+from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.models import zoo
+from arithlens.tasks import false_cascades
 
 # format -> (1-layer model, 2-layer model)
 PAIRS = {
@@ -23,6 +27,62 @@ COLORS = {
 }
 # the 2-layer model may trail the 1-layer one by this much on a class (sampling noise)
 TOLERANCE = 0.01
+ONE, TWO = PAIRS["plain"]
+
+
+def _two_beats_one(numbers: dict) -> bool:
+    cascade = numbers["cascade_balanced"]
+    return all(
+        cascade[b][c] >= cascade[a][c] - TOLERANCE for a, b in PAIRS.values() for c in cascade[a]
+    )
+
+
+def _worst(values: dict) -> str:
+    return min(values, key=values.get)
+
+
+CHECKS = [
+    Check(
+        f"the 2-layer model is at least as accurate as the 1-layer one on every cascade class "
+        f"(balanced problems, both formats, within {TOLERANCE})",
+        _two_beats_one,
+    ),
+    Check(
+        "the 1-layer plain model is worst on use-sum-9 (US) digits, on uniform and on balanced "
+        "problems",
+        lambda n: (
+            _worst(n["digit_class_uniform"][ONE]) == "US"
+            and _worst(n["digit_class_balanced"][ONE]) == "US"
+        ),
+    ),
+    Check(
+        "the 1-layer plain model's worst cascade class is a cascading one (S2-S5, balanced)",
+        lambda n: _worst(n["cascade_balanced"][ONE]) not in ("S0", "S1"),
+    ),
+    Check(
+        "the 1-layer plain model fails the longest false cascade (twins of length 5 below 0.5) "
+        "and trails the 2-layer model there by at least 0.3",
+        lambda n: n["twins"][ONE]["5"] < 0.5 and n["twins"][TWO]["5"] >= n["twins"][ONE]["5"] + 0.3,
+    ),
+]
+
+
+def _by_class(model, n: int, seed: int, strategy: str) -> tuple[dict, dict]:
+    res = evaluate(model, n=n, strategy=strategy, seed=seed)
+    by_cascade, by_class = res.by_cascade(), res.by_class()
+    return (
+        dict(zip(by_cascade.cascade, by_cascade.exact_match)),
+        dict(zip(by_class.digit_class, by_class.accuracy)),
+    )
+
+
+def _minimal(model, n: int, seed: int) -> tuple[dict, dict]:
+    chains, twins = {}, {}
+    for length in range(1, model.task.n_digits + 1):
+        pairs = false_cascades(model.task, n, start=0, length=length, seed=seed + length)
+        chains[str(length)] = evaluate(model, pairs.clean).exact_match
+        twins[str(length)] = evaluate(model, pairs.corrupt).exact_match
+    return chains, twins
 
 
 @register(
@@ -31,75 +91,89 @@ TOLERANCE = 0.01
     "Quirke & Barez 2024, Understanding addition in transformers",
 )
 def make(ctx: Context) -> FigureOutput:
-    n = 1000 if ctx.quick else 20000
-    cascade, klass = {}, {}
+    n, n_pairs = (1000, 300) if ctx.quick else (20000, 2000)
+    numbers: dict = dict(n=n, n_pairs=n_pairs)
+    for key in ("cascade_balanced", "cascade_uniform", "digit_class_balanced"):
+        numbers[key] = {}
+    numbers["digit_class_uniform"], numbers["chains"], numbers["twins"] = {}, {}, {}
     for name in COLORS:
-        res = evaluate(zoo.load(name), n=n, strategy="cascade", seed=ctx.seed)
-        by_cascade, by_class = res.by_cascade(), res.by_class()
-        cascade[name] = dict(zip(by_cascade.cascade, by_cascade.exact_match))
-        klass[name] = dict(zip(by_class.digit_class, by_class.accuracy))
+        model = zoo.load(name)
+        for strategy, tag in (("cascade", "balanced"), ("uniform", "uniform")):
+            cas, cls = _by_class(model, n, ctx.seed, strategy)
+            numbers[f"cascade_{tag}"][name], numbers[f"digit_class_{tag}"][name] = cas, cls
+        if name in PAIRS["plain"]:
+            numbers["chains"][name], numbers["twins"][name] = _minimal(model, n_pairs, ctx.seed)
+    numbers["plain_1L_worst_class_uniform"] = _worst(numbers["digit_class_uniform"][ONE])
+    numbers["plain_1L_worst_cascade_balanced"] = _worst(numbers["cascade_balanced"][ONE])
+    fig = _figure(numbers)
+    paper = {
+        "plain_1L_worst_class_uniform": "1-layer model fails cascading use-sum-9 cases (445+555)",
+        "cascade_balanced": "2-layer models: 99.999%+ on every class",
+        "twins": "(not in the paper) a run of 9s with no carry source must not carry",
+    }
+    one_u, one_b = numbers["cascade_uniform"][ONE], numbers["cascade_balanced"][ONE]
+    summary = [
+        f"Plain format, 1 layer, uniform problems: exact match by cascade class "
+        f"{ {k: round(v, 3) for k, v in one_u.items()} }; digit classes "
+        f"{ {k: round(v, 3) for k, v in numbers['digit_class_uniform'][ONE].items()} }.",
+        f"Balanced: { ({k: round(v, 3) for k, v in one_b.items()}) }.",
+        f"Real carry chains from the units by length (1 layer): {numbers['chains'][ONE]}; "
+        f"false-cascade twins: {numbers['twins'][ONE]} (2 layers: {numbers['twins'][TWO]}).",
+    ]
+    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
+
+
+def _figure(numbers: dict):
     fig = make_subplots(
-        1, 2, subplot_titles=["exact match by cascade class", "digit accuracy by class"]
+        2,
+        2,
+        subplot_titles=[
+            "exact match by cascade class (balanced)",
+            "exact match by cascade class (uniform)",
+            "digit accuracy by class (uniform)",
+            "plain format: real chains (solid) and false-cascade twins (dashed) by length",
+        ],
+        vertical_spacing=0.16,
     )
     for name, color in COLORS.items():
-        for col, values in ((1, cascade[name]), (2, klass[name])):
+        panels = (
+            (1, 1, numbers["cascade_balanced"][name]),
+            (1, 2, numbers["cascade_uniform"][name]),
+            (2, 1, numbers["digit_class_uniform"][name]),
+        )
+        for row, col, values in panels:
             fig.add_bar(
                 x=list(values),
                 y=list(values.values()),
                 name=name,
                 marker_color=color,
-                showlegend=col == 1,
-                row=1,
+                showlegend=(row, col) == (1, 1),
+                legendgroup=name,
+                row=row,
                 col=col,
             )
+        for kind, dash in (("chains", "solid"), ("twins", "dash")):
+            if name in numbers[kind]:
+                values = numbers[kind][name]
+                fig.add_scatter(
+                    x=[int(k) for k in values],
+                    y=list(values.values()),
+                    name=f"{name} {kind}",
+                    line=dict(color=color, dash=dash),
+                    row=2,
+                    col=2,
+                )
     fig.update_yaxes(range=[0, 1.05])
+    fig.update_xaxes(title_text="chain length (sum-9 run + 1)", row=2, col=2)
     fig.update_layout(
-        title=f"carry taxonomy ({n} cascade-balanced problems per model)",
+        title=f"carry taxonomy ({numbers['n']} problems per model and sampler, "
+        f"{numbers['n_pairs']} pairs per length)",
         barmode="group",
         template="plotly_white",
-        width=1100,
-        height=440,
+        width=1200,
+        height=780,
     )
-    one, two = PAIRS["plain"]
-    numbers = dict(
-        n=n,
-        cascade=cascade,
-        digit_class=klass,
-        plain_1L_worst_class=min(klass[one], key=klass[one].get),
-        plain_1L_exact_S0=cascade[one]["S0"],
-        plain_1L_worst_cascade=min(cascade[one], key=cascade[one].get),
-        plain_2L_min_exact=min(cascade[two].values()),
-        reversed_1L_min_exact=min(cascade[PAIRS["reversed"][0]].values()),
-    )
-    checks = {
-        f"the 2-layer model is at least as accurate as the 1-layer one on every cascade class "
-        f"({fmt} format, within {TOLERANCE})": all(
-            cascade[b][c] >= cascade[a][c] - TOLERANCE for c in cascade[a]
-        )
-        for fmt, (a, b) in PAIRS.items()
-    }
-    checks["every cascade class is present (S0-S5 plain, S0-S3 reversed)"] = (
-        len(cascade[one]) == 6 and len(cascade[PAIRS["reversed"][0]]) == 4
-    )
-    checks["the 1-layer plain model is worst on use-sum-9 (US) digits"] = (
-        numbers["plain_1L_worst_class"] == "US"
-    )
-    worst = numbers["plain_1L_worst_cascade"]
-    checks["the 1-layer plain model's worst cascade class is a cascading one (S2-S5)"] = (
-        worst not in ("S0", "S1")
-    )
-    paper = {
-        "plain_1L_worst_class": "1-layer model fails cascading use-sum-9 cases, e.g. 445+555",
-        "plain_2L_min_exact": "2-layer model: 99.999%+ on every class",
-        "reversed_1L_min_exact": "(not in the paper: reversed format)",
-    }
-    summary = [
-        f"Plain format, 1 layer: exact match {cascade[one]['S0']:.4f} on S0, worst on "
-        f"{numbers['plain_1L_worst_cascade']} "
-        f"({cascade[one][numbers['plain_1L_worst_cascade']]:.4f}); its worst digit class is "
-        f"{numbers['plain_1L_worst_class']} ({klass[one][numbers['plain_1L_worst_class']]:.4f}).",
-        f"Plain format, 2 layers: worst cascade class {numbers['plain_2L_min_exact']:.4f}.",
-        f"Reversed format, 1 layer: worst cascade class {numbers['reversed_1L_min_exact']:.4f} - "
-        "the lower answer digits are written first and read back, so a cascade needs no lookahead.",
-    ]
-    return FigureOutput(fig, numbers, paper, checks, summary)
+    return fig
+
+
+__all__ = ["CHECKS", "make"]

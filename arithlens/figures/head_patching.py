@@ -6,11 +6,26 @@ from __future__ import annotations
 import numpy as np
 from plotly.subplots import make_subplots
 
-from arithlens.figures.base import Context, FigureOutput, register
+from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.lens import trace
 from arithlens.models import zoo
 from arithlens.patching import activation_patch
 from arithlens.tasks import corrupt_pairs
+
+CHECKS = [
+    Check(
+        "the top cell restores at least 0.1 of the clean logit difference",
+        lambda n: n["top_heads"][0]["restored"] > 0.1,
+    ),
+    Check(
+        "the top cells sit at or after '=' (where answer digits are predicted)",
+        lambda n: all(int(h["pos"].split(":")[0]) >= n["equals_pos"] for h in n["top_heads"]),
+    ),
+    Check(
+        "a top head attends to the changed digit a.units at its position",
+        lambda n: any(v == n["a_units_label"] for v in n["top_head_reads"].values()),
+    ),
+]
 
 
 @register(
@@ -79,18 +94,11 @@ def make(ctx: Context) -> FigureOutput:
             for _, r in top.iterrows()
         ],
         top_head_reads=reads,
+        equals_pos=model.task.n_digits * 2 + 1,
+        a_units_label=t.token_labels[2],
     )
-    checks = {
-        "the top cell restores part of the clean logit difference": float(top.value.iloc[0]) > 0.1,
-        "the top cells sit at or after '=' (where answer digits are predicted)": all(
-            int(p) >= model.task.n_digits * 2 + 1 for p in top["pos"]
-        ),
-        "the top head attends to the changed digit a.units at its position": any(
-            v.endswith(":" + t.tokens[2]) and v.startswith("2:") for v in reads.values()
-        ),
-    }
     paper = {
         "top_heads": "a few heads move each operand digit to the position that predicts its answer digit"
     }
     summary = [f"Top cells: {numbers['top_heads']}; what each reads: {reads}."]
-    return FigureOutput(fig, numbers, paper, checks, summary)
+    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

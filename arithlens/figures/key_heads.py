@@ -7,11 +7,30 @@ import plotly.graph_objects as go
 import torch
 
 from arithlens.encoders import encoder_of
-from arithlens.figures.base import Context, FigureOutput, register
+from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.llm import key_heads
 from arithlens.models import zoo
 
 MODELS = ("add3-1L", "add3-2L", "add5-2L")
+
+
+# The effect is concentrated (Zhang et al.: a few heads matter). Our models have 3-8 heads, so the
+# claims are scaled: the top head carries clearly more than an equal share, and the 2-layer
+# models reach 80% with fewer than all their heads. Both fail on a model whose heads share the
+# effect evenly.
+CONCENTRATION = 1.2
+
+
+CHECKS = [
+    Check(
+        f"the top head carries at least {CONCENTRATION}x an equal share on every zoo model",
+        lambda n: all(n["top1_share"][m] >= CONCENTRATION / n["n_heads"][m] for m in MODELS),
+    ),
+    Check(
+        "the 2-layer zoo models reach 80% of the effect with fewer than all their heads",
+        lambda n: all(n["heads_for_80pct"][m] < n["n_heads"][m] for m in MODELS if "2L" in m),
+    ),
+]
 
 
 @register(
@@ -49,15 +68,7 @@ def make(ctx: Context) -> FigureOutput:
         width=900,
         height=420,
     )
-    n_heads = {m: models[m].cfg.n_layers * models[m].cfg.n_heads for m in MODELS}
-    checks = {
-        "the top head carries more than an equal share on every zoo model": all(
-            numbers["top1_share"][m] > 1 / n_heads[m] for m in MODELS
-        ),
-        "fewer than all heads reach 80% on the 2-layer models": all(
-            numbers["heads_for_80pct"][m] < n_heads[m] for m in MODELS if "2L" in m
-        ),
-    }
+    numbers["n_heads"] = {m: models[m].cfg.n_layers * models[m].cfg.n_heads for m in models}
     paper = {
         "fraction_for_80pct": "under 5% of heads matter for arithmetic in 7B LLMs (Zhang et al.)"
     }
@@ -65,4 +76,4 @@ def make(ctx: Context) -> FigureOutput:
         f"Heads needed for 80% of the effect: {numbers['heads_for_80pct']}. Our models have "
         "3-8 heads, so a single head is already 12-33% of them; the LLM share needs --model."
     ]
-    return FigureOutput(fig, numbers, paper, checks, summary)
+    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

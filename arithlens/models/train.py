@@ -50,6 +50,8 @@ class TrainConfig:
         grad_clip: max gradient norm (0 = off).
         cascade_fraction: share of each batch drawn balanced over carry cascade classes
             (add/sub only; uniform sampling almost never yields long cascades).
+        cascade_strategy: the balanced sampler: ``"cascade"`` (uniform within each class) or
+            ``"cascade_chained"`` (the biased one the committed zoo models were trained with).
         n_train: fixed training-set size; None draws fresh problems every step.
         n_test: held-out problems (never trained on).
         eval_every: steps between held-out evaluations.
@@ -64,6 +66,7 @@ class TrainConfig:
     schedule: str = "constant"
     grad_clip: float = 1.0
     cascade_fraction: float = 0.25
+    cascade_strategy: str = "cascade"
     n_train: int | None = None
     n_test: int = 2000
     eval_every: int = 100
@@ -76,6 +79,7 @@ class TrainConfig:
         check_int("eval_every", self.eval_every, minimum=1)
         check_int("n_test", self.n_test, minimum=1)
         check_choice("schedule", self.schedule, ("constant", "cosine"))
+        check_choice("cascade_strategy", self.cascade_strategy, ("cascade", "cascade_chained"))
         if self.n_train is not None:
             check_int("n_train", self.n_train, minimum=1)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
@@ -192,7 +196,7 @@ def _batches(task: TaskSpec, cfg: TrainConfig, test: Problems) -> Callable[[int]
         n_casc = int(round(cfg.batch_size * cfg.cascade_fraction)) if cascade else 0
         parts = [sample(task, cfg.batch_size - n_casc, rng, exclude=test)]
         if n_casc:
-            parts.append(sample(task, n_casc, rng, strategy="cascade", exclude=test))
+            parts.append(sample(task, n_casc, rng, strategy=cfg.cascade_strategy, exclude=test))
         return Problems.concat(parts)
 
     return draw
@@ -207,7 +211,12 @@ def held_out(task: TaskSpec, cfg: TrainConfig) -> Problems:
     if half == 0:
         return uni
     return Problems.concat(
-        [uni, sample(task, half, cfg.seed + 8, strategy="cascade", exclude=uni, unique=True)]
+        [
+            uni,
+            sample(
+                task, half, cfg.seed + 8, strategy=cfg.cascade_strategy, exclude=uni, unique=True
+            ),
+        ]
     )
 
 

@@ -8,6 +8,7 @@ Example:
     4
 """
 
+from arithlens.tasks.balanced import cascade_balanced, class_sizes, exact_cascade
 from arithlens.tasks.formats import Rendered, max_length, position_labels, render
 from arithlens.tasks.labels import (
     CLASS_NAMES,
@@ -20,10 +21,11 @@ from arithlens.tasks.labels import (
     max_cascade,
     pair_kind,
 )
+from arithlens.tasks.minimal import broken_chains, carry_chains, false_cascades
 from arithlens.tasks.pairs import Pairs, corrupt_pairs
 from arithlens.tasks.parse import parse_problem
 from arithlens.tasks.problems import Problems, from_digits, to_digits
-from arithlens.tasks.samplers import cascade_balanced, sample, split, uniform
+from arithlens.tasks.samplers import cascade_chained, sample, split, uniform
 from arithlens.tasks.spec import FORMATS, OPS, TaskSpec, place_index, place_name
 
 __all__ = [
@@ -35,13 +37,19 @@ __all__ = [
     "Rendered",
     "TaskSpec",
     "answer_digits",
+    "broken_chains",
+    "carry_chains",
     "carries",
     "cascade_balanced",
+    "cascade_chained",
+    "class_sizes",
+    "exact_cascade",
     "cascade_class",
     "chain_length",
     "corrupt_pairs",
     "digit_class",
     "digit_flags",
+    "false_cascades",
     "from_digits",
     "max_cascade",
     "max_length",

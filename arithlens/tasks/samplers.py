@@ -1,9 +1,14 @@
 """Seeded problem samplers and train/test splits.
 
 Uniform sampling almost never produces long carry cascades (a 5-digit S5 addition has
-probability ~1e-4), so :func:`sample` also offers ``strategy="cascade"``: problems balanced
-over the cascade classes S0..S5 that the width allows, built column by column and then
-checked against :func:`~arithlens.tasks.labels.cascade_class`.
+probability ~5e-5), so :func:`sample` also offers ``strategy="cascade"``: problems balanced over
+the cascade classes S0..S5 that the width allows and uniform within each class (exact; see
+:mod:`arithlens.tasks.balanced`).
+
+``strategy="cascade_chained"`` is the earlier, biased sampler, kept only because the committed
+zoo models were trained and held out with it (their recipes name it, so their held-out sets can
+be drawn again): it builds S0 from pairs summing to at most 8 and puts every sum-9 column on a
+carry chain, so within it P(carry | sum-9 column below) is ~1 (0.35 under uniform sampling).
 
 Example:
     >>> from arithlens.tasks import TaskSpec
@@ -18,12 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.tasks.balanced import cascade_balanced
 from arithlens.tasks.labels import MAKE, NONE, PASS, cascade_class, max_cascade
 from arithlens.tasks.ops import _is_less
 from arithlens.tasks.problems import Problems
 from arithlens.tasks.spec import TaskSpec
 
-STRATEGIES = ("uniform", "cascade")
+STRATEGIES = ("uniform", "cascade", "cascade_chained")
 RANDOM = -1
 
 
@@ -89,8 +95,9 @@ def _cascade_candidates(task: TaskSpec, n: int, rng: np.random.Generator) -> Pro
     return Problems(task, *_order(task, a, b))
 
 
-def cascade_balanced(task: TaskSpec, n: int, seed: int | np.random.Generator = 0) -> Problems:
-    """``n`` problems spread evenly over the cascade classes ``S0..S{max}`` the width allows."""
+def cascade_chained(task: TaskSpec, n: int, seed: int | np.random.Generator = 0) -> Problems:
+    """The earlier chain-built sampler (biased; see the module docstring): ``n`` problems spread
+    evenly over the cascade classes, not uniform within them."""
     rng = _rng(seed)
     classes = max_cascade(task) + 1
     quota = np.full(classes, n // classes)
@@ -130,14 +137,17 @@ def sample(
         task: the task.
         n: number of problems (1 .. :data:`MAX_PROBLEMS`).
         seed: int seed or a numpy Generator.
-        strategy: ``"uniform"`` or ``"cascade"`` (balanced over cascade classes).
+        strategy: ``"uniform"``, ``"cascade"`` (balanced over cascade classes, uniform within
+            each) or ``"cascade_chained"`` (the biased sampler the committed zoo used).
         exclude: problems that must not appear (e.g. a held-out set).
         unique: no problem appears twice.
     """
     check_int("n", n, minimum=1, maximum=MAX_PROBLEMS)
     check_choice("strategy", strategy, STRATEGIES)
     rng = _rng(seed)
-    draw = uniform if strategy == "uniform" else cascade_balanced
+    draw = {"uniform": uniform, "cascade": cascade_balanced, "cascade_chained": cascade_chained}[
+        strategy
+    ]
     banned = set(exclude.keys()) if exclude is not None else set()
     if unique or banned:
         space = 100**task.n_digits - len(banned)
@@ -147,7 +157,7 @@ def sample(
             )
     parts, have, seen = [], 0, set(banned)
     for _ in range(1000):
-        size = n - have if strategy == "cascade" else max(2 * (n - have), 1024)
+        size = n - have if strategy != "uniform" else max(2 * (n - have), 1024)
         cand = draw(task, size, rng)
         keep = []
         for i, k in enumerate(cand.keys()):
