@@ -136,3 +136,21 @@ def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path):
     assert len(curve) == 8  # the toy model has 2 layers x 4 heads
     assert n == next(i + 1 for i, v in enumerate(curve) if v >= 0.8 - 1e-9)
     assert info["numbers"]["fraction_for_80pct"][extra[0]] == pytest.approx(n / 8)
+
+
+def test_readme_carry_taxonomy_numbers_come_from_the_committed_json():
+    """The README quotes the carry taxonomy from the JSON committed beside its PNG (quick mode in
+    the gallery, full mode in the table): every number it states is in that file."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    for path in ("assets/figures/carry_taxonomy.json", "assets/figures/full/carry_taxonomy.json"):
+        numbers = json.loads((root / path).read_text())["numbers"]
+        row = next(line for line in readme.splitlines() if f"`{path}`" in line)
+        one, two = "add5-plain-1L", "add5-plain-2L"
+        for key in ("cascade_uniform", "digit_class_uniform"):
+            for name, value in numbers[key][one].items():
+                assert f"{name} {value:.3f}" in row, (path, key, name)
+        for model in (one, two):
+            assert " / ".join(f"{v:.3f}" for v in numbers["twins"][model].values()) in row

@@ -58,6 +58,13 @@ def _flip_b(op: str, a: np.ndarray, to: int, rng: np.random.Generator) -> np.nda
     return lo + np.floor(rng.random(a.shape) * (hi - lo + 1)).astype(a.dtype)
 
 
+def _undo(clean: Problems, column: int, rng: np.random.Generator) -> Problems:
+    """``clean`` with b's digit at ``column`` redrawn so that the pair does nothing to a carry."""
+    b = clean.b.copy()
+    b[:, column] = _flip_b(clean.task.op, clean.a[:, column].astype(np.int64), NONE, rng)
+    return Problems(clean.task, clean.a.copy(), b)
+
+
 def _check(task: TaskSpec, start: int, length: int) -> int:
     if task.op not in ("add", "sub"):
         raise ArithlensError(f"carry chains need op 'add' or 'sub', not {task.op!r}")
@@ -121,9 +128,7 @@ def false_cascades(
     makes a carry, the sum-9 run above it is unchanged."""
     rng = _rng(seed)
     clean = carry_chains(task, n, start=start, length=length, seed=rng)
-    b = clean.b.copy()
-    b[:, start] = _flip_b(task.op, clean.a[:, start].astype(np.int64), NONE, rng)
-    return Pairs(clean, Problems(task, clean.a.copy(), b), f"false_cascade@{start}+{length}")
+    return Pairs(clean, _undo(clean, start, rng), f"false_cascade@{start}+{length}")
 
 
 def broken_chains(
@@ -144,9 +149,7 @@ def broken_chains(
         )
     rng = _rng(seed)
     clean = carry_chains(task, n, start=start, length=length, seed=rng, breakable=at)
-    b = clean.b.copy()
-    b[:, at] = _flip_b(task.op, clean.a[:, at].astype(np.int64), NONE, rng)
-    return Pairs(clean, Problems(task, clean.a.copy(), b), f"broken_chain@{start}+{length}:{at}")
+    return Pairs(clean, _undo(clean, at, rng), f"broken_chain@{start}+{length}:{at}")
 
 
 __all__ = ["broken_chains", "carry_chains", "false_cascades"]
