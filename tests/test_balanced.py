@@ -174,3 +174,30 @@ def test_the_one_layer_plain_model_writes_a_carry_for_a_run_of_nines():
     assert al.evaluate(one, pairs.corrupt).exact_match <= 0.05
     assert al.evaluate(two, pairs.corrupt).exact_match >= 0.7
     assert min(al.evaluate(m, pairs.clean).exact_match for m in (one, two)) >= 0.95
+
+
+def test_minimal_pairs_feed_patching_and_probes(zoo_add3_1l):
+    """A false-cascade pair set is a Pairs: activation patching runs on it (which position
+    carries the difference between a real and a false cascade?) and probes take its problems."""
+    import arithlens as al
+    from arithlens.tasks import false_cascades
+
+    pairs = false_cascades(zoo_add3_1l.task, 64, start=0, length=3, seed=0)
+    res = al.patching.activation_patch(
+        zoo_add3_1l, pairs, "resid_pre", by=("layer", "pos"), digits="thousands", progress=False
+    )
+    eff = res.normalized().values[0]
+    # "888+114=2001." vs its twin "888+110=8990.": in the reversed format the thousands digit is
+    # read off the answer digits already written (position 10 predicts it: restores 1.000), not
+    # off b.units (position 6: 0.008); untouched prompt positions change nothing
+    assert eff[10].item() > 0.9 and eff[6].item() < 0.1 and eff[:6].abs().max().item() < 1e-6
+    probes = al.probes.fit(
+        zoo_add3_1l,
+        "carry.thousands",
+        problems=al.tasks.Problems.concat([pairs.clean, pairs.corrupt]),
+        controls=("majority",),
+        min_per_class=5,
+        progress=False,
+    )
+    assert abs(probes.majority[0] - 0.5) < 0.1  # half the problems carry into the thousands
+    assert probes.score[0].max() > 0.95
