@@ -28,6 +28,8 @@ TAXONOMY = dict(
         "add5-plain-1L": {"BA": 0.98, "MC": 0.98, "MS": 0.97, "UC": 1, "US": 0.96}
     },
     twins={"add5-plain-1L": {"5": 0.0}, "add5-plain-2L": {"5": 0.83}},
+    staircase_place=[4, 3, 2, 1, 0],
+    staircase_offset={"H0": [-1, -1, -1, -1, 0], "H1": [0, 0, 0, 0, 0], "H2": [0, 0, 0, 0, 0]},
 )
 
 
@@ -169,6 +171,15 @@ CASES = [
         3,
         TAXONOMY,
         [("twins/add5-plain-1L/5", 0.9), ("twins/add5-plain-2L/5", 0.1)],
+    ),
+    (
+        "carry_taxonomy",
+        4,
+        TAXONOMY,
+        [
+            ("staircase_offset/H0", [-1, 0, -1, -1, 0]),  # no fixed offset: not a staircase
+            ("staircase_offset/H0", [0, 0, 0, 0, 0]),  # every head on the same column
+        ],
     ),
 ]
 

@@ -154,3 +154,5 @@ def test_readme_carry_taxonomy_numbers_come_from_the_committed_json():
                 assert f"{name} {value:.3f}" in row, (path, key, name)
         for model in (one, two):
             assert " / ".join(f"{v:.3f}" for v in numbers["twins"][model].values()) in row
+        for head, offsets in numbers["staircase_offset"].items():
+            assert f"{head} {offsets}" in row

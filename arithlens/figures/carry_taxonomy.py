@@ -7,12 +7,15 @@ and their false-cascade twins (the same run of sum-9 pairs, no carry source)."""
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 from plotly.subplots import make_subplots
 
 from arithlens.evaluation import evaluate
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.models import zoo
-from arithlens.tasks import false_cascades
+from arithlens.tasks import false_cascades, position_labels, sample
+from arithlens.tokenizer import encode
 
 # format -> (1-layer model, 2-layer model)
 PAIRS = {
@@ -67,6 +70,51 @@ CHECKS = [
 ]
 
 
+def _fixed_offsets(numbers: dict) -> bool:
+    """Each head keeps one offset d (its commonest) wherever column place + d exists, and the
+    heads do not all share one d."""
+    places, width = numbers["staircase_place"], len(numbers["staircase_place"])
+    ds = []
+    for offsets in numbers["staircase_offset"].values():
+        d = max(set(offsets), key=offsets.count)
+        if any(o != d for o, p in zip(offsets, places) if 0 <= p + d < width):
+            return False
+        ds.append(d)
+    return len(set(ds)) > 1
+
+
+CHECKS.append(
+    Check(
+        "the 1-layer plain model's heads each attend to a fixed column offset from the digit they "
+        "predict (a staircase), and not all at the same offset (Quirke & Barez)",
+        _fixed_offsets,
+    )
+)
+
+
+@torch.no_grad()
+def _staircase(model, n: int, seed: int) -> dict[str, list[int]]:
+    """Per head: the operand column (both digits' attention summed) that each answer position
+    attends to most, for the answer digits that have a column; mean attention over ``n``
+    uniform problems."""
+    labels = [lab.split(":", 1)[1] for lab in position_labels(model.task)]
+    tokens = encode(sample(model.task, n, seed)).tokens
+    name = "blocks.0.attn.hook_pattern"
+    pattern = model.run_with_cache(tokens, names_filter=lambda x: x == name)[1][name].mean(0)
+    columns = range(model.task.n_digits)
+    where = {c: [labels.index(f"a{c}"), labels.index(f"b{c}")] for c in columns}
+    out: dict[str, list[int]] = {}
+    for h in range(pattern.shape[0]):
+        attended = []
+        for q in range(len(labels) - 1):
+            nxt = labels[q + 1]
+            if nxt.startswith("c") and int(nxt[1:]) in where:
+                scores = [float(pattern[h, q, where[c]].sum()) for c in columns]
+                attended.append(int(np.argmax(scores)))
+        out[f"H{h}"] = attended
+    return out
+
+
 def _by_class(model, n: int, seed: int, strategy: str) -> tuple[dict, dict]:
     res = evaluate(model, n=n, strategy=strategy, seed=seed)
     by_cascade, by_class = res.by_cascade(), res.by_class()
@@ -103,6 +151,11 @@ def make(ctx: Context) -> FigureOutput:
             numbers[f"cascade_{tag}"][name], numbers[f"digit_class_{tag}"][name] = cas, cls
         if name in PAIRS["plain"]:
             numbers["chains"][name], numbers["twins"][name] = _minimal(model, n_pairs, ctx.seed)
+    stair = _staircase(zoo.load(ONE), min(n, 2000), ctx.seed)
+    places = list(range(zoo.load(ONE).task.n_digits - 1, -1, -1))  # digits with a column, in order
+    numbers["staircase_column"] = stair
+    numbers["staircase_place"] = places
+    numbers["staircase_offset"] = {h: [c - p for c, p in zip(v, places)] for h, v in stair.items()}
     numbers["plain_1L_worst_class_uniform"] = _worst(numbers["digit_class_uniform"][ONE])
     numbers["plain_1L_worst_cascade_balanced"] = _worst(numbers["cascade_balanced"][ONE])
     fig = _figure(numbers)
@@ -119,22 +172,36 @@ def make(ctx: Context) -> FigureOutput:
         f"Balanced: { ({k: round(v, 3) for k, v in one_b.items()}) }.",
         f"Real carry chains from the units by length (1 layer): {numbers['chains'][ONE]}; "
         f"false-cascade twins: {numbers['twins'][ONE]} (2 layers: {numbers['twins'][TWO]}).",
+        f"Staircase (1 layer): attended column minus predicted place per head "
+        f"{numbers['staircase_offset']}.",
     ]
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
 
 
 def _figure(numbers: dict):
     fig = make_subplots(
-        2,
+        3,
         2,
         subplot_titles=[
             "exact match by cascade class (balanced)",
             "exact match by cascade class (uniform)",
             "digit accuracy by class (uniform)",
             "plain format: real chains (solid) and false-cascade twins (dashed) by length",
+            f"{ONE}: operand column each head attends to, by predicted digit (staircase)",
         ],
-        vertical_spacing=0.16,
+        vertical_spacing=0.1,
     )
+    for head, cols in numbers["staircase_column"].items():
+        fig.add_scatter(
+            x=numbers["staircase_place"],
+            y=cols,
+            name=f"{ONE} {head}",
+            mode="lines+markers",
+            row=3,
+            col=1,
+        )
+    fig.update_xaxes(title_text="place of the predicted digit", autorange="reversed", row=3, col=1)
+    fig.update_yaxes(title_text="attended column", row=3, col=1)
     for name, color in COLORS.items():
         panels = (
             (1, 1, numbers["cascade_balanced"][name]),
@@ -163,7 +230,8 @@ def _figure(numbers: dict):
                     row=2,
                     col=2,
                 )
-    fig.update_yaxes(range=[0, 1.05])
+    for row, col in ((1, 1), (1, 2), (2, 1), (2, 2)):
+        fig.update_yaxes(range=[0, 1.05], row=row, col=col)
     fig.update_xaxes(title_text="chain length (sum-9 run + 1)", row=2, col=2)
     fig.update_layout(
         title=f"carry taxonomy ({numbers['n']} problems per model and sampler, "
@@ -171,7 +239,7 @@ def _figure(numbers: dict):
         barmode="group",
         template="plotly_white",
         width=1200,
-        height=780,
+        height=1080,
     )
     return fig
 
