@@ -1,0 +1,138 @@
+"""The README's figure gallery rows, built from the figures' JSON committed beside their PNGs.
+
+    python scripts/figure_rows.py            # print the rows
+    python scripts/figure_rows.py --write    # replace the gallery rows in README.md
+
+`tests/test_figures.py` checks that README.md holds exactly these rows, so no number in the
+gallery can drift from the data under `assets/figures/`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDER = (
+    "sample_efficiency",
+    "digit_phases",
+    "carry_taxonomy",
+    "head_patching",
+    "carry_probes",
+    "mul_digits",
+    "key_heads",
+)
+WHAT = {
+    "sample_efficiency": "Lee et al. 2023: exact match vs distinct training examples for plain / "
+    "reversed / scratchpad 3-digit addition, operands unpadded as in the paper.",
+    "digit_phases": "Nanda et al. 2023 (5-digit addition appendix): held-out loss per answer digit "
+    "of a 1-layer model on uniform problems, as in the paper.",
+    "carry_taxonomy": "Quirke & Barez 2024: exact match by cascade class (uniform and "
+    "class-balanced problems) and accuracy by digit class, 1 vs 2 layers, real carry chains beside "
+    "their false-cascade twins, and the 1-layer model's attention staircase.",
+    "head_patching": "head x position patching on add3-2L (a.units changed) and the top heads' "
+    "attention.",
+    "carry_probes": "carry probes on add3-2L with majority / control-task / random-init controls "
+    "and the causal flip.",
+    "mul_digits": "Qiu et al. 2024: per-output-digit accuracy of mul2-3L over its training; the "
+    "paper learns the end digits first and the middle ones last.",
+    "key_heads": "Zhang et al. 2024: cumulative share of the path-patching effect by the top-k "
+    'heads; the paper\'s "under 5% of heads" is about 7B LLMs (pass one with `--model`).',
+}
+
+
+def _r(d: dict, digits: int = 3) -> str:
+    return ", ".join(f"{k} {v:.{digits}f}" for k, v in d.items())
+
+
+def _sample_efficiency(n: dict) -> str:
+    ex = n["exact"]
+    parts = [f"{fmt} " + ", ".join(f"{v:.2f} at {k}" for k, v in ex[fmt].items()) for fmt in ex]
+    return f"{n['steps']} steps x {n['batch_size']}; exact match by examples: " + "; ".join(parts)
+
+
+def _digit_phases(n: dict) -> str:
+    steps = ", ".join(f"{k} {v}" for k, v in n["phase_change_step"].items())
+    return (
+        f"{n['steps']} steps x {n['batch_size']}; first step below {n['phase_loss']} nats: {steps}"
+    )
+
+
+def _carry_taxonomy(n: dict) -> str:
+    one, two = "add5-plain-1L", "add5-plain-2L"
+    twins = {m: " / ".join(f"{v:.3f}" for v in n["twins"][m].values()) for m in (one, two)}
+    stair = ", ".join(f"{h} {v}" for h, v in n["staircase_offset"].items())
+    return (
+        f"{one} on uniform problems: {_r(n['cascade_uniform'][one])}; digit classes "
+        f"{_r(n['digit_class_uniform'][one])}; false-cascade twins of length 1-5: {twins[one]} "
+        f"({two}: {twins[two]}); staircase (attended column minus predicted place): {stair}"
+    )
+
+
+def _head_patching(n: dict) -> str:
+    tops = ", ".join(
+        f"L{h['layer']}H{h['head']} at {h['pos']} restores {h['restored']:.2f}"
+        for h in n["top_heads"]
+    )
+    reads = ", ".join(f"{k} reads {v}" for k, v in n["top_head_reads"].items())
+    return f"{tops}; {reads}"
+
+
+def _carry_probes(n: dict) -> str:
+    return (
+        f"best probe accuracy {_r(n['best_score'], 2)}; best flip rate "
+        f"{_r(n['best_flip_rate'], 2)} (random direction {_r(n['random_flip_at_best'], 2)})"
+    )
+
+
+def _mul_digits(n: dict) -> str:
+    steps = ", ".join(f"{k} {v}" for k, v in n["learned_at_0_9"].items())
+    return f"step each digit first stays >= 90%: {steps}; final {_r(n['final_accuracy'])}"
+
+
+def _key_heads(n: dict) -> str:
+    heads = ", ".join(f"{m} {k} of {n['n_heads'][m]}" for m, k in n["heads_for_80pct"].items())
+    return f"heads for 80% of the effect: {heads}; top head's share {_r(n['top1_share'], 2)}"
+
+
+FRAGMENTS = {
+    "sample_efficiency": _sample_efficiency,
+    "digit_phases": _digit_phases,
+    "carry_taxonomy": _carry_taxonomy,
+    "head_patching": _head_patching,
+    "carry_probes": _carry_probes,
+    "mul_digits": _mul_digits,
+    "key_heads": _key_heads,
+}
+
+
+def rows(root: Path = ROOT) -> dict[str, str]:
+    """One gallery row per figure, from ``assets/figures/<name>.json`` (quick mode)."""
+    out = {}
+    for name in ORDER:
+        path = f"assets/figures/{name}.json"
+        numbers = json.loads((root / path).read_text())["numbers"]
+        out[name] = (
+            f"| ![](assets/figures/{name}.png) `{name}` | {WHAT[name]} Quick mode "
+            f"(`{path}`): {FRAGMENTS[name](numbers)} |"
+        )
+    return out
+
+
+def write(root: Path = ROOT) -> None:
+    readme = root / "README.md"
+    lines = readme.read_text().splitlines()
+    new = rows(root)
+    for i, line in enumerate(lines):
+        for name, row in new.items():
+            if line.startswith(f"| ![](assets/figures/{name}.png) `{name}` |"):
+                lines[i] = row
+    readme.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    if "--write" in sys.argv:
+        write()
+    else:
+        print("\n".join(rows().values()))
