@@ -50,7 +50,13 @@ def _r(d: dict, digits: int = 3) -> str:
 def _sample_efficiency(n: dict) -> str:
     ex = n["exact"]
     parts = [f"{fmt} " + ", ".join(f"{v:.2f} at {k}" for k, v in ex[fmt].items()) for fmt in ex]
-    return f"{n['steps']} steps x {n['batch_size']}; exact match by examples: " + "; ".join(parts)
+    text = f"{n['steps']} steps x {n['batch_size']}; exact match by examples: " + "; ".join(parts)
+    if n.get("plain_errors_with_pair_sum_9") is not None:
+        text += (
+            f"; {n['plain_errors_with_pair_sum_9']:.0%} of plain errors have a digit pair summing "
+            f"to 9 ({n['problems_with_pair_sum_9']:.0%} of problems)"
+        )
+    return text
 
 
 def _digit_phases(n: dict) -> str:
