@@ -14,16 +14,9 @@ import re
 import sys
 from pathlib import Path
 
+from arithlens.figures import ORDER
+
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = (
-    "sample_efficiency",
-    "digit_phases",
-    "carry_taxonomy",
-    "head_patching",
-    "carry_probes",
-    "mul_digits",
-    "key_heads",
-)
 WHAT = {
     "sample_efficiency": "Lee et al. 2023: exact match vs distinct training examples for plain / "
     "reversed / scratchpad 3-digit addition, operands unpadded as in the paper.",
