@@ -7,6 +7,8 @@ Every message names the offending value and says what was expected, e.g.::
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 
@@ -61,9 +63,6 @@ def check_float(
         ...
         arithlens.errors.ArithlensError: lr='fast' is invalid: expected a finite number > 0, got str
     """
-    import math
-    import numbers
-
     bounds = " and ".join(
         b
         for b in (

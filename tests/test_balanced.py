@@ -15,7 +15,6 @@ from arithlens.tasks import (
     exact_cascade,
     max_cascade,
     pair_kind,
-    sample,
 )
 from arithlens.tasks.labels import PASS, carries
 from arithlens.tasks.problems import Problems
@@ -110,10 +109,8 @@ def test_the_chained_sampler_fails_the_same_test():
     assert _stats(s0)["off_chain_9s"].max() == 0 and _stats(ref)["off_chain_9s"].mean() > 0.3
 
 
-def test_balanced_sampler_fills_every_class_evenly():
-    task = TaskSpec(op="add", n_digits=5)
-    counts = np.bincount(cascade_class(sample(task, 1200, seed=0, strategy="cascade")), minlength=6)
-    assert counts.tolist() == [200] * 6
+def test_signed_subtraction_draws_both_orders():
+    # (the even split over classes is tested in test_tasks)
     signed = exact_cascade(TaskSpec(op="sub", n_digits=3, nonneg=False), 1, 2000, seed=0)
     assert 0.4 < np.mean([a < b for a, b in signed.ints()]) < 0.6  # both orders drawn
 

@@ -69,8 +69,9 @@ def component_masks(
     heads, mlps = _parse(model, components)
     name_of = {id(p): n for n, p in model.named_parameters()}  # bridges rename sub-modules
     masks: dict[str, torch.Tensor] = {}
+    double = float64_copy(model) if heads else None  # one copy serves every layer
     for layer in sorted({h[0] for h in heads}):
-        lines = head_lines(model, layer, tokens)
+        lines = head_lines(model, layer, tokens, double=double)
         for lh, h in heads:
             if lh == layer:
                 for n, m in lines[h].items():
@@ -97,8 +98,20 @@ def _linears(model: TransformerBridge, layer: int) -> list[tuple[str, str | None
     return out
 
 
+def float64_copy(model: TransformerBridge) -> TransformerBridge:
+    """A float64 copy of ``model`` (for gradients whose zeros must be told from rounding)."""
+    double = copy_model(model)
+    with contextlib.redirect_stdout(io.StringIO()):  # the bridge prints its dtype change
+        return double.to(torch.float64)
+
+
 def head_lines(
-    model: TransformerBridge, layer: int, tokens: torch.Tensor, *, rtol: float = 1e-9
+    model: TransformerBridge,
+    layer: int,
+    tokens: torch.Tensor,
+    *,
+    rtol: float = 1e-9,
+    double: TransformerBridge | None = None,
 ) -> dict[int, dict[str, torch.Tensor]]:
     """Per head of ``layer``: a boolean mask per attention parameter, its slices.
 
@@ -109,12 +122,10 @@ def head_lines(
     is zero in exact arithmetic (softmax is shift invariant) — still belongs to its head through
     its key weight line. Lines that every head uses are shared and left out (with one head,
     nothing is shared). Raises :class:`ArithlensError` when a mask is not a whole number of
-    ``d_head`` lines, i.e. not a head slice.
+    ``d_head`` lines, i.e. not a head slice. ``double``: a :func:`float64_copy` of ``model``
+    to reuse across layers (made here when not given).
     """
-    double = copy_model(model)
-    with contextlib.redirect_stdout(io.StringIO()):  # the bridge prints its dtype change
-        double = double.to(torch.float64)
-    params = dict(double.named_parameters())
+    double = float64_copy(model) if double is None else double
     linears = _linears(double, layer)
     n_heads = model.cfg.n_heads
     per_head = {}
@@ -128,7 +139,6 @@ def head_lines(
             per_head[h][w] = rows[:, None] & cols[None, :]
             if b is not None:
                 per_head[h][b] = (rows if axis == 0 else cols).clone()
-    del double, params
     shared = {
         n: torch.stack([per_head[h][n] for h in range(n_heads)]).all(0)
         if n_heads > 1
