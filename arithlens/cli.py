@@ -158,15 +158,11 @@ def _cmd_figures(a: argparse.Namespace) -> int:
     select(a.only)  # unknown names fail before anything loads
     check_writable(a.out)
     model = _load_model(a) if a.model else None
-    done = run(a.out, a.only, quick=a.quick, model=model)
-    failed = []
-    for name, folder in done.items():
-        info = json.loads((folder / f"{name}.json").read_text())
-        bad = [c for c, ok in info["checks"].items() if not ok]
-        failed += bad
-        verdict = "all checks pass" if not bad else "FAILED: " + "; ".join(bad)
-        print(f"{name}: {folder} ({info['seconds']} s; {verdict})")
-    return 1 if failed else 0
+    done = run(a.out, a.only, quick=a.quick, model=model, seeds=a.seeds)
+    for name, r in done.items():
+        verdict = "all checks pass" if r.passed else "FAILED: " + "; ".join(r.failed)
+        print(f"{name}: {r.folder} ({r.seconds} s; {verdict})")
+    return 0 if all(r.passed for r in done.values()) else 1
 
 
 def _cmd_probe(a: argparse.Namespace) -> int:
@@ -323,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--out", default="figures", help="output folder (one subfolder per figure)")
     fg.add_argument("--only", nargs="+", default=None, help="figure names (default: all)")
     fg.add_argument("--quick", action="store_true", help="small sizes: about a minute per figure")
+    fg.add_argument(
+        "--seeds",
+        type=POSITIVE,
+        default=None,
+        help="training seeds per run of the training figures (default: 1 quick, 3 full)",
+    )
     fg.add_argument(
         "--model", default=None, help="also run key_heads on this model (Hub id or folder)"
     )

@@ -22,15 +22,31 @@ TAXONOMY = dict(
         "add3-2L": {c: 1.0 for c in ("S0", "S1", "S2", "S3")},
     },
     digit_class_uniform={
-        "add5-plain-1L": {"BA": 0.98, "MC": 0.97, "MS": 0.98, "UC": 1, "US": 0.87}
+        "add5-plain-1L": {"BA": 0.98, "MC": 0.97, "MS": 0.98, "UC": 1, "US": 0.87},
+        "add5-plain-2L": {"BA": 1, "MC": 1, "MS": 1, "UC": 1, "US": 1},
     },
     digit_class_balanced={
-        "add5-plain-1L": {"BA": 0.98, "MC": 0.98, "MS": 0.97, "UC": 1, "US": 0.96}
+        "add5-plain-1L": {"BA": 0.98, "MC": 0.98, "MS": 0.97, "UC": 1, "US": 0.96},
+        "add5-plain-2L": {"BA": 1, "MC": 1, "MS": 1, "UC": 1, "US": 1},
     },
     twins={"add5-plain-1L": {"5": 0.0}, "add5-plain-2L": {"5": 0.83}},
     staircase_place=[4, 3, 2, 1, 0],
     staircase_offset={"H0": [-1, -1, -1, -1, 0], "H1": [0, 0, 0, 0, 0], "H2": [0, 0, 0, 0, 0]},
 )
+
+
+def _seeded(zoo_numbers: dict, *others: dict) -> dict:
+    """``retrained`` spreads for the plain pair: the zoo model's numbers and other seeds'."""
+    from arithlens.figures.base import spread
+
+    runs = [zoo_numbers, *others]
+    return {
+        name: {
+            key: {item: spread([r[key][name][item] for r in runs]) for item in runs[0][key][name]}
+            for key in ("cascade_balanced", "digit_class_uniform", "digit_class_balanced", "twins")
+        }
+        for name in ("add5-plain-1L", "add5-plain-2L")
+    }
 
 
 def _set(numbers: dict, path: str, value) -> dict:
@@ -44,21 +60,44 @@ def _set(numbers: dict, path: str, value) -> dict:
 
 
 # (module, index of its check, numbers where it holds, [(path, value) that break it, ...])
+def _sp(*values: float) -> dict:
+    """A seeds' spread as the figures write it."""
+    from arithlens.figures.base import spread
+
+    return spread(list(values))
+
+
+LONG = dict(
+    exact={"scratchpad": {}},
+    long_sizes={"reversed": 4000, "plain": 10000},
+    long={"reversed@4000": _sp(0.97, 0.99, 0.98), "plain@10000": _sp(0.85, 0.9, 0.88)},
+)
+
 CASES = [
     (
         "sample_efficiency",
         0,
-        dict(reversed_at_largest=0.96, plain_at_largest=0.70),
-        [("plain_at_largest", 0.97)],
+        dict(
+            sizes={"plain": [1000, 4000]},
+            exact_seeds={"reversed": {"4000": _sp(0.95, 0.97)}, "plain": {"4000": _sp(0.7, 0.8)}},
+        ),
+        [
+            ("exact_seeds/plain/4000", _sp(0.6, 0.97)),  # one plain seed beats a reversed one
+            ("exact_seeds/reversed/4000", _sp(0.5, 0.99)),
+        ],
     ),
     (
         "sample_efficiency",
         1,
         dict(
             sizes={"plain": [1000, 4000]},
-            exact={"reversed": {"1000": 0.4, "4000": 0.96}, "plain": {"1000": 0.3, "4000": 0.7}},
+            exact_seeds={
+                "reversed": {"1000": _sp(0.4, 0.42), "4000": _sp(0.9, 0.96)},
+                "plain": {"1000": _sp(0.3, 0.43), "4000": _sp(0.7, 0.8)},
+            },
         ),
-        [("exact/plain/1000", 0.5)],  # plain beats reversed at one size
+        # plain beats reversed at one size by more than a seed sd
+        [("exact_seeds/plain/1000", _sp(0.6, 0.62))],
     ),
     (
         "sample_efficiency",
@@ -74,6 +113,18 @@ CASES = [
         3,
         dict(exact={"scratchpad": {}}, largest_jump_reversed=0.5),
         [("largest_jump_reversed", 0.1)],  # no sharp transition
+    ),
+    (
+        "sample_efficiency",
+        4,
+        LONG,
+        [("long/reversed@4000", _sp(0.99, 0.99, 0.93))],  # one seed short of 0.95
+    ),
+    (
+        "sample_efficiency",
+        5,
+        LONG,
+        [("long/plain@10000", _sp(0.85, 0.975, 0.88))],  # a plain seed above reversed's worst
     ),
     (
         "carry_probes",
@@ -126,33 +177,67 @@ CASES = [
     (
         "mul_digits",
         0,
-        dict(learned_at_0_9={"units": 100, "tens": 900, "hundreds": 700, "thousands": 200}),
+        dict(
+            learned_at_0_9={
+                "units": [100, 150],
+                "tens": [900, 800],
+                "hundreds": [700, 600],
+                "thousands": [200, 300],
+            }
+        ),
         [
-            ("learned_at_0_9", {"units": 100, "tens": 100, "hundreds": 100, "thousands": 100}),
-            ("learned_at_0_9", {"units": 100, "tens": 900, "hundreds": 700, "thousands": None}),
+            (  # all at once
+                "learned_at_0_9",
+                {
+                    "units": [100, 100],
+                    "tens": [100, 800],
+                    "hundreds": [100, 600],
+                    "thousands": [1, 1],
+                },
+            ),
+            ("learned_at_0_9/thousands", [200, None]),  # one seed never learns an end digit
+            ("learned_at_0_9/tens", [900, 250]),  # one seed learns a middle digit early
         ],
     ),
     (
         "mul_digits",
         1,
         dict(
-            final_accuracy={"units": 1.0, "tens": 0.95}, start_accuracy={"units": 0.1, "tens": 0.0}
+            final_accuracy={"units": 1.0, "tens": 0.95},
+            final_accuracy_min={"units": 1.0, "tens": 0.93},
+            start_accuracy={"units": 0.1, "tens": 0.0},
         ),
-        [("final_accuracy/tens", 0.8)],
+        [("final_accuracy_min/tens", 0.8), ("start_accuracy/tens", 0.97)],
     ),
     (
         "digit_phases",
         0,
-        dict(phase_change_step={"units": 250, "tens": None, "hundreds": 40}),
-        [("phase_change_step", {"units": 40, "tens": 40, "hundreds": 40})],  # all at once
+        dict(phase_change_step={"units": [250, 200], "tens": [None, 90], "hundreds": [40, 30]}),
+        [
+            ("phase_change_step", {"units": [40, 10], "tens": [40, 20], "hundreds": [40, 30]}),
+            # the second seed: all at once
+            ("phase_change_step", {"units": [250, 30], "tens": [None, 30], "hundreds": [40, 30]}),
+        ],
     ),
     (
         "digit_phases",
         1,
-        dict(full=True, phase_change_step={"units": 250, "tens": 600, "hundreds": 40}),
+        dict(
+            full=True,
+            phase_change_step={"units": [250, 300], "tens": [600, 500], "hundreds": [40, 50]},
+        ),
         [
-            ("phase_change_step", {"units": 250, "tens": None, "hundreds": 40}),  # one never does
-            ("phase_change_step", {"units": 300, "tens": 250, "hundreds": 200}),  # one drop
+            ("phase_change_step/tens", [600, None]),  # one digit of one seed never does
+            ("phase_change_step/hundreds", [40, 260]),  # the second seed: one drop
+        ],
+    ),
+    (
+        "digit_phases",
+        2,
+        dict(steepest_drop_step={"units": _sp(100, 120), "tens": _sp(400, 380)}),
+        [
+            ("steepest_drop_step/tens", _sp(110, 110)),  # the same step
+            ("steepest_drop_step/tens", _sp(100, 700)),  # apart less than the seeds' spread
         ],
     ),
     ("carry_taxonomy", 0, TAXONOMY, [("cascade_balanced/add5-plain-2L/S3", 0.7)]),
@@ -166,6 +251,48 @@ CASES = [
         ],
     ),
     ("carry_taxonomy", 2, TAXONOMY, [("cascade_balanced/add5-plain-1L/S0", 0.5)]),
+    (  # over seeds: the zoo models agree with the claims, the seeds' numbers do not
+        "carry_taxonomy",
+        0,
+        {**TAXONOMY, "retrained": _seeded(TAXONOMY, TAXONOMY)},
+        [
+            (
+                "retrained",
+                _seeded(TAXONOMY, _set(TAXONOMY, "cascade_balanced/add5-plain-2L/S3", 0.5)),
+            )
+        ],
+    ),
+    (
+        "carry_taxonomy",
+        1,
+        {**TAXONOMY, "retrained": _seeded(TAXONOMY, TAXONOMY)},
+        [
+            (
+                "retrained",
+                _seeded(TAXONOMY, _set(TAXONOMY, "digit_class_uniform/add5-plain-1L/BA", 0.6)),
+            )
+        ],
+    ),
+    (
+        "carry_taxonomy",
+        2,
+        {**TAXONOMY, "retrained": _seeded(TAXONOMY, TAXONOMY)},
+        [
+            (
+                "retrained",
+                _seeded(TAXONOMY, _set(TAXONOMY, "cascade_balanced/add5-plain-1L/S1", 0.2)),
+            )
+        ],
+    ),
+    (
+        "carry_taxonomy",
+        3,
+        {**TAXONOMY, "retrained": _seeded(TAXONOMY, TAXONOMY)},
+        [
+            ("retrained", _seeded(TAXONOMY, _set(TAXONOMY, "twins/add5-plain-1L/5", 0.6))),
+            ("retrained", _seeded(TAXONOMY, _set(TAXONOMY, "twins/add5-plain-2L/5", 0.2))),
+        ],
+    ),
     (
         "carry_taxonomy",
         3,
@@ -187,7 +314,7 @@ CASES = [
 @pytest.mark.parametrize(
     "module, index, holds, breaks",
     CASES,
-    ids=[f"{m}-{i}" for m, i, _, _ in CASES],
+    ids=[f"{m}-{i}" + ("-seeds" if "retrained" in h else "") for m, i, h, _ in CASES],
 )
 def test_each_check_holds_on_an_example_and_fails_on_a_counter_example(
     module, index, holds, breaks

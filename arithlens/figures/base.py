@@ -30,12 +30,104 @@ from arithlens.errors import ArithlensError
 @dataclass
 class Context:
     """What a figure may use: ``quick`` sizes, an extra pretrained ``model`` (key heads), a
-    progress flag and a seed."""
+    progress flag and the training ``seeds`` (a figure that trains repeats its runs once per seed
+    and shows the spread; default one seed in quick mode, three in full mode)."""
 
     quick: bool = False
     model: Any = None
     progress: bool = True
     seed: int = 0
+    seeds: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.seeds is None:
+            self.seeds = (self.seed,) if self.quick else tuple(self.seed + i for i in range(3))
+        bad = not isinstance(self.seeds, (tuple, list)) or not self.seeds
+        if (
+            bad
+            or len(set(self.seeds)) != len(self.seeds)
+            or not all(
+                isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in self.seeds
+            )
+        ):
+            raise ArithlensError(
+                f"seeds={self.seeds!r} is invalid: expected a non-empty sequence of distinct "
+                "non-negative integers"
+            )
+        self.seeds = tuple(self.seeds)
+
+
+def spread(values: list[float]) -> dict[str, Any]:
+    """Mean, sample standard deviation (0 for one value), min, max and the values over seeds.
+
+    Example:
+        >>> spread([0.9, 1.0, 0.95])["mean"]
+        0.95
+        >>> round(spread([0.9, 1.0, 0.95])["std"], 3), spread([0.5])["std"]
+        (0.05, 0.0)
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or not len(v):
+        raise ArithlensError(f"spread needs a non-empty list of numbers, got {values!r}")
+    return dict(
+        mean=round(float(v.mean()), 12),
+        std=float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+        min=float(v.min()),
+        max=float(v.max()),
+        values=[float(x) for x in v],
+    )
+
+
+def error_band(fig: go.Figure, x, runs: np.ndarray, name: str, color: str, **where: Any) -> None:
+    """Add ``runs`` (seeds x points) to ``fig`` as its mean line with a shaded min-max band
+    (the band only when there is more than one seed)."""
+    runs = np.asarray(runs, dtype=np.float64)
+    x = list(x)
+    if len(runs) > 1:
+        fill = _rgba(color, 0.18)
+        fig.add_scatter(
+            x=x,
+            y=runs.max(0),
+            name=f"{name} max",
+            mode="lines",
+            line=dict(width=0),
+            showlegend=False,
+            legendgroup=name,
+            hoverinfo="skip",
+            **where,
+        )
+        fig.add_scatter(
+            x=x,
+            y=runs.min(0),
+            name=f"{name} min",
+            mode="lines",
+            line=dict(width=0),
+            fill="tonexty",
+            fillcolor=fill,
+            showlegend=False,
+            legendgroup=name,
+            hoverinfo="skip",
+            **where,
+        )
+    fig.add_scatter(
+        x=x,
+        y=runs.mean(0),
+        name=name,
+        mode="lines",
+        line=dict(color=color),
+        legendgroup=name,
+        **where,
+    )
+
+
+def _rgba(color: str, alpha: float) -> str:
+    c = color.lstrip("#")
+    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+#: a qualitative palette for per-digit / per-format lines
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
 @dataclass
@@ -157,12 +249,18 @@ def traces_of(fig: go.Figure) -> list[dict[str, Any]]:
 
 
 def _report(
-    spec: FigureSpec, res: FigureOutput, quick: bool, png_note: str | None, seconds: float
+    spec: FigureSpec,
+    res: FigureOutput,
+    quick: bool,
+    png_note: str | None,
+    seconds: float,
+    seeds: tuple[int, ...] = (0,),
 ) -> str:
     lines = [
         f"# {spec.title}",
         "",
-        f"Source: {spec.source}. Mode: {'quick' if quick else 'full'}, {seconds} s.",
+        f"Source: {spec.source}. Mode: {'quick' if quick else 'full'}, {seconds} s; "
+        f"training seeds {list(seeds)} (figures that train).",
         "",
     ]
     lines += ["| | ours | paper |", "|---|---|---|"]
@@ -187,6 +285,31 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+@dataclass(frozen=True)
+class FigureRun:
+    """What :func:`run` made of one figure.
+
+    Attributes:
+        folder: where its HTML, PNG, JSON and report are.
+        checks: each check's claim -> whether it held.
+        seconds: the analysis time (without the export).
+    """
+
+    folder: Path
+    checks: dict[str, bool]
+    seconds: float
+
+    @property
+    def failed(self) -> list[str]:
+        """The claims that did not hold."""
+        return [c for c, ok in self.checks.items() if not ok]
+
+    @property
+    def passed(self) -> bool:
+        """Whether every check held."""
+        return not self.failed
+
+
 def run(
     out: str | Path,
     only: str | list[str] | None = None,
@@ -194,15 +317,35 @@ def run(
     quick: bool = False,
     model: Any = None,
     progress: bool = True,
-) -> dict[str, Path]:
-    """Reproduce the figures ``only`` (default all) into ``out``; returns each figure's folder."""
+    seeds: int | None = None,
+) -> dict[str, FigureRun]:
+    """Reproduce the figures ``only`` (default all) into ``out``.
+
+    Example:
+        >>> runs = al.figures.run("figures/", quick=True)  # doctest: +SKIP
+        >>> {name: r.passed for name, r in runs.items()}  # doctest: +SKIP
+
+    Args:
+        seeds: how many training seeds (0, 1, ...) the training figures repeat each run over;
+            default 1 in quick mode, 3 in full mode.
+
+    Returns:
+        per figure, its folder and the status of each of its checks.
+    """
     from arithlens.plots import figures_html
 
     specs = select(only)
     out = Path(out)
     check_writable(out)
-    ctx = Context(quick=quick, model=model, progress=progress)
-    done: dict[str, Path] = {}
+    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        raise ArithlensError(f"seeds={seeds!r} is invalid: expected a positive integer")
+    ctx = Context(
+        quick=quick,
+        model=model,
+        progress=progress,
+        seeds=None if seeds is None else tuple(range(seeds)),
+    )
+    done: dict[str, FigureRun] = {}
     for spec in tqdm(specs, desc="figures", disable=not progress):
         start = time.perf_counter()
         res = spec.make(ctx)
@@ -216,6 +359,7 @@ def run(
                 title=spec.title,
                 source=spec.source,
                 quick=quick,
+                seeds=list(ctx.seeds),
                 seconds=seconds,
                 numbers=res.numbers,
                 paper=res.paper,
@@ -225,7 +369,10 @@ def run(
                 png_note=note,
             )
             (tmp / f"{spec.name}.json").write_text(json.dumps(payload, indent=2, default=float))
-            (tmp / f"{spec.name}.md").write_text(_report(spec, res, quick, note, seconds))
+            (tmp / f"{spec.name}.md").write_text(
+                _report(spec, res, quick, note, seconds, ctx.seeds)
+            )
 
-        done[spec.name] = write_dir(out / spec.name, fill)
+        folder = write_dir(out / spec.name, fill)
+        done[spec.name] = FigureRun(folder, dict(res.checks), seconds)
     return done

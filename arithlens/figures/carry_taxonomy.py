@@ -3,7 +3,12 @@ digit class, 1-layer vs 2-layer addition models, in the plain (most significant 
 format of the paper and, for contrast, the reversed format — each on uniform problems and on
 problems balanced over the cascade classes (uniform within each class). For the plain pair, the
 minimal pairs of :mod:`arithlens.tasks.minimal`: real carry chains of length 1-5 from the units,
-and their false-cascade twins (the same run of sum-9 pairs, no carry source)."""
+and their false-cascade twins (the same run of sum-9 pairs, no carry source).
+
+The bars and lines are the zoo models. With several seeds (full mode: three), the plain pair is
+also retrained from its zoo recipe with each other seed (the zoo models are seed 0) and every
+class, chain and twin number is reported as mean, sd and range over the seeds (``retrained``);
+the checks on the plain pair then hold in every seed or on the seeds' means."""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from arithlens.evaluation import evaluate
-from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
+from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks, spread
 from arithlens.models import zoo
 from arithlens.tasks import false_cascades, position_labels, sample
 from arithlens.tokenizer import encode
@@ -31,12 +36,38 @@ COLORS = {
 # the 2-layer model may trail the 1-layer one by this much on a class (sampling noise)
 TOLERANCE = 0.01
 ONE, TWO = PAIRS["plain"]
+KEYS = (
+    "cascade_balanced",
+    "cascade_uniform",
+    "digit_class_balanced",
+    "digit_class_uniform",
+    "chains",
+    "twins",
+)
+
+
+def _means(numbers: dict, key: str, name: str) -> dict:
+    """The seeds' means of ``numbers[key][name]`` where the plain pair was retrained over seeds,
+    else the zoo model's numbers."""
+    over = numbers.get("retrained", {}).get(name)
+    return {k: v["mean"] for k, v in over[key].items()} if over else numbers[key][name]
+
+
+def _range(numbers: dict, key: str, name: str, item: str) -> tuple[float, float]:
+    """(lowest, highest) of one number over the seeds (the zoo model's value with one seed)."""
+    over = numbers.get("retrained", {}).get(name)
+    if over:
+        return over[key][item]["min"], over[key][item]["max"]
+    v = numbers[key][name][item]
+    return v, v
 
 
 def _two_beats_one(numbers: dict) -> bool:
-    cascade = numbers["cascade_balanced"]
     return all(
-        cascade[b][c] >= cascade[a][c] - TOLERANCE for a, b in PAIRS.values() for c in cascade[a]
+        _means(numbers, "cascade_balanced", b)[c]
+        >= _means(numbers, "cascade_balanced", a)[c] - TOLERANCE
+        for a, b in PAIRS.values()
+        for c in numbers["cascade_balanced"][a]
     )
 
 
@@ -47,25 +78,33 @@ def _worst(values: dict) -> str:
 CHECKS = [
     Check(
         f"the 2-layer model is at least as accurate as the 1-layer one on every cascade class "
-        f"(balanced problems, both formats, within {TOLERANCE})",
+        f"(balanced problems, both formats, means over seeds, within {TOLERANCE})",
         _two_beats_one,
     ),
     Check(
         "the 1-layer plain model is worst on use-sum-9 (US) digits, on uniform and on balanced "
-        "problems",
-        lambda n: (
-            _worst(n["digit_class_uniform"][ONE]) == "US"
-            and _worst(n["digit_class_balanced"][ONE]) == "US"
+        "problems (zoo model and means over seeds)",
+        lambda n: all(
+            _worst(src) == "US"
+            for key in ("digit_class_uniform", "digit_class_balanced")
+            for src in (n[key][ONE], _means(n, key, ONE))
         ),
     ),
     Check(
-        "the 1-layer plain model's worst cascade class is a cascading one (S2-S5, balanced)",
-        lambda n: _worst(n["cascade_balanced"][ONE]) not in ("S0", "S1"),
+        "the 1-layer plain model's worst cascade class is a cascading one (S2-S5, balanced; zoo "
+        "model and means over seeds)",
+        lambda n: all(
+            _worst(src) not in ("S0", "S1")
+            for src in (n["cascade_balanced"][ONE], _means(n, "cascade_balanced", ONE))
+        ),
     ),
     Check(
-        "the 1-layer plain model fails the longest false cascade (twins of length 5 below 0.5) "
-        "and trails the 2-layer model there by at least 0.3",
-        lambda n: n["twins"][ONE]["5"] < 0.5 and n["twins"][TWO]["5"] >= n["twins"][ONE]["5"] + 0.3,
+        "in every seed the 1-layer plain model fails the longest false cascade (twins of length 5 "
+        "below 0.5) and trails the 2-layer model's worst seed there by at least 0.3",
+        lambda n: (
+            _range(n, "twins", ONE, "5")[1] < 0.5
+            and _range(n, "twins", TWO, "5")[0] >= _range(n, "twins", ONE, "5")[1] + 0.3
+        ),
     ),
 ]
 
@@ -124,6 +163,16 @@ def _by_class(model, n: int, seed: int, strategy: str) -> tuple[dict, dict]:
     )
 
 
+def _measure(model, n: int, n_pairs: int, seed: int, plain: bool) -> dict[str, dict]:
+    """Every number the figure shows for one model (chains and twins for the plain format)."""
+    out: dict[str, dict] = {}
+    for strategy, tag in (("cascade", "balanced"), ("uniform", "uniform")):
+        out[f"cascade_{tag}"], out[f"digit_class_{tag}"] = _by_class(model, n, seed, strategy)
+    if plain:
+        out["chains"], out["twins"] = _minimal(model, n_pairs, seed)
+    return out
+
+
 def _minimal(model, n: int, seed: int) -> tuple[dict, dict]:
     chains, twins = {}, {}
     for length in range(1, model.task.n_digits + 1):
@@ -140,17 +189,29 @@ def _minimal(model, n: int, seed: int) -> tuple[dict, dict]:
 )
 def make(ctx: Context) -> FigureOutput:
     n, n_pairs = (1000, 300) if ctx.quick else (20000, 2000)
-    numbers: dict = dict(n=n, n_pairs=n_pairs)
-    for key in ("cascade_balanced", "cascade_uniform", "digit_class_balanced"):
+    numbers: dict = dict(n=n, n_pairs=n_pairs, seeds=list(ctx.seeds))
+    for key in KEYS:
         numbers[key] = {}
-    numbers["digit_class_uniform"], numbers["chains"], numbers["twins"] = {}, {}, {}
+    retrained: dict[str, dict] = {}
     for name in COLORS:
-        model = zoo.load(name)
-        for strategy, tag in (("cascade", "balanced"), ("uniform", "uniform")):
-            cas, cls = _by_class(model, n, ctx.seed, strategy)
-            numbers[f"cascade_{tag}"][name], numbers[f"digit_class_{tag}"][name] = cas, cls
-        if name in PAIRS["plain"]:
-            numbers["chains"][name], numbers["twins"][name] = _minimal(model, n_pairs, ctx.seed)
+        plain = name in PAIRS["plain"]
+        for key, values in _measure(zoo.load(name), n, n_pairs, ctx.seed, plain).items():
+            numbers[key][name] = values
+        if plain and len(ctx.seeds) > 1:
+            zoo_seed = zoo.RECIPES[name].config.seed
+            runs = [
+                _measure(
+                    zoo.retrain(name, seed=s, progress=ctx.progress), n, n_pairs, ctx.seed, True
+                )
+                if s != zoo_seed
+                else {k: numbers[k][name] for k in KEYS}
+                for s in ctx.seeds
+            ]
+            retrained[name] = {
+                k: {item: spread([r[k][item] for r in runs]) for item in runs[0][k]} for k in KEYS
+            }
+    if retrained:
+        numbers["retrained"] = retrained
     stair = _staircase(zoo.load(ONE), min(n, 2000), ctx.seed)
     places = list(range(zoo.load(ONE).task.n_digits - 1, -1, -1))  # digits with a column, in order
     numbers["staircase_column"] = stair
@@ -175,6 +236,16 @@ def make(ctx: Context) -> FigureOutput:
         f"Staircase (1 layer): attended column minus predicted place per head "
         f"{numbers['staircase_offset']}.",
     ]
+    for name, over in numbers.get("retrained", {}).items():
+        summary.append(
+            f"{name} retrained over seeds {list(ctx.seeds)} (mean +- sd): uniform cascade classes "
+            + ", ".join(
+                f"{c} {v['mean']:.3f}+-{v['std']:.3f}" for c, v in over["cascade_uniform"].items()
+            )
+            + "; twins by length "
+            + ", ".join(f"{c} {v['mean']:.3f}+-{v['std']:.3f}" for c, v in over["twins"].items())
+            + "."
+        )
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
 
 
@@ -202,17 +273,30 @@ def _figure(numbers: dict):
         )
     fig.update_xaxes(title_text="place of the predicted digit", autorange="reversed", row=3, col=1)
     fig.update_yaxes(title_text="attended column", row=3, col=1)
+    over = numbers.get("retrained", {})
     for name, color in COLORS.items():
+
+        def values(key: str, name=name) -> tuple[dict, dict | None]:
+            """The zoo model's numbers, or the seeds' means and error bars (sd) if retrained."""
+            if name not in over:
+                return numbers[key][name], None
+            spreads = over[name][key]
+            errors = dict(type="data", array=[v["std"] for v in spreads.values()], visible=True)
+            return {k: v["mean"] for k, v in spreads.items()}, errors
+
+        label = f"{name} (mean +- sd, {len(numbers['seeds'])} seeds)" if name in over else name
         panels = (
-            (1, 1, numbers["cascade_balanced"][name]),
-            (1, 2, numbers["cascade_uniform"][name]),
-            (2, 1, numbers["digit_class_uniform"][name]),
+            (1, 1, "cascade_balanced"),
+            (1, 2, "cascade_uniform"),
+            (2, 1, "digit_class_uniform"),
         )
-        for row, col, values in panels:
+        for row, col, key in panels:
+            ys, errors = values(key)
             fig.add_bar(
-                x=list(values),
-                y=list(values.values()),
-                name=name,
+                x=list(ys),
+                y=list(ys.values()),
+                error_y=errors,
+                name=label,
                 marker_color=color,
                 showlegend=(row, col) == (1, 1),
                 legendgroup=name,
@@ -221,10 +305,11 @@ def _figure(numbers: dict):
             )
         for kind, dash in (("chains", "solid"), ("twins", "dash")):
             if name in numbers[kind]:
-                values = numbers[kind][name]
+                ys, errors = values(kind)
                 fig.add_scatter(
-                    x=[int(k) for k in values],
-                    y=list(values.values()),
+                    x=[int(k) for k in ys],
+                    y=list(ys.values()),
+                    error_y=errors,
                     name=f"{name} {kind}",
                     line=dict(color=color, dash=dash),
                     row=2,

@@ -1,14 +1,27 @@
 """Per-digit phase transitions (Nanda et al. 2023, 5-digit addition appendix): the held-out loss
 of each answer digit over training; each digit drops at its own step.
 
-As in the paper: a one-layer model, problems drawn uniformly (no cascade-balanced share)."""
+As in the paper: a one-layer model, problems drawn uniformly (no cascade-balanced share). A
+digit's phase change is located two ways: the first evaluation with its loss below
+:data:`PHASE_LOSS`, and the step of the steepest drop of its (lightly smoothed) log-loss. Full
+mode repeats the run over three seeds: the lines are the means, the bands the seeds' range."""
 
 from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
 
-from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
+from arithlens.errors import ArithlensError
+from arithlens.figures.base import (
+    PALETTE,
+    Check,
+    Context,
+    FigureOutput,
+    error_band,
+    register,
+    run_checks,
+    spread,
+)
 from arithlens.models import TrainConfig, build_model, train
 from arithlens.tasks import TaskSpec, place_name
 
@@ -16,26 +29,59 @@ PHASE_LOSS = 0.1
 """Held-out loss (nats) below which a digit's phase change counts as done."""
 
 
-def _reached(numbers: dict) -> list[int]:
-    return [s for s in numbers["phase_change_step"].values() if s is not None]
+def steepest_drop(steps: list[int], loss: np.ndarray, window: int = 3) -> int:
+    """The step where ``log(loss)`` falls fastest: the midpoint of the two evaluations between
+    which the ``window``-point moving average of the log-loss drops most.
+
+    Example:
+        >>> steepest_drop([0, 10, 20, 30, 40, 50], np.array([2.0, 2.0, 1.9, 0.1, 0.09, 0.09]))
+        25
+    """
+    steps = np.asarray(steps)
+    loss = np.asarray(loss, dtype=np.float64)
+    if loss.ndim != 1 or len(loss) != len(steps) or len(loss) < window + 1:
+        raise ArithlensError(
+            f"steepest_drop needs one loss per step and more than window={window} of them, got "
+            f"{len(steps)} steps and loss of shape {loss.shape}"
+        )
+    smooth = np.convolve(np.log(np.maximum(loss, 1e-12)), np.ones(window) / window, mode="valid")
+    i = int(np.argmin(np.diff(smooth)))  # between smoothed points i and i+1
+    centre = (window - 1) / 2  # smoothed point i is centred on evaluation i + centre
+    return int(round((steps[int(i + centre)] + steps[int(i + centre + 1)]) / 2))
+
+
+def _each_seed(numbers: dict) -> list[list[int | None]]:
+    """Per seed, the first-below-PHASE_LOSS step of every digit."""
+    per_digit = list(numbers["phase_change_step"].values())
+    return [list(col) for col in zip(*per_digit)]
+
+
+def _separate_drops(n: dict) -> bool:
+    drops = n["steepest_drop_step"]
+    first = min(drops, key=lambda d: drops[d]["mean"])
+    last = max(drops, key=lambda d: drops[d]["mean"])
+    gap = drops[last]["mean"] - drops[first]["mean"]
+    return gap > drops[first]["std"] + drops[last]["std"] and gap > 0
 
 
 CHECKS = [
     Check(
-        f"the digits reach loss {PHASE_LOSS} at different steps (Nanda et al.: a phase change "
-        "per digit, not one for all)",
-        lambda n: len(set(_reached(n))) > 1,
+        f"in every seed the digits reach loss {PHASE_LOSS} at different steps (Nanda et al.: a "
+        "phase change per digit, not one for all)",
+        lambda n: all(len({s for s in seed if s is not None}) > 1 for seed in _each_seed(n)),
     ),
     Check(
-        f"full mode: every digit reaches loss {PHASE_LOSS}, and the last does so at least twice as "
-        "late as the first (separate phases, not one drop)",
+        f"full mode: in every seed every digit reaches loss {PHASE_LOSS}, and the last does so at "
+        "least twice as late as the first (separate phases, not one drop)",
         lambda n: (
             not n["full"]
-            or (
-                len(_reached(n)) == len(n["phase_change_step"])
-                and max(_reached(n)) >= 2 * min(_reached(n))
-            )
+            or all(None not in seed and max(seed) >= 2 * min(seed) for seed in _each_seed(n))
         ),
+    ),
+    Check(
+        "the earliest and the latest digit's steepest log-loss drops (means over seeds) are "
+        "further apart than the sum of their seed standard deviations",
+        _separate_drops,
     ),
 ]
 
@@ -48,47 +94,66 @@ CHECKS = [
 def make(ctx: Context) -> FigureOutput:
     task = TaskSpec(op="add", n_digits=5, format="reversed")
     steps, batch = (300, 128) if ctx.quick else (1000, 256)
-    cfg = TrainConfig(
-        steps=steps,
-        eval_every=10,
-        n_test=500,
-        batch_size=batch,
-        seed=ctx.seed,
-        cascade_fraction=0.0,
-    )
-    record = train(task, build_model("1L", task, seed=cfg.seed), cfg, progress=ctx.progress).record
-    loss = np.asarray(record.eval_digit_loss)
+    losses, phases, drops, learned = [], [], [], []
+    for seed in ctx.seeds:
+        cfg = TrainConfig(
+            steps=steps,
+            eval_every=10,
+            n_test=500,
+            batch_size=batch,
+            seed=seed,
+            cascade_fraction=0.0,
+        )
+        record = train(task, build_model("1L", task, seed=seed), cfg, progress=ctx.progress).record
+        loss = np.asarray(record.eval_digit_loss)
+        eval_steps = [int(s) for s in record.eval_steps]
+        losses.append(loss)
+        # first evaluation where a digit's loss is below PHASE_LOSS nats
+        phases.append(
+            [
+                next((eval_steps[i] for i in range(len(loss)) if loss[i, k] < PHASE_LOSS), None)
+                for k in range(loss.shape[1])
+            ]
+        )
+        drops.append([steepest_drop(eval_steps, loss[:, k]) for k in range(loss.shape[1])])
+        learned.append(record.learned_at(0.95))
+    runs = np.stack(losses)  # seeds x evaluations x digits
+    names = [place_name(k) for k in range(runs.shape[2])]
     fig = go.Figure()
-    for k in range(loss.shape[1]):
-        fig.add_scatter(x=record.eval_steps, y=loss[:, k], name=place_name(k), mode="lines")
+    for k, name in enumerate(names):
+        error_band(fig, eval_steps, runs[:, :, k], name, PALETTE[k % len(PALETTE)])
     fig.update_yaxes(type="log", title="held-out loss")
+    seeds_txt = f"mean and range over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
     fig.update_layout(
-        title=f"5-digit addition: loss per answer digit ({steps} steps of {batch}, 1 layer)",
+        title=f"5-digit addition: loss per answer digit ({steps} steps of {batch}, 1 layer; "
+        f"{seeds_txt})",
         xaxis_title="step",
         template="plotly_white",
         width=900,
         height=420,
     )
-    # a digit's phase change: the first evaluation where its loss is below PHASE_LOSS nats
-    names = [place_name(k) for k in range(loss.shape[1])]
-    phase = [
-        next((int(record.eval_steps[i]) for i in range(len(loss)) if loss[i, k] < PHASE_LOSS), None)
-        for k in range(loss.shape[1])
-    ]
     numbers = dict(
         steps=steps,
         batch_size=batch,
+        seeds=list(ctx.seeds),
         phase_loss=PHASE_LOSS,
-        phase_change_step=dict(zip(names, phase)),
-        learned_at_0_95=dict(zip(names, record.learned_at(0.95))),
-        start_loss=dict(zip(names, loss[0].tolist())),
-        end_loss=dict(zip(names, loss[-1].tolist())),
+        phase_change_step={d: [p[k] for p in phases] for k, d in enumerate(names)},
+        steepest_drop_step={d: spread([p[k] for p in drops]) for k, d in enumerate(names)},
+        learned_at_0_95={d: [p[k] for p in learned] for k, d in enumerate(names)},
+        start_loss=dict(zip(names, runs[:, 0].mean(0).tolist())),
+        end_loss=dict(zip(names, runs[:, -1].mean(0).tolist())),
         full=not ctx.quick,
     )
     paper = {"phase_change_step": "each digit's loss has its own phase change, at different steps"}
     summary = [
-        f"First step with each digit's held-out loss below {PHASE_LOSS} (None: not within "
-        f"{steps} steps): {numbers['phase_change_step']}.",
-        f"First step each digit stays >= 95% accurate: {numbers['learned_at_0_95']}.",
+        f"Per seed {list(ctx.seeds)}, first step with each digit's held-out loss below "
+        f"{PHASE_LOSS} (None: not within {steps} steps): {numbers['phase_change_step']}.",
+        "Steepest log-loss drop per digit, mean +- sd over seeds: "
+        + ", ".join(
+            f"{d} {v['mean']:.0f} +- {v['std']:.0f}"
+            for d, v in numbers["steepest_drop_step"].items()
+        )
+        + ".",
+        f"First step each digit stays >= 95% accurate, per seed: {numbers['learned_at_0_95']}.",
     ]
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

@@ -12,21 +12,31 @@ import numpy as np
 import plotly.graph_objects as go
 
 from arithlens.evaluation import evaluate
-from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
+from arithlens.figures.base import (
+    PALETTE,
+    Check,
+    Context,
+    FigureOutput,
+    register,
+    run_checks,
+    spread,
+)
 from arithlens.models import TrainConfig, build_model, train
 from arithlens.tasks import TaskSpec
 
 
 def settings(quick: bool) -> dict:
-    """Sizes per format, steps, batch and held-out problems: full mode fits 10 minutes on 2
-    CPU cores (a scratchpad step costs ~2.2 plain steps, so it gets the two smallest sizes)."""
+    """Sizes per format, steps, batch and held-out problems, and the long runs that carry the
+    paper's claim (full mode: reversed at 4k and plain at 10k examples, 2000 steps each). A
+    scratchpad step costs ~2.2 plain steps, so it gets the two smallest sizes."""
     if quick:
         # three short runs: reversed at two sizes, plain at the larger one
         sizes = {"plain": [4000], "reversed": [1000, 4000]}
-        return dict(sizes=sizes, steps=160, batch=128, n_eval=300)
+        return dict(sizes=sizes, steps=160, batch=128, n_eval=300, long={}, long_steps=0)
     sizes = {"plain": [1000, 2000, 4000, 10000], "reversed": [1000, 2000, 4000, 10000]}
     sizes["scratchpad"] = [500, 1000]
-    return dict(sizes=sizes, steps=400, batch=128, n_eval=2000)
+    long = {"reversed": 4000, "plain": 10000}
+    return dict(sizes=sizes, steps=400, batch=128, n_eval=2000, long=long, long_steps=2000)
 
 
 def _largest(numbers: dict, fmt: str) -> float:
@@ -34,25 +44,44 @@ def _largest(numbers: dict, fmt: str) -> float:
 
 
 def _full_only(numbers: dict, claim) -> bool:
-    """A claim that needs the full-mode runs (scratchpad, several sizes) holds vacuously in quick
-    mode, where those runs are not made."""
+    """A claim that needs the full-mode runs (scratchpad, several sizes, the long runs) holds
+    vacuously in quick mode, where those runs are not made."""
     return "scratchpad" not in numbers["exact"] or bool(claim(numbers))
+
+
+def _seeds(numbers: dict, fmt: str, size: int) -> dict:
+    return numbers["exact_seeds"][fmt][str(size)]
+
+
+def _at_every_size(n: dict) -> bool:
+    """Reversed's mean is not below plain's by more than the larger seed standard deviation."""
+    for k in n["sizes"]["plain"]:
+        rev, plain = _seeds(n, "reversed", k), _seeds(n, "plain", k)
+        if rev["mean"] < plain["mean"] - max(rev["std"], plain["std"]):
+            return False
+    return True
+
+
+def _long(n: dict, fmt: str) -> dict:
+    return n["long"][f"{fmt}@{n['long_sizes'][fmt]}"]
 
 
 CHECKS = [
     Check(
-        "reversed is at least as accurate as plain at the largest sample size",
-        lambda n: n["reversed_at_largest"] >= n["plain_at_largest"],
-    ),
-    Check(
-        "reversed is at least as accurate as plain at every sample size",
-        lambda n: all(
-            n["exact"]["reversed"][str(k)] >= n["exact"]["plain"][str(k)]
-            for k in n["sizes"]["plain"]
+        "reversed beats plain at the largest sample size in every seed (its worst seed >= "
+        "plain's best)",
+        lambda n: (
+            _seeds(n, "reversed", n["sizes"]["plain"][-1])["min"]
+            >= _seeds(n, "plain", n["sizes"]["plain"][-1])["max"]
         ),
     ),
     Check(
-        "scratchpad beats reversed at its largest size (full mode)",
+        "reversed is at least as accurate as plain at every sample size (means, within one seed "
+        "standard deviation)",
+        _at_every_size,
+    ),
+    Check(
+        "scratchpad beats reversed at its largest size (full mode, means)",
         lambda n: _full_only(
             n,
             lambda m: (
@@ -62,10 +91,37 @@ CHECKS = [
         ),
     ),
     Check(
-        "sharp transition: one step between sizes raises reversed by >= 0.3 (full mode)",
+        "sharp transition: one step between sizes raises reversed's mean by >= 0.3 (full mode)",
         lambda n: _full_only(n, lambda m: m["largest_jump_reversed"] >= 0.3),
     ),
+    Check(
+        "reversed reaches >= 0.95 exact match with 4k examples in the long runs, in every seed "
+        "(full mode; Lee et al. 98.2%)",
+        lambda n: _full_only(n, lambda m: _long(m, "reversed")["min"] >= 0.95),
+    ),
+    Check(
+        "reversed with 4k examples beats plain with 10k in the long runs: its worst seed above "
+        "plain's best (full mode; Lee et al. 98.2% vs 87.4%)",
+        lambda n: _full_only(n, lambda m: _long(m, "reversed")["min"] > _long(m, "plain")["max"]),
+    ),
 ]
+
+
+def _run(fmt: str, size: int, steps: int, s: dict, seed: int, progress: bool):
+    task = TaskSpec(op="add", n_digits=3, format=fmt, pad=False)
+    cfg = TrainConfig(
+        steps=steps,
+        batch_size=s["batch"],
+        n_train=size,
+        n_test=200,
+        eval_every=steps,
+        seed=seed,
+        cascade_fraction=0.0,
+    )
+    model = train(task, build_model("2L", task, seed=seed), cfg, progress=progress)
+    # scratchpad answers are ~3x longer to generate: fewer held-out problems
+    n_eval = s["n_eval"] if fmt != "scratchpad" else s["n_eval"] // 4
+    return model, float(evaluate(model, n=n_eval, seed=seed + 1).exact_match)
 
 
 @register(
@@ -76,68 +132,99 @@ CHECKS = [
 def make(ctx: Context) -> FigureOutput:
     s = settings(ctx.quick)
     sizes, steps = s["sizes"], s["steps"]
-    exact: dict[str, dict[int, float]] = {f: {} for f in sizes}
+    runs: dict[str, dict[int, list[float]]] = {f: {k: [] for k in v} for f, v in sizes.items()}
+    long: dict[str, list[float]] = {f"{f}@{k}": [] for f, k in s["long"].items()}
     largest = sizes["plain"][-1]
-    for fmt, fmt_sizes in sizes.items():
-        task = TaskSpec(op="add", n_digits=3, format=fmt, pad=False)
-        for size in fmt_sizes:
-            cfg = TrainConfig(
-                steps=steps,
-                batch_size=s["batch"],
-                n_train=size,
-                n_test=200,
-                eval_every=steps,
-                seed=ctx.seed,
-                cascade_fraction=0.0,
-            )
-            model = train(task, build_model("2L", task, seed=ctx.seed), cfg, progress=ctx.progress)
-            # scratchpad answers are ~3x longer to generate: fewer held-out problems
-            n_eval = s["n_eval"] if fmt != "scratchpad" else s["n_eval"] // 4
-            exact[fmt][size] = float(evaluate(model, n=n_eval, seed=ctx.seed + 1).exact_match)
-            if (fmt, size) == ("plain", largest):
-                plain_model = model
-    # where plain-format errors fall: problems with a digit pair summing to 9
-    res = evaluate(plain_model, n=s["n_eval"], seed=ctx.seed + 2)
+    for seed in ctx.seeds:
+        for fmt, fmt_sizes in sizes.items():
+            for size in fmt_sizes:
+                model, acc = _run(fmt, size, steps, s, seed, ctx.progress)
+                runs[fmt][size].append(acc)
+                if (fmt, size, seed) == ("plain", largest, ctx.seeds[0]):
+                    plain_model = model
+        for fmt, size in s["long"].items():
+            long[f"{fmt}@{size}"].append(_run(fmt, size, s["long_steps"], s, seed, ctx.progress)[1])
+    # where plain-format errors fall (first seed): problems with a digit pair summing to 9
+    res = evaluate(plain_model, n=s["n_eval"], seed=ctx.seeds[0] + 2)
     p = res.problems
     has9 = ((p.a.astype(int) + p.b.astype(int)) == 9).any(1)
     wrong = ~np.asarray(res.exact)
+    stats = {f: {str(k): spread(v) for k, v in d.items()} for f, d in runs.items()}
+    exact = {f: {k: v["mean"] for k, v in d.items()} for f, d in stats.items()}
     fig = go.Figure()
-    for fmt in sizes:
-        fig.add_scatter(x=sizes[fmt], y=list(exact[fmt].values()), name=fmt, mode="lines+markers")
+    for (fmt, d), color in zip(stats.items(), PALETTE):
+        fig.add_scatter(
+            x=sizes[fmt],
+            y=[v["mean"] for v in d.values()],
+            error_y=dict(type="data", array=[v["std"] for v in d.values()], visible=True),
+            name=fmt,
+            mode="lines+markers",
+            line=dict(color=color),
+        )
+        key = next((k for k in long if k.startswith(f"{fmt}@")), None)
+        if key:
+            lv = spread(long[key])
+            fig.add_scatter(
+                x=[s["long"][fmt]],
+                y=[lv["mean"]],
+                error_y=dict(type="data", array=[lv["std"]], visible=True),
+                name=f"{fmt}, {s['long_steps']} steps",
+                mode="markers",
+                marker=dict(color=color, symbol="star", size=13),
+            )
     fig.update_xaxes(type="log", title="distinct training examples")
+    seeds_txt = f"mean +- sd over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
     fig.update_layout(
         title=f"3-digit addition, unpadded: held-out exact match by format "
-        f"(2-layer model, {steps} steps x {s['batch']})",
-        yaxis=dict(title="exact match", range=[0, 1.02]),
+        f"(2-layer model, {steps} steps x {s['batch']}; {seeds_txt})",
+        yaxis=dict(title="exact match", range=[0, 1.05]),
         template="plotly_white",
         width=900,
         height=420,
     )
-    rev = list(exact["reversed"].values())
+    rev = [v["mean"] for v in stats["reversed"].values()]
     numbers = dict(
         sizes={f: v for f, v in sizes.items()},
         steps=steps,
         batch_size=s["batch"],
-        exact={f: {str(k): v for k, v in d.items()} for f, d in exact.items()},
-        reversed_at_largest=exact["reversed"][largest],
-        plain_at_largest=exact["plain"][largest],
-        scratchpad_at_largest=exact["scratchpad"][sizes["scratchpad"][-1]]
+        seeds=list(ctx.seeds),
+        exact=exact,
+        exact_seeds=stats,
+        reversed_at_largest=exact["reversed"][str(largest)],
+        plain_at_largest=exact["plain"][str(largest)],
+        scratchpad_at_largest=exact["scratchpad"][str(sizes["scratchpad"][-1])]
         if "scratchpad" in exact
         else "full mode only",
         largest_jump_reversed=float(np.max(np.diff(rev))),
+        long_steps=s["long_steps"],
+        long_sizes=dict(s["long"]),
+        long={k: spread(v) for k, v in long.items()},
+        reversed_long_4k=spread(long["reversed@4000"])["mean"] if long else "full mode only",
+        plain_long_10k=spread(long["plain@10000"])["mean"] if long else "full mode only",
         plain_errors_with_pair_sum_9=float(has9[wrong].mean()) if wrong.any() else None,
         problems_with_pair_sum_9=float(has9.mean()),
     )
     paper = {
         "reversed_at_largest": "98.2% at 4k and 99.8% at 5k samples",
         "plain_at_largest": "87.4% at 10k samples",
+        "reversed_long_4k": "98.2% at 4k samples",
+        "plain_long_10k": "87.4% at 10k samples",
         "scratchpad_at_largest": "detailed scratchpad 99.8% at 1k samples",
         "plain_errors_with_pair_sum_9": "plain-format errors concentrate where a digit pair sums to 9",
     }
     summary = [
-        f"Exact match by format and sample size ({steps} steps of {s['batch']}): "
-        f"{numbers['exact']}.",
+        f"Exact match by format and sample size ({steps} steps of {s['batch']}; mean over seeds "
+        f"{list(ctx.seeds)}): {numbers['exact']}.",
         f"Plain-format errors with a digit pair summing to 9: {numbers['plain_errors_with_pair_sum_9']} "
         f"of errors, against {numbers['problems_with_pair_sum_9']:.3f} of all problems.",
     ]
+    if long:
+        summary.append(
+            f"Long runs ({s['long_steps']} steps): "
+            + "; ".join(
+                f"{k}: {v['mean']:.3f} +- {v['std']:.3f} (seeds {[round(x, 3) for x in v['values']]})"
+                for k, v in numbers["long"].items()
+            )
+            + " — Lee et al.: reversed 98.2% at 4k, plain 87.4% at 10k."
+        )
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

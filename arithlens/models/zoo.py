@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import torch
@@ -181,6 +182,29 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     model.record.final = {"held_out": res.summary()}
     save(model, (out or zoo_dir()) / name, card=model_card(name, model))
     return model
+
+
+def retrain(name: str, *, progress: bool = True, **changes: Any) -> TransformerBridge:
+    """Train zoo model ``name`` from its recipe with some settings changed (not saved): the way
+    to measure a zoo result over seeds.
+
+    Example:
+        >>> m = zoo.retrain("add5-plain-1L", seed=1)  # doctest: +SKIP
+
+    Args:
+        changes: :class:`TrainConfig` fields to change, e.g. ``seed=1`` or ``eval_every=50``;
+            the model is initialised from ``changes["seed"]`` as well.
+    """
+    _check_name(name)
+    r = RECIPES[name]
+    fields = r.config.to_dict()
+    bad = [k for k in changes if k not in fields]
+    if bad:
+        raise ArithlensError(
+            f"{bad[0]!r} is not a TrainConfig field: expected one of {sorted(fields)}"
+        )
+    cfg = TrainConfig(**{**fields, **changes})
+    return train(r.task, r.preset, cfg, progress=progress)
 
 
 def rebuild(
