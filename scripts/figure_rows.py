@@ -40,10 +40,33 @@ def _r(d: dict, digits: int = 3) -> str:
     return ", ".join(f"{k} {v:.{digits}f}" for k, v in d.items())
 
 
+def _pm(v: dict, digits: int = 2) -> str:
+    """A seeds' spread as ``mean +- sd`` (just the mean for one seed)."""
+    if len(v["values"]) == 1:
+        return f"{v['mean']:.{digits}f}"
+    return f"{v['mean']:.{digits}f} +- {v['std']:.{digits}f}"
+
+
+def _seeds(n: dict) -> str:
+    k = len(n.get("seeds", [0]))
+    return f"{k} seeds, mean +- sd" if k > 1 else "1 seed"
+
+
+def _per_seed(values: list) -> str:
+    return "/".join(str(v) for v in values)
+
+
 def _sample_efficiency(n: dict) -> str:
-    ex = n["exact"]
-    parts = [f"{fmt} " + ", ".join(f"{v:.2f} at {k}" for k, v in ex[fmt].items()) for fmt in ex]
-    text = f"{n['steps']} steps x {n['batch_size']}; exact match by examples: " + "; ".join(parts)
+    ex = n["exact_seeds"]
+    parts = [f"{fmt} " + ", ".join(f"{_pm(v)} at {k}" for k, v in ex[fmt].items()) for fmt in ex]
+    text = (
+        f"{n['steps']} steps x {n['batch_size']} ({_seeds(n)}); exact match by examples: "
+        + "; ".join(parts)
+    )
+    if n["long"]:
+        text += f"; {n['long_steps']} steps: " + ", ".join(
+            f"{k.replace('@', ' at ')} {_pm(v, 3)}" for k, v in n["long"].items()
+        )
     if n.get("plain_errors_with_pair_sum_9") is not None:
         text += (
             f"; {n['plain_errors_with_pair_sum_9']:.0%} of plain errors have a digit pair summing "
@@ -53,9 +76,11 @@ def _sample_efficiency(n: dict) -> str:
 
 
 def _digit_phases(n: dict) -> str:
-    steps = ", ".join(f"{k} {v}" for k, v in n["phase_change_step"].items())
+    steps = ", ".join(f"{k} {_per_seed(v)}" for k, v in n["phase_change_step"].items())
+    drops = ", ".join(f"{k} {_pm(v, 0)}" for k, v in n["steepest_drop_step"].items())
     return (
-        f"{n['steps']} steps x {n['batch_size']}; first step below {n['phase_loss']} nats: {steps}"
+        f"{n['steps']} steps x {n['batch_size']} ({_seeds(n)}); first step below "
+        f"{n['phase_loss']} nats (per seed): {steps}; steepest log-loss drop: {drops}"
     )
 
 
@@ -67,6 +92,11 @@ def _carry_taxonomy(n: dict) -> str:
         f"{one} on uniform problems: {_r(n['cascade_uniform'][one])}; digit classes "
         f"{_r(n['digit_class_uniform'][one])}; false-cascade twins of length 1-5: {twins[one]} "
         f"({two}: {twins[two]}); staircase (attended column minus predicted place): {stair}"
+        + "".join(
+            f"; {m} retrained ({_seeds(n)}): twins "
+            + " / ".join(_pm(v, 3) for v in over["twins"].values())
+            for m, over in n.get("retrained", {}).items()
+        )
     )
 
 
@@ -87,8 +117,11 @@ def _carry_probes(n: dict) -> str:
 
 
 def _mul_digits(n: dict) -> str:
-    steps = ", ".join(f"{k} {v}" for k, v in n["learned_at_0_9"].items())
-    return f"step each digit first stays >= 90%: {steps}; final {_r(n['final_accuracy'])}"
+    steps = ", ".join(f"{k} {_per_seed(v)}" for k, v in n["learned_at_0_9"].items())
+    return (
+        f"step each digit first stays >= 90% (per seed): {steps}; final {_r(n['final_accuracy'])}"
+        f" ({_seeds(n)})"
+    )
 
 
 def _key_heads(n: dict) -> str:

@@ -162,6 +162,7 @@ API = [
     ("spec-norm", lambda c: ModelSpec(**SPEC, normalization_type="BN"), r"'BN'"),
     ("spec-heads-str", lambda c: ModelSpec(**{**SPEC, "n_heads": "2"}), r"n_heads='2'"),
     ("zoo-name", lambda c: zoo.load("add9-9L"), r"'add9-9L'"),
+    ("zoo-retrain", lambda c: zoo.retrain("add3-2L", sead=1), r"'sead' is not a TrainConfig"),
     # ---- checkpoints (each a copy of a saved tiny model with one thing wrong)
     ("ckpt-version-int", load_edited("v5", meta_edit(arithlens_version=5)), r"version 5 "),
     ("ckpt-version-new", load_edited("v9", meta_edit(arithlens_version="9.0.0")), r"9\.0\.0"),
@@ -289,6 +290,8 @@ API = [
     ("figures-name", lambda c: al.figures.run(c.root / "f", "nope"), r"'nope'"),
     ("figures-empty", lambda c: al.figures.run(c.root / "f", []), r"only=\[\]"),
     ("figures-file", lambda c: al.figures.run(c.file / "f", "carry_taxonomy"), r"is a file"),
+    ("figures-seeds", lambda c: al.figures.run(c.root / "f", seeds=0), r"seeds=0"),
+    ("figures-seed-list", lambda c: al.figures.Context(seeds=(1, 1)), r"seeds=\(1, 1\)"),
     # ---- pretrained-model helpers and fine-tuning
     (
         "prompt-template",
@@ -349,6 +352,7 @@ CLI = [
     ("probe-target", ["probe", "add3-2L", "--target", "zz", "--out", "{tmp}/q"], 2, r"'zz'"),
     ("probe-out", ["probe", "add3-2L", "--out", "{file}/q"], 2, r"is a file"),
     ("figures-only", ["figures", "--only", "nope", "--out", "{tmp}/f"], 2, r"'nope'"),
+    ("figures-seeds", ["figures", "--seeds", "0", "--out", "{tmp}/f"], 2, r"--seeds"),
     ("figures-out", ["figures", "--only", "carry_taxonomy", "--out", "{file}/f"], 2, "is a file"),
     ("zoo-only", ["zoo", "rebuild", "--only", "nope", "--out", "{tmp}/z"], 2, r"'nope'"),
     ("demo-out", ["demo", "--out", "{file}/d"], 2, r"is a file"),

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 from dataclasses import replace
 
+import numpy as np
+import plotly.graph_objects as go
 import pytest
 
 import arithlens as al
@@ -65,10 +68,97 @@ def test_quick_numbers_are_the_meaningful_ones(quick_run):
     assert tax["plain_1L_worst_cascade_balanced"] in ("S2", "S3", "S4", "S5")
     assert set(cas["add5-plain-1L"]) == {f"S{s}" for s in range(6)}
     assert tax["twins"]["add5-plain-1L"]["5"] < 0.5  # measured 0.000: a run of 9s means carry
-    mul = load(quick_run, "mul_digits")["numbers"]["learned_at_0_9"]
+    mul = {d: s for d, (s,) in load(quick_run, "mul_digits")["numbers"]["learned_at_0_9"].items()}
     assert min(mul["tens"], mul["hundreds"]) > max(mul["units"], mul["thousands"])
     probes = load(quick_run, "carry_probes")["numbers"]
     assert all(v == pytest.approx(1.0, abs=0.02) for v in probes["best_score"].values())
+
+
+def test_steepest_drop_is_the_analytic_midpoint_of_a_sigmoid_drop():
+    # log-loss = 2 - 6 * sigmoid((t - t0) / w) falls fastest at t0; evaluations every 10 steps
+    from arithlens.figures.digit_phases import steepest_drop
+
+    steps = list(range(0, 1001, 10))
+    for t0 in (233, 425, 700):
+        loss = np.exp(2 - 6 / (1 + np.exp(-(np.array(steps) - t0) / 40)))
+        assert abs(steepest_drop(steps, loss) - t0) <= 5  # the evaluation midpoint nearest t0
+    with pytest.raises(al.ArithlensError, match="one loss per step"):
+        steepest_drop(steps[:3], np.ones(3))
+
+
+def test_spread_is_the_sample_mean_and_standard_deviation():
+    from arithlens.figures.base import spread
+
+    values = [0.91, 0.97, 0.955, 0.88]
+    got = spread(values)
+    assert got["mean"] == pytest.approx(statistics.fmean(values), abs=1e-12)
+    assert got["std"] == pytest.approx(statistics.stdev(values), rel=1e-12)
+    assert (got["min"], got["max"], got["values"]) == (0.88, 0.97, values)
+    assert spread([0.5])["std"] == 0.0
+
+
+def test_error_band_draws_the_mean_and_the_seeds_range():
+    from arithlens.figures.base import error_band, traces_of
+
+    runs = np.array([[1.0, 0.5, 0.1], [2.0, 0.7, 0.3], [3.0, 0.3, 0.2]])
+    fig = go.Figure()
+    error_band(fig, [0, 10, 20], runs, "units", "#1f77b4")
+    t = {tr["name"]: tr["y"] for tr in traces_of(fig)}
+    assert t["units"] == pytest.approx([2.0, 0.5, 0.2])
+    assert t["units max"] == [3.0, 0.7, 0.3] and t["units min"] == [1.0, 0.3, 0.1]
+    one = go.Figure()
+    error_band(one, [0, 10, 20], runs[:1], "units", "#1f77b4")
+    assert [tr.name for tr in one.data] == ["units"]  # no band for one seed
+
+
+def test_run_returns_each_figures_check_statuses(tmp_path, monkeypatch, capsys):
+    # a figure whose second claim fails: run() says which, the CLI exits 1 naming it
+    from arithlens.figures.base import FigureOutput
+
+    seen = []
+
+    def fake(ctx):
+        seen.append(ctx.seeds)
+        checks = {"the claim that holds": True, "the claim that fails": False}
+        return FigureOutput(go.Figure(go.Scatter(y=[1, 2])), {"x": 1}, {}, checks)
+
+    monkeypatch.setitem(REGISTRY, "key_heads", replace(REGISTRY["key_heads"], make=fake))
+    runs = al.figures.run(tmp_path / "a", "key_heads", quick=True, progress=False, seeds=2)
+    r = runs["key_heads"]
+    assert r.failed == ["the claim that fails"] and not r.passed
+    assert r.folder == tmp_path / "a" / "key_heads" and load(tmp_path / "a", "key_heads")[
+        "seeds"
+    ] == [0, 1]
+    assert seen == [(0, 1)]
+    argv = ["figures", "--out", str(tmp_path / "b"), "--only", "key_heads", "--quick"]
+    assert main(argv) == 1
+    assert "FAILED: the claim that fails" in capsys.readouterr().out
+    assert seen[-1] == (0,)  # quick mode: one seed by default
+    assert al.figures.Context().seeds == (0, 1, 2)  # full mode: three
+
+
+def test_carry_taxonomy_over_seeds_reports_every_seeds_numbers(tmp_path, monkeypatch):
+    # the retraining is replaced by the zoo model itself (a 6-minute run each): with two seeds
+    # that are the same model, every spread has the zoo numbers as its mean and zero sd, and the
+    # retraining was asked for the plain pair with the second seed only
+    from arithlens.models import zoo
+
+    calls = []
+
+    def same(name, **changes):
+        calls.append((name, changes["seed"]))
+        return zoo.load(name)
+
+    monkeypatch.setattr(zoo, "retrain", same)
+    runs = al.figures.run(tmp_path, "carry_taxonomy", quick=True, progress=False, seeds=2)
+    n = load(tmp_path, "carry_taxonomy")["numbers"]
+    assert sorted(calls) == [("add5-plain-1L", 1), ("add5-plain-2L", 1)]
+    assert set(n["retrained"]) == {"add5-plain-1L", "add5-plain-2L"}
+    for name, over in n["retrained"].items():
+        for key, items in over.items():
+            for item, v in items.items():
+                assert v["values"] == [n[key][name][item]] * 2 and v["std"] == 0.0
+    assert runs["carry_taxonomy"].passed, runs["carry_taxonomy"].failed
 
 
 def test_unknown_figure_lists_the_known_ones(tmp_path, capsys):
