@@ -31,8 +31,9 @@ WHAT = {
     "and the causal flip.",
     "mul_digits": "Qiu et al. 2024: per-output-digit accuracy of mul2-3L over its training; the "
     "paper learns the end digits first and the middle ones last.",
-    "key_heads": "Zhang et al. 2024: cumulative share of the path-patching effect by the top-k "
-    'heads; the paper\'s "under 5% of heads" is about 7B LLMs (pass one with `--model`).',
+    "key_heads": "Zhang et al. 2024: cumulative share of the path-patching effect (Wang et al.'s "
+    "variant: other heads frozen, MLPs recomputed) by the top-k heads; the paper's \"under 5% of "
+    'heads" is about 7B LLMs (pass one with `--model`).',
 }
 
 
@@ -126,7 +127,12 @@ def _mul_digits(n: dict) -> str:
 
 def _key_heads(n: dict) -> str:
     heads = ", ".join(f"{m} {k} of {n['n_heads'][m]}" for m, k in n["heads_for_80pct"].items())
-    return f"heads for 80% of the effect: {heads}; top head's share {_r(n['top1_share'], 2)}"
+    text = f"heads for 80% of the effect: {heads}; top head's share {_r(n['top1_share'], 2)}"
+    if "top3" in n:
+        top = "; ".join(f"{m} {' '.join(v)}" for m, v in n["top3"].items())
+        direct = "; ".join(f"{m} {' '.join(v)}" for m, v in n["top3_direct_paths"].items())
+        text += f"; top three heads {top} (MLPs frozen, direct paths only: {direct})"
+    return text
 
 
 FRAGMENTS = {

@@ -48,38 +48,62 @@ def reference_flip(
     return hits / used
 
 
-def reference_direct_paths(model, batch, metric):
-    """Path patching to the logits, direct-path variant (today's path_patch): the clean run with
-    one head's z from the corrupt run, every other head's z and every MLP output frozen at clean;
-    written with plain run_with_hooks."""
+@torch.no_grad()
+def reference_path_patch(model, batch, metric, *, mlps: str, receivers="logits", senders=None):
+    """Path patching as Wang et al. define it, one sender at a time with plain run_with_hooks:
+    the clean run with the sender head's z from the corrupt run and every other head's z frozen
+    at clean; MLP outputs frozen at clean too when ``mlps == "freeze"``, else recomputed. To the
+    logits: the metric of that run. To q/k/v receivers: their q/k/v recorded in that run and
+    patched into an otherwise untouched clean run, whose metric is returned."""
     L, H = model.cfg.n_layers, model.cfg.n_heads
     names = [f"blocks.{i}.attn.hook_z" for i in range(L)] + [
         f"blocks.{i}.hook_mlp_out" for i in range(L)
     ]
     clean = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)[1]
     corrupt = model.run_with_cache(batch.corrupt.tokens, names_filter=lambda n: n in names)[1]
-    out = torch.zeros(L, H)
-    for layer in range(L):
-        for head in range(H):
-            hooks = []
-            for i in range(L):
+    out = torch.full((L, H), float("nan"))
+    for layer, head in senders or [(i, h) for i in range(L) for h in range(H)]:
+        hooks = []
+        for i in range(L):
 
-                def set_z(z, hook=None, i=i):
-                    z = clean[f"blocks.{i}.attn.hook_z"].clone()
-                    if i == layer:
-                        z[:, :, head] = corrupt[f"blocks.{i}.attn.hook_z"][:, :, head]
-                    return z
+            def set_z(z, hook=None, i=i, layer=layer, head=head):
+                z = clean[f"blocks.{i}.attn.hook_z"].clone()
+                if i == layer:
+                    z[:, :, head] = corrupt[f"blocks.{i}.attn.hook_z"][:, :, head]
+                return z
 
-                hooks.append((f"blocks.{i}.attn.hook_z", set_z))
+            hooks.append((f"blocks.{i}.attn.hook_z", set_z))
+            if mlps == "freeze":
                 hooks.append(
                     (
                         f"blocks.{i}.hook_mlp_out",
                         lambda m, hook=None, i=i: clean[f"blocks.{i}.hook_mlp_out"],
                     )
                 )
-            out[layer, head] = metric(
-                model.run_with_hooks(batch.clean.tokens, fwd_hooks=hooks)
-            ).mean()
+        if receivers == "logits":
+            logits = model.run_with_hooks(batch.clean.tokens, fwd_hooks=hooks)
+        else:
+            seen = {}
+            for r_layer, r_head, x in receivers:
+                name = f"blocks.{r_layer}.attn.hook_{x}"
+
+                def record(act, hook=None, name=name, r_head=r_head):
+                    seen[(name, r_head)] = act[:, :, r_head].clone()
+                    return act
+
+                hooks.append((name, record))
+            model.run_with_hooks(batch.clean.tokens, fwd_hooks=hooks)
+            patch = []
+            for (name, r_head), value in seen.items():
+
+                def put(act, hook=None, r_head=r_head, value=value):
+                    act = act.clone()
+                    act[:, :, r_head] = value
+                    return act
+
+                patch.append((name, put))
+            logits = model.run_with_hooks(batch.clean.tokens, fwd_hooks=patch)
+        out[layer, head] = metric(logits).mean()
     return out
 
 

@@ -10,7 +10,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from _reference import reference_attribution, reference_direct_paths
+from _reference import reference_attribution, reference_path_patch
 
 import arithlens as al
 from arithlens.cli import main
@@ -153,8 +153,10 @@ def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
         model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
     )
     assert torch.allclose(ours.values, theirs, atol=1e-5)
-    path = path_patch(model, batch, receivers="logits", metric=metric, progress=False)
-    assert torch.allclose(path.values, reference_direct_paths(model, batch, metric), atol=1e-4)
+    for mlps in ("recompute", "freeze"):  # Wang et al.'s variant and the direct-path one
+        path = path_patch(model, batch, metric=metric, mlps=mlps, progress=False)
+        ref = reference_path_patch(model, batch, metric, mlps=mlps)
+        assert torch.allclose(path.values, ref, atol=1e-4), mlps
     attr = attribution_patch(model, batch, "z", by=("layer", "head"), metric=metric)
     ref = reference_attribution(model, batch, metric)
     assert torch.allclose(attr.effect(), ref, atol=1e-4, rtol=1e-3)

@@ -235,6 +235,64 @@ def test_path_patching_to_logits_equals_activation_patching_where_no_component_i
     assert not torch.allclose(path.values[0], act.values[0], atol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def mlp_model_3l(add3_task):
+    from arithlens.models import ModelSpec, boot
+
+    spec = ModelSpec(n_layers=3, d_model=32, n_heads=4, d_head=8, d_mlp=64, n_ctx=13, seed=3)
+    return boot(spec, add3_task)
+
+
+QKV = [(1, 0, "q"), (1, 2, "k"), (1, 3, "v"), (2, 1, "q")]
+
+
+@pytest.mark.parametrize("mlps", ["recompute", "freeze"])
+@pytest.mark.parametrize("receivers", ["logits", "qkv"])
+@pytest.mark.parametrize("which", ["add3-2L", "random-3L"])
+def test_path_patching_equals_a_hand_written_hook_loop(
+    which, receivers, mlps, zoo_add3_2l, mlp_model_3l, batch
+):
+    # Wang et al.'s variant (MLPs recomputed) and the direct-path one (MLPs frozen), every
+    # sender, to the logits and into q/k/v of later heads, on a trained 2-layer model and a
+    # random 3-layer one, against tests/_reference.py (one sender at a time, plain hooks)
+    from _reference import reference_path_patch
+
+    from arithlens.patching import path_patch
+
+    model = zoo_add3_2l if which == "add3-2L" else mlp_model_3l
+    recv = "logits" if receivers == "logits" else [r for r in QKV if r[0] < model.cfg.n_layers]
+    metric = make_metric("logit_diff", batch)
+    ours = path_patch(model, batch, receivers=recv, mlps=mlps, metric=metric, progress=False)
+    ref = reference_path_patch(model, batch, metric, mlps=mlps, receivers=recv)
+    assert torch.allclose(ours.values, ref, atol=1e-5), (ours.values - ref).abs().max()
+    assert ours.meta["mlps"] == mlps
+    assert ours.effect().abs().max() > 1e-3  # not a comparison of unpatched values
+
+
+def test_the_two_path_patching_variants_differ_where_the_mlps_do_the_work(zoo_add3_2l, batch):
+    # add3-2L: with the MLPs frozen a head keeps only its direct effect, a small leftover of the
+    # effect it has through the MLPs (issue 15 measured 0.02-0.12 against 0.25-2.02 logits).
+    # A last-layer sender under Wang's variant equals activation patching of its z exactly:
+    # nothing between it and the logits but the MLP, which recomputes in both.
+    from arithlens.patching import path_patch
+
+    metric = make_metric("logit_diff", batch)
+    wang = path_patch(zoo_add3_2l, batch, metric=metric, progress=False).effect()
+    direct = path_patch(zoo_add3_2l, batch, metric=metric, mlps="freeze", progress=False).effect()
+    assert wang.abs().max() > 3 * direct.abs().max()
+    act = activation_patch(
+        zoo_add3_2l,
+        batch,
+        "z",
+        by=("layer", "head"),
+        metric=metric,
+        direction="noise",
+        progress=False,
+    ).effect()
+    assert torch.allclose(wang[1], act[1], atol=1e-5)
+    assert not torch.allclose(direct[1], act[1], atol=1e-3)
+
+
 def test_path_patching_into_q_k_v_respects_layer_order(zoo_add3_2l, attn_only_model, batch):
     from arithlens.patching import path_patch
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 import torch
-from _reference import reference_attribution, reference_direct_paths
+from _reference import reference_attribution, reference_path_patch
 from transformer_lens import patching as tlp
 
 from arithlens.patching import (
@@ -67,10 +67,15 @@ def test_hf_bridge_takes_the_generic_path_and_matches_transformer_lens(hf_gpt2, 
 
 def test_hf_bridge_path_and_attribution_patching_run_with_real_effects(hf_gpt2, hf_batch):
     metric = make_metric("logit_diff", hf_batch)
-    path = path_patch(hf_gpt2, hf_batch, receivers="logits", metric=metric, progress=False)
-    ref = reference_direct_paths(hf_gpt2, hf_batch, metric)
     # random weights: effects of ~1e-3 (the clean-corrupt gap is 0.02), so a tight tolerance
-    assert torch.allclose(path.values, ref, atol=1e-6) and path.effect().abs().max() > 1e-4
+    for mlps in ("recompute", "freeze"):
+        for receivers in ("logits", [(1, 0, "q"), (1, 2, "v")]):
+            path = path_patch(
+                hf_gpt2, hf_batch, receivers=receivers, metric=metric, mlps=mlps, progress=False
+            )
+            ref = reference_path_patch(hf_gpt2, hf_batch, metric, mlps=mlps, receivers=receivers)
+            assert torch.allclose(path.values, ref, atol=1e-6), (mlps, receivers)
+            assert path.effect().abs().max() > 2e-5  # 20x the tolerance
     qkv = path_patch(
         hf_gpt2,
         hf_batch,

@@ -35,6 +35,7 @@ class KeyHeads:
 
     Attributes:
         effects: ``(layer, head)`` path-patching effect (patched minus unpatched metric).
+        mlps: the path-patching variant: ``"recompute"`` (Wang et al.) or ``"freeze"``.
         heads: all heads, largest ``|effect|`` first.
         share: the share of the total ``|effect|`` asked for.
         n_for_share: fewest top heads whose ``|effect|`` reaches ``share`` of the total.
@@ -46,6 +47,7 @@ class KeyHeads:
     share: float
     n_for_share: int
     fraction: float
+    mlps: str = "recompute"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per head in rank order: effect, share of the total, cumulative share."""
@@ -69,7 +71,7 @@ class KeyHeads:
         fig.add_hline(y=self.share, line=dict(dash="dash"))
         fig.update_layout(
             title=f"{self.n_for_share} of {len(self.heads)} heads ({self.fraction:.1%}) carry "
-            f"{self.share:.0%} of the direct effect",
+            f"{self.share:.0%} of the path-patching effect (MLPs {self.mlps}d)",
             xaxis_title="top-k heads",
             yaxis_title="cumulative share of |effect|",
             template="plotly_white",
@@ -84,13 +86,29 @@ def key_heads(
     share: float = 0.8,
     metric: str = "logit_diff",
     digits: str | int | list = "all",
+    mlps: str = "recompute",
     progress: bool = True,
 ) -> KeyHeads:
-    """Rank every head by its path-patching effect on the logits (senders: all heads)."""
+    """Rank every head by its path-patching effect on the logits (senders: all heads).
+
+    Example:
+        >>> kh = key_heads(model, model.encoder.pairs(128, "a.units"))   # doctest: +SKIP
+        >>> kh.heads[:3], kh.n_for_share                                  # doctest: +SKIP
+
+    Args:
+        mlps: the path-patching variant (:func:`~arithlens.patching.path_patch`):
+            ``"recompute"`` (Wang et al., default) or ``"freeze"`` (direct paths only).
+    """
     if not 0 < share <= 1:
         raise ArithlensError(f"share={share!r} is invalid: expected 0 < share <= 1")
     res = path_patch(
-        model, pairs, receivers="logits", metric=metric, digits=digits, progress=progress
+        model,
+        pairs,
+        receivers="logits",
+        metric=metric,
+        digits=digits,
+        mlps=mlps,
+        progress=progress,
     )
     effects = res.effect()
     L, H = effects.shape
@@ -100,7 +118,7 @@ def key_heads(
     mag = torch.tensor([abs(float(effects[x])) for x in heads])
     cum = mag.cumsum(0) / mag.sum().clamp_min(1e-12)
     n = int((cum < share - 1e-9).sum()) + 1
-    return KeyHeads(effects, heads, share, n, n / (L * H))
+    return KeyHeads(effects, heads, share, n, n / (L * H), mlps)
 
 
 def check_heads(model: TransformerBridge, heads: list[Head]) -> list[Head]:
@@ -121,53 +139,155 @@ def check_heads(model: TransformerBridge, heads: list[Head]) -> list[Head]:
     return out
 
 
+Component = tuple
+"""A circuit member: ``(layer, head)``, ``("mlp", layer)`` or ``("mlp", layer, neuron)``."""
+
+ABLATE = ("heads", "heads+mlps", "heads+neurons")
+
+
 @dataclass(frozen=True)
 class Faithfulness:
-    """Metric of the circuit (every other head mean-ablated) against the full model.
+    """Metric of the circuit (every other component mean-ablated) against the full model.
 
     Attributes:
-        circuit: the kept heads.
+        circuit: the kept components.
         full: mean metric of the full model on the clean prompts.
-        circuit_value: the same with every head outside the circuit mean-ablated.
-        ablated: the same with every head mean-ablated (the floor).
-        ratio: ``circuit_value / full`` (Nikankin et al.'s faithfulness).
+        circuit_value: the same with every component outside the circuit mean-ablated.
+        ablated: the same with every component mean-ablated (the floor).
+        ratio: ``circuit_value / full`` (the raw ratio, Nikankin et al.'s form).
+        normalized: ``(circuit_value - ablated) / (full - ablated)``: the share of the gap
+            between the all-ablated floor and the full model that the circuit recovers.
+        ablate: which components a circuit is chosen from (the rest are ablated):
+            ``"heads"`` (MLPs always kept), ``"heads+mlps"`` or ``"heads+neurons"``.
+        ablation: the ablation distribution, in words.
     """
 
-    circuit: list[Head]
+    circuit: list[Component]
     full: float
     circuit_value: float
     ablated: float
     ratio: float
+    normalized: float
+    ablate: str
+    ablation: str
+
+
+def _check_circuit(model: TransformerBridge, circuit: list, ablate: str) -> list[Component]:
+    """Heads as ``(layer, head)``, MLP layers as ``("mlp", layer)``, neurons as
+    ``("mlp", layer, neuron)``; MLP members only where ``ablate`` ablates MLPs."""
+    heads, mlps = [], []
+    for x in circuit:
+        if isinstance(x, (tuple, list)) and x and x[0] == "mlp":
+            ok = len(x) in (2, 3) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in x[1:]
+            )
+            if not ok:
+                raise ArithlensError(
+                    f"circuit member {x!r} is invalid: expected ('mlp', layer) or "
+                    "('mlp', layer, neuron)"
+                )
+            if ablate == "heads":
+                raise ArithlensError(
+                    f"circuit member {x!r} is an MLP but ablate='heads' keeps every MLP: pass "
+                    "ablate='heads+mlps' or 'heads+neurons'"
+                )
+            if len(x) == 3 and ablate != "heads+neurons":
+                raise ArithlensError(
+                    f"circuit member {x!r} is a neuron: expected ablate='heads+neurons'"
+                )
+            d_mlp = getattr(model.cfg, "d_mlp", 0) or 0
+            if not 0 <= x[1] < model.cfg.n_layers or (len(x) == 3 and not 0 <= x[2] < d_mlp):
+                raise ArithlensError(
+                    f"circuit member {x!r} does not exist: the model has layers "
+                    f"0..{model.cfg.n_layers - 1} and MLP neurons 0..{d_mlp - 1}"
+                )
+            mlps.append(tuple(x))
+        else:
+            heads.append(x)
+    return [*check_heads(model, heads), *mlps]
 
 
 @torch.no_grad()
 def faithfulness(
     model: TransformerBridge,
     pairs: Pairs | PairBatch,
-    circuit: list[Head],
+    circuit: list[Component],
     *,
     metric: str = "logit_diff",
     digits: str | int | list = "all",
+    ablate: str = "heads",
 ) -> Faithfulness:
-    """Mean-ablate (over the clean prompts, per position) every head outside ``circuit``."""
-    circuit = check_heads(model, circuit)
+    """Mean-ablate every component outside ``circuit`` and compare with the full model and
+    with everything ablated.
+
+    Each ablated component's activation is replaced by its mean over the clean prompts of
+    ``pairs``, position by position (heads at ``hook_z``, MLP layers at ``hook_mlp_out``,
+    neurons at ``mlp.hook_post``).
+
+    Example:
+        >>> f = faithfulness(model, batch, [(0, 2), (0, 3), ("mlp", 0)], ablate="heads+mlps")  # doctest: +SKIP
+        >>> f.normalized, f.ratio                                                              # doctest: +SKIP
+
+    Args:
+        circuit: heads ``(layer, head)``; with ``ablate="heads+mlps"`` also MLP layers
+            ``("mlp", layer)``; with ``ablate="heads+neurons"`` also single neurons
+            ``("mlp", layer, neuron)`` (``("mlp", layer)`` keeps all of a layer's neurons).
+        ablate: ``"heads"`` (only heads are ablated; MLPs always kept), ``"heads+mlps"`` or
+            ``"heads+neurons"``.
+    """
+    from arithlens.errors import check_choice
+
+    check_choice("ablate", ablate, ABLATE)
+    circuit = _check_circuit(model, circuit, ablate)
     batch, met = prepare(pairs, metric, digits, model)
     L = model.cfg.n_layers
-    names = [f"blocks.{layer}.attn.hook_z" for layer in range(L)]
+    znames = [f"blocks.{layer}.attn.hook_z" for layer in range(L)]
+    mname = {"heads+mlps": "blocks.{}.hook_mlp_out", "heads+neurons": "blocks.{}.mlp.hook_post"}
+    mnames = [mname[ablate].format(layer) for layer in range(L)] if ablate in mname else []
+    if mnames and getattr(model.cfg, "attn_only", False):
+        raise ArithlensError(f"ablate={ablate!r} needs MLPs: the model is attention-only")
+    missing = [n for n in mnames if n not in model.hook_dict]
+    if missing:
+        raise ArithlensError(
+            f"ablate={ablate!r} needs hook {missing[0]!r}, which this architecture does not expose"
+        )
+    names = znames + mnames
     logits, cache = model.run_with_cache(batch.clean.tokens, names_filter=lambda n: n in names)
     means = {n: cache[n].mean(0, keepdim=True) for n in names}
 
-    def run(keep: set[Head]) -> float:
+    def run(keep: set) -> float:
         hooks = []
-        for layer, name in enumerate(names):
+        for layer, name in enumerate(znames):
             drop = torch.tensor([(layer, h) not in keep for h in range(cache[name].shape[2])])
 
             def hook(z, hook=None, name=name, drop=drop):
                 return torch.where(drop[None, None, :, None], means[name], z)
 
             hooks.append((name, hook))
+        for layer, name in enumerate(mnames):
+            if ("mlp", layer) in keep:
+                continue
+            width = cache[name].shape[-1]
+            drop = torch.tensor([("mlp", layer, i) not in keep for i in range(width)])
+            if ablate == "heads+mlps":
+                drop = torch.ones(width, dtype=torch.bool)
+
+            def mlp_hook(a, hook=None, name=name, drop=drop):
+                return torch.where(drop, means[name], a)
+
+            hooks.append((name, mlp_hook))
         return float(met(model.run_with_hooks(batch.clean.tokens, fwd_hooks=hooks)).mean())
 
     full = float(met(logits).mean())
     value, floor = run(set(circuit)), run(set())
-    return Faithfulness(circuit, full, value, floor, value / full if full else float("nan"))
+    gap = full - floor
+    return Faithfulness(
+        circuit,
+        full,
+        value,
+        floor,
+        value / full if full else float("nan"),
+        (value - floor) / gap if gap else float("nan"),
+        ablate,
+        f"mean over the {len(batch)} clean prompts, per position",
+    )

@@ -1,26 +1,32 @@
-"""Path patching (Wang et al. 2022), the variant Zhang et al. (2024) used to find key heads.
+"""Path patching (Wang et al. 2022), the method Zhang et al. (2024) used to find key heads.
 
-Measures the effect of *sender* heads on chosen *receivers* only along the direct paths between
-them. By default it noises (Wang et al.'s convention): the clean run, with the sender heads'
-outputs (``hook_z``) taken from the corrupt run and every other component (all other heads'
-``hook_z`` and every MLP's output) frozen at its clean value. Then:
+Measures the effect of *sender* heads on chosen *receivers* along paths that avoid the other
+heads. By default it noises (Wang et al.'s convention): the clean run, with the sender heads'
+outputs (``hook_z``) taken from the corrupt run and every other head's ``hook_z`` frozen at its
+clean value. What happens to the MLPs is the variant, and must be chosen knowingly:
 
-- receiver ``"logits"``: the metric is read from that run's logits. Only the sender -> residual
-  stream -> unembedding path changes; nothing in between reacts.
-- receivers ``[(layer, head, "q" | "k" | "v"), ...]``: that run's q / k / v of each receiver head
-  is recorded, and a second clean run patches only those in (everything else recomputes); the
+- ``mlps="recompute"`` (default; Wang et al.'s definition): MLPs recompute on the patched
+  residual stream, so sender -> MLP -> ... -> receiver paths count. In arithmetic models the MLPs
+  do much of the work, and this is the effect that ranks heads the way activation patching does.
+- ``mlps="freeze"`` (direct paths only): every MLP output is frozen at its clean value as well,
+  so only sender -> residual stream -> receiver counts.
+
+Receivers:
+
+- ``"logits"``: the metric is read from that run's logits.
+- ``[(layer, head, "q" | "k" | "v"), ...]``: that run's q / k / v of each receiver head is
+  recorded, and a second clean run patches only those in (everything else recomputes); the
   metric is read there. This isolates sender -> receiver-input paths.
 
-Difference from ``transformer_lens.patching.get_act_patch_direct_path``-style patching: that
-patches the sender's *output* and lets every later component recompute, so it measures the
-sender's total effect through all paths (what :func:`activation_patch` gives); here all
-intermediate components are frozen, so only direct paths count. With no component between
-sender and receiver (last-layer sender, attention-only model, receiver ``"logits"``) the two
-agree exactly, which a test checks.
+Difference from activation patching of ``hook_z`` (:func:`activation_patch`): that lets every
+later head recompute too, so it measures the sender's total effect through all paths. With no
+head between sender and receiver (last-layer sender, receiver ``"logits"``) the recompute
+variant and activation patching agree exactly, and in an attention-only model so do both
+variants; tests check both, and both variants against a hand-written hook loop.
 
 Example:
-    >>> res = path_patch(model, pairs, receivers="logits")   # doctest: +SKIP
-    >>> res.top(5)                                                   # doctest: +SKIP
+    >>> res = path_patch(model, pairs, receivers="logits")            # doctest: +SKIP
+    >>> res.meta["mlps"], res.top(5)                                   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -55,9 +61,10 @@ def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: s
 
 
 def _frozen_run_hooks(
-    model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, b: int
+    model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, freeze_mlps: bool
 ) -> list:
-    """Hooks that set every head's z to tgt (or src for senders) and every MLP output to tgt."""
+    """Hooks that set every head's z to tgt (or src for senders), and every MLP output to tgt
+    when ``freeze_mlps``."""
     hooks = []
     for layer in range(model.cfg.n_layers):
         zname, mname = f"blocks.{layer}.attn.hook_z", f"blocks.{layer}.hook_mlp_out"
@@ -71,7 +78,7 @@ def _frozen_run_hooks(
             return repeat(tgt[mname], "b pos d -> (k b) pos d", k=k)
 
         hooks.append((zname, set_z))
-        if not getattr(model.cfg, "attn_only", False):
+        if freeze_mlps and not getattr(model.cfg, "attn_only", False):
             hooks.append((mname, set_mlp))
     return hooks
 
@@ -86,10 +93,15 @@ def path_patch(
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
     direction: str = "noise",
+    mlps: str = "recompute",
     max_rows: int = 2048,
     progress: bool = True,
 ) -> PatchResult:
     """Path-patch each sender head (default: every head) into ``receivers``.
+
+    Example:
+        >>> res = path_patch(model, pairs)                         # doctest: +SKIP
+        >>> direct = path_patch(model, pairs, mlps="freeze")       # doctest: +SKIP
 
     Args:
         model: a TransformerBridge.
@@ -99,13 +111,17 @@ def path_patch(
         metric: metric name or :class:`Metric`.
         digits: answer digits scored.
         direction: ``"noise"`` (clean run, corrupt sender; Wang et al.) or ``"denoise"``.
+        mlps: ``"recompute"`` (Wang et al.: other heads frozen, MLPs recomputed) or
+            ``"freeze"`` (MLPs frozen too: direct paths only). Recorded in ``res.meta``.
         max_rows: rows per forward.
         progress: tqdm bar.
 
     Returns:
-        A ``(layer, head)`` :class:`PatchResult`; cells not tested hold the unpatched value.
+        A ``(layer, head)`` :class:`PatchResult` whose ``values[layer, head]`` is the mean metric
+        with that sender patched; cells not tested hold the unpatched value.
     """
     check_choice("direction", direction, ("denoise", "noise"))
+    check_choice("mlps", mlps, ("recompute", "freeze"))
     check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
     n_layers, n_heads, b = model.cfg.n_layers, model.cfg.n_heads, len(batch)
@@ -129,7 +145,11 @@ def path_patch(
         _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
     names = (
         {f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)}
-        | {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)}
+        | (
+            {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)}
+            if mlps == "freeze"
+            else set()
+        )
         | {f"blocks.{layer}.hook_resid_pre" for layer in range(n_layers)}
     )
     runs = run_pairs(model, batch, names, direction)
@@ -152,7 +172,7 @@ def path_patch(
         for i, (layer, h) in enumerate(chunk):
             mask[i, layer, h] = True
         tokens = repeat(target_tokens, "b pos -> (k b) pos", k=k)
-        hooks = _frozen_run_hooks(model, mask, src, tgt, k, b)
+        hooks = _frozen_run_hooks(model, mask, src, tgt, k, mlps == "freeze")
         if receivers == "logits":
             logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
         else:
@@ -172,6 +192,7 @@ def path_patch(
         component="z",
         method="path",
         direction=direction,
+        mlps=mlps,
         receivers=receivers if receivers == "logits" else [list(r) for r in receivers],
     )
 
