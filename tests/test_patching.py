@@ -490,3 +490,19 @@ def test_exact_match_metric_equals_a_hand_written_patch_loop(zoo_add3_1l):
     assert res.meta["clean"] == 1.0 and res.meta["corrupt"] < 0.2  # the change breaks them
     # only b.tens's own token (position 5) restores it; the answer tokens in context stay corrupt
     assert res.values[0].argmax().item() == 5 and res.values[0, 5].item() >= 0.7  # measured 0.78
+
+
+def test_head_output_by_position_on_an_attention_only_model_equals_transformer_lens(
+    attn_only_model, batch
+):
+    # an attention-only block has no resid_mid: the one-position shortcut reads its output
+    metric = make_metric("logit_diff", batch)
+    ours = activation_patch(
+        attn_only_model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
+    )
+    cache = attn_only_model.run_with_cache(batch.clean.tokens)[1]
+    theirs = tlp.get_act_patch_attn_head_out_by_pos(
+        attn_only_model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
+    )
+    assert torch.allclose(ours.values, theirs, atol=1e-5)
+    assert ours.effect().abs().max() > 1e-4

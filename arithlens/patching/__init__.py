@@ -14,6 +14,7 @@ from arithlens.patching.activation import (
     can_resume,
     run_from_layer,
 )
+from arithlens.patching.agreement import Agreement, agreement
 from arithlens.patching.attribution import attribution_patch
 from arithlens.patching.cell import CellEffect, patch_cell
 from arithlens.patching.metrics import (
@@ -28,6 +29,7 @@ from arithlens.patching.path import path_patch
 from arithlens.patching.results import PatchResult
 
 __all__ = [
+    "Agreement",
     "COMPONENTS",
     "CellEffect",
     "GRANULARITIES",
@@ -36,6 +38,7 @@ __all__ = [
     "PairBatch",
     "PatchResult",
     "activation_patch",
+    "agreement",
     "attribution_patch",
     "can_resume",
     "encode_pairs",

@@ -21,8 +21,16 @@ def applies(model: TransformerBridge) -> bool:
     return not getattr(model.cfg, "parallel_attn_mlp", False)
 
 
+def _mid(model: TransformerBridge, layer: int) -> str:
+    """The residual stream after block ``layer``'s attention: ``hook_resid_mid``, or in an
+    attention-only block (which has no MLP and no resid_mid) its output."""
+    if getattr(model.cfg, "attn_only", False):
+        return f"blocks.{layer}.hook_resid_post"
+    return f"blocks.{layer}.hook_resid_mid"
+
+
 def needed_hooks(model: TransformerBridge, layer: int) -> list[str]:
-    names = [f"blocks.{layer}.hook_resid_mid", f"blocks.{layer}.hook_resid_post"]
+    names = [_mid(model, layer), f"blocks.{layer}.hook_resid_post"]
     if _suffix.supports(model):
         names += _suffix.needed_hooks(range(layer + 1, model.cfg.n_layers))
     return names
@@ -62,7 +70,7 @@ def cell_logits(
         [w_o[:, h * d_head : (h + 1) * d_head] for h in head.tolist()]
     )  # (k, d_model, d_head)
     delta = einsum(dz, w, "b k e, k d e -> k b d")
-    mid = tgt_cache[f"blocks.{layer}.hook_resid_mid"][:, pos].transpose(0, 1) + delta  # (k, b, d)
+    mid = tgt_cache[_mid(model, layer)][:, pos].transpose(0, 1) + delta  # (k, b, d)
     post_p = _mlp_part(model, layer, mid.reshape(k * b, 1, -1))  # (k*b, 1, d)
     rows = torch.arange(k * b)
     pos_rows = repeat(pos, "k -> (k b)", b=b)
