@@ -132,6 +132,11 @@ def _key_heads(n: dict) -> str:
         top = "; ".join(f"{m} {' '.join(v)}" for m, v in n["top3"].items())
         direct = "; ".join(f"{m} {' '.join(v)}" for m, v in n["top3_direct_paths"].items())
         text += f"; top three heads {top} (MLPs frozen, direct paths only: {direct})"
+        faith = "; ".join(
+            f"{m} {v['recompute']:.3f} ({v['freeze']:.3f})"
+            for m, v in n["faithfulness_top5"].items()
+        )
+        text += f"; normalized faithfulness of the top five heads {faith}"
     return text
 
 

@@ -245,5 +245,5 @@ def test_readme_gallery_rows_are_built_from_the_committed_json():
         assert row in readme, name  # regenerate with: python scripts/figure_rows.py --write
     # and the builder really reads the data: another number gives another row
     numbers = json.loads((root / "assets/figures/mul_digits.json").read_text())["numbers"]
-    numbers["learned_at_0_9"]["tens"] = 123
+    numbers["learned_at_0_9"]["tens"] = [123]
     assert "tens 123" in rows.FRAGMENTS["mul_digits"](numbers)

@@ -10,7 +10,7 @@ import torch
 
 from arithlens.encoders import encoder_of
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
-from arithlens.llm import key_heads
+from arithlens.llm import faithfulness, key_heads
 from arithlens.models import zoo
 
 MODELS = ("add3-1L", "add3-2L", "add5-2L")
@@ -55,6 +55,7 @@ def make(ctx: Context) -> FigureOutput:
         top1_share={},
         top3={},
         top3_direct_paths={},
+        faithfulness_top5={},
     )
     for name, model in models.items():
         batch = encoder_of(model).pairs(n, "a.units", seed=ctx.seed)
@@ -63,6 +64,12 @@ def make(ctx: Context) -> FigureOutput:
         if name in MODELS:
             direct = key_heads(model, batch, share=0.8, mlps="freeze", progress=ctx.progress)
             numbers["top3_direct_paths"][name] = [f"L{layer}H{h}" for layer, h in direct.heads[:3]]
+            # how much of the model the top five heads of each variant keep (normalized:
+            # 0 = everything mean-ablated, 1 = the full model)
+            numbers["faithfulness_top5"][name] = {
+                v: faithfulness(model, batch, ranked.heads[:5]).normalized
+                for v, ranked in (("recompute", kh), ("freeze", direct))
+            }
         mag = torch.tensor([abs(float(kh.effects[h])) for h in kh.heads])
         cum = (mag.cumsum(0) / mag.sum().clamp_min(1e-12)).tolist()
         fig.add_scatter(
@@ -93,5 +100,7 @@ def make(ctx: Context) -> FigureOutput:
         "3-8 heads, so a single head is already 12-33% of them; the LLM share needs --model.",
         f"Top three heads (MLPs recomputed): {numbers['top3']}; with the MLPs frozen too (direct "
         f"paths only): {numbers['top3_direct_paths']}.",
+        "Normalized faithfulness of the top five heads (rest mean-ablated) by variant: "
+        f"{numbers['faithfulness_top5']}.",
     ]
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
