@@ -104,3 +104,23 @@ def test_agreement_is_scipys_correlations_over_the_live_cells():
     assert ag.scale == pytest.approx(np.polyfit(ref[live], est[live], 1)[0], abs=0.05)
     with pytest.raises(ArithlensError, match="same grid"):
         agreement(torch.zeros(3), torch.zeros(4))
+
+
+def test_readme_agreement_table_is_built_from_the_committed_measurement():
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    path = root / "benchmarks/attribution_agreement.py"
+    spec = importlib.util.spec_from_file_location("attribution_agreement", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = json.loads((root / "assets/measurements/attribution_agreement.json").read_text())
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- agreement:start -->\n", 1)[1].split("<!-- agreement:end -->")[0]
+    # regenerate with: python benchmarks/attribution_agreement.py --write
+    assert block.splitlines() == bench.table(data)
+    assert len(data["rows"]) == 12
+    data["rows"][0]["pearson"] = 0.123
+    assert "| 0.123 |" in bench.table(data)[2]
