@@ -224,16 +224,22 @@ CASES = [
         1,
         dict(
             full=True,
-            phase_change_step={"units": [250, 300], "tens": [600, 500], "hundreds": [40, 50]},
+            phase_change_step={"units": [250, 300], "tens": [600, None], "hundreds": [40, 50]},
         ),
-        [
-            ("phase_change_step/tens", [600, None]),  # one digit of one seed never does
-            ("phase_change_step/hundreds", [40, 260]),  # the second seed: one drop
-        ],
+        [("phase_change_step/hundreds", [40, 260])],  # the second seed: one drop
     ),
     (
         "digit_phases",
         2,
+        dict(
+            full=True,
+            phase_change_step={"units": [250, 300], "tens": [600, 500], "hundreds": [40, 50]},
+        ),
+        [("phase_change_step/tens", [600, None])],  # one digit of one seed never does
+    ),
+    (
+        "digit_phases",
+        3,
         dict(steepest_drop_step={"units": _sp(100, 120), "tens": _sp(400, 380)}),
         [
             ("steepest_drop_step/tens", _sp(110, 110)),  # the same step

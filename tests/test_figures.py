@@ -137,6 +137,28 @@ def test_run_returns_each_figures_check_statuses(tmp_path, monkeypatch, capsys):
     assert al.figures.Context().seeds == (0, 1, 2)  # full mode: three
 
 
+def test_recheck_reevaluates_changed_checks_on_the_saved_numbers(tmp_path, monkeypatch):
+    import arithlens.figures.key_heads as kh
+    from arithlens.figures.base import Check
+
+    first = al.figures.run(tmp_path, "key_heads", quick=True, progress=False)["key_heads"]
+    assert first.passed
+    numbers = load(tmp_path, "key_heads")["numbers"]
+    claim = "add3-2L needs a single head (a claim the numbers refute)"
+    monkeypatch.setattr(
+        kh, "CHECKS", [Check(claim, lambda n: n["heads_for_80pct"]["add3-2L"] == 1)]
+    )
+    again = al.figures.recheck(tmp_path / "key_heads")
+    assert again.failed == [claim] and again.checks == {claim: False}
+    info = load(tmp_path, "key_heads")
+    assert info["checks"] == {claim: False} and info["numbers"] == numbers  # numbers untouched
+    report = (tmp_path / "key_heads" / "key_heads.md").read_text()
+    assert f"- FAIL: {claim}" in report and "| ours | paper |" in report
+    assert "PASS" not in report.split("Checks:")[1]
+    with pytest.raises(al.ArithlensError, match="0 JSON files"):
+        al.figures.recheck(tmp_path / "nothing")
+
+
 def test_carry_taxonomy_over_seeds_reports_every_seeds_numbers(tmp_path, monkeypatch):
     # the retraining is replaced by the zoo model itself (a 6-minute run each): with two seeds
     # that are the same model, every spread has the zoo numbers as its mean and zero sd, and the

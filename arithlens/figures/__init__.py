@@ -18,7 +18,16 @@ from arithlens.figures import (  # noqa: F401  (each module registers its figure
     mul_digits,
     sample_efficiency,
 )
-from arithlens.figures.base import REGISTRY, Context, FigureOutput, register, run, select
+from arithlens.figures.base import (
+    REGISTRY,
+    Context,
+    FigureOutput,
+    FigureRun,
+    recheck,
+    register,
+    run,
+    select,
+)
 
 #: the issue's order: Lee, Nanda, Quirke & Barez, patching, probes, Qiu, Zhang
 ORDER = (
@@ -34,4 +43,14 @@ _ordered = {name: REGISTRY[name] for name in ORDER}
 REGISTRY.clear()
 REGISTRY.update(_ordered)
 
-__all__ = ["ORDER", "REGISTRY", "Context", "FigureOutput", "register", "run", "select"]
+__all__ = [
+    "ORDER",
+    "REGISTRY",
+    "Context",
+    "FigureOutput",
+    "FigureRun",
+    "recheck",
+    "register",
+    "run",
+    "select",
+]

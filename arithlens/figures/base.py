@@ -310,6 +310,38 @@ class FigureRun:
         return not self.failed
 
 
+def recheck(folder: str | Path) -> FigureRun:
+    """Evaluate the current checks of a saved figure on its saved numbers (no retraining), and
+    rewrite the statuses in its JSON and report: for a result made before a check changed.
+
+    Example:
+        >>> al.figures.recheck("figures/digit_phases").failed                 # doctest: +SKIP
+    """
+    import importlib
+
+    folder = Path(folder)
+    found = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    if len(found) != 1:
+        raise ArithlensError(
+            f"{folder} holds {len(found)} JSON files: expected a figure folder written by "
+            "figures.run (one <name>.json)"
+        )
+    path = found[0]
+    payload = json.loads(path.read_text())
+    name = payload.get("name")
+    if name not in REGISTRY:
+        raise ArithlensError(f"{path} names figure {name!r}: expected one of {list(REGISTRY)}")
+    module = importlib.import_module(REGISTRY[name].make.__module__)
+    checks = run_checks(module.CHECKS, payload["numbers"])
+    payload["checks"] = checks
+    report = (folder / f"{name}.md").read_text().split("\nChecks:\n", 1)[0]
+    lines = [f"- {'PASS' if ok else 'FAIL'}: {c}" for c, ok in checks.items()]
+    tail = f"\nNo PNG: {payload['png_note']}.\n" if payload.get("png_note") else ""
+    (folder / f"{name}.md").write_text(report + "\nChecks:\n" + "\n".join(lines) + "\n" + tail)
+    (folder / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float))
+    return FigureRun(folder, checks, payload["seconds"])
+
+
 def run(
     out: str | Path,
     only: str | list[str] | None = None,
