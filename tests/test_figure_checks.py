@@ -135,8 +135,16 @@ CASES = [
     (
         "carry_probes",
         1,
-        dict(best_flip_rate={"carry.tens": 0.6}, random_flip_at_best={"carry.tens": 0.01}),
-        [("random_flip_at_best/carry.tens", 0.5)],
+        dict(
+            best_flip_rate={"carry.tens": 0.25, "carry.thousands": 1.0},
+            random_flip_at_best={"carry.tens": 0.0, "carry.thousands": 0.0},
+            flip_examples={"carry.tens": 512, "carry.thousands": 512},
+            carry_is_answer=["carry.thousands"],
+        ),
+        [
+            ("random_flip_at_best/carry.tens", 0.2),  # not 0.1 above random
+            ("flip_examples/carry.tens", 8),  # 0.25 of 8 examples: within 3 standard errors
+        ],
     ),
     (
         "head_patching",

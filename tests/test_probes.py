@@ -99,15 +99,48 @@ def test_target_families_expand_to_the_right_members(add3_task):
     assert t.values(p).tolist() == [3.0, 9.0]
 
 
-def test_control_labels_are_a_fixed_function_of_the_support_with_the_same_balance(add3_task):
+def test_control_labels_are_a_fixed_function_of_the_type_with_the_same_balance(add3_task):
     p = sample(add3_task, 6000, seed=0)
-    enc = encode_targets(resolve(add3_task, "carry.tens"), p, min_per_class=1, seed=0)
-    key = p.a[:, 0] * 10 + p.b[:, 0]  # the support of carry.tens: the units column
-    control = enc.control[0]
-    for k in np.unique(key):
-        assert len(np.unique(control[key == k])) == 1  # one label per support type
-    assert not np.array_equal(control, enc.y[0])
-    assert abs(control.mean() - enc.y[0].mean()) < 0.15
+    (t,) = resolve(add3_task, "carry.tens")
+    # a type is the units column's sum (default) or its two digits
+    for types, key in (
+        ("sums", p.a[:, 0] + p.b[:, 0]),
+        ("digits", p.a[:, 0] * 10 + p.b[:, 0]),
+    ):
+        enc = encode_targets([t], p, min_per_class=1, seed=0, control_types=types)
+        control = enc.control[0]
+        for k in np.unique(key):
+            assert len(np.unique(control[key == k])) == 1  # one label per type
+        assert len(np.unique(enc.types[0])) == len(np.unique(key))
+        assert not np.array_equal(control, enc.y[0])
+        # one label drawn per type with the target's balance: the control's mean is the
+        # target's up to the spread of a type-weighted sum of Bernoulli draws
+        w = np.unique(key, return_counts=True)[1] / len(key)
+        q = enc.y[0].mean()
+        assert abs(control.mean() - q) < 4 * np.sqrt((w**2).sum() * q * (1 - q))
+    with pytest.raises(al.ArithlensError, match="control_types='bogus'"):
+        encode_targets([t], p, min_per_class=1, seed=0, control_types="bogus")
+
+
+def test_control_coverage_is_the_share_of_test_types_seen_in_training(add3_task):
+    # issue 15: with an 8000 / 2000 split of distinct 3-digit problems, digit types recur for
+    # the tens carry only; column-sum types recur for tens and hundreds, 0.79 for thousands
+    p = sample(add3_task, 10000, seed=0, unique=True)
+    train, test = slice(0, 8000), slice(8000, 10000)
+    targets = resolve(add3_task, "carry")
+    by = {
+        types: encode_targets(targets, p, min_per_class=1, seed=0, control_types=types).coverage(
+            train, test
+        )
+        for types in ("sums", "digits")
+    }
+    s = p.a.astype(int) + p.b.astype(int)
+    for k in (1, 2, 3):  # by hand: is the test problem's column-sum tuple among training's?
+        seen = {tuple(row) for row in s[train, :k]}
+        want = np.mean([tuple(row) in seen for row in s[test, :k]])
+        assert by["sums"][k - 1] == pytest.approx(want)
+    assert by["digits"][0] == 1.0 and by["digits"][1] < 0.6 and by["digits"][2] < 0.01
+    assert by["sums"][1] > 0.99 and 0.7 < by["sums"][2] < 0.9
 
 
 def test_user_function_target(zoo_add3_2l):
@@ -162,12 +195,36 @@ def test_control_task_and_random_init_controls(carry_probes):
 
 def test_causal_flip_beats_a_random_direction(zoo_add3_2l, carry_probes):
     flips = causal_flip(zoo_add3_2l, carry_probes, n=128, progress=False)
+    frame = flips.to_frame()
+    # the embedding stream edits an input token; the carry into the top digit is that digit
+    assert set(frame[frame.edits_input].layer) == {"emb"}
+    assert set(frame[frame.carry_is_answer].target) == {"carry.thousands"}
     best = flips.best().set_index("target")
-    assert (best["flip"] >= 0.4).all(), best
+    assert not best["edits_input"].any()
+    internal = best.drop(index="carry.thousands")
+    assert (internal["flip"] >= internal["random"] + 0.08).all(), best
     assert (best["random"] <= 0.05).all(), best
+    # with the embeddings allowed the best flips are far higher: edits of an input token
+    with_inputs = flips.best(inputs=True).set_index("target")
+    assert (with_inputs["flip"] >= internal["flip"].reindex(with_inputs.index).fillna(0)).all()
     # sites after the predicting position cannot act on the digit: reported as NaN
     k = flips.target_index("carry.tens")
     assert np.isnan(flips.flip[k, :, flips.positions.index(TENS_PREDICT_POS + 1)]).all()
+
+
+def test_probe_sites_given_by_a_teacher_forced_answer_token_are_marked(carry_probes):
+    frame = carry_probes.to_frame()
+    given = frame[frame.given]
+    # carry.tens is given from the tens answer token (c1) on; nothing before it
+    tens = frame[frame.target == "carry.tens"]
+    c1 = int(tens[tens.pos_label.str.endswith(":c1")].pos.iloc[0])
+    assert (tens.given == (tens.pos >= c1)).all()
+    # the carry into the thousands is the c3 token itself: given at c3 and the end token
+    assert set(given.target) == {"carry.tens", "carry.hundreds", "carry.thousands"}
+    thousands = given[given.target == "carry.thousands"]
+    assert set(thousands.pos_label) == {"11:c3", "12:."}
+    best = carry_probes.best()
+    assert not best.given.any()
 
 
 def test_scalar_pair_sum_is_read_once_both_digits_are_seen(zoo_add3_2l):

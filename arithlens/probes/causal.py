@@ -13,6 +13,12 @@ for borrows). The same displacement norm along a random direction is the control
 Only examples whose carried digit the model gets right are used. Sites after the position
 that predicts the digit cannot affect it (causal attention) and are reported as NaN.
 
+Two kinds of site are marked in :meth:`CausalResult.to_frame`, so that nobody reads them as an
+internal carry variable: ``edits_input`` (the activation is the embedding of an input token: a
+flip there edits the input, e.g. the preceding answer token; left out of
+:meth:`CausalResult.best` by default) and ``carry_is_answer`` (the carry into the top answer
+digit of an addition *is* that digit, so flipping it flips the answer by definition).
+
 Example:
     >>> res = al.probes.fit(model, "carry", n=5000)          # doctest: +SKIP
     >>> flips = al.probes.causal_flip(model, res, n=256)     # doctest: +SKIP
@@ -69,14 +75,25 @@ class CausalResult(SiteTable):
     VALUES: ClassVar[tuple[str, ...]] = VALUES
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per target x site: flip, random, changed, n_examples."""
+        """One row per target x site: flip, random, changed, n_examples, and the marks
+        ``edits_input`` and ``carry_is_answer`` (see the module docstring)."""
         frame, idx = self._site_frame()
         frame["n_examples"] = self.n_examples[idx[0]]
+        inputs = set(self.meta.get("input_layers", []))
+        frame["edits_input"] = frame["layer"].isin(inputs)
+        frame["carry_is_answer"] = frame["target"].isin(self.meta.get("answer_targets", []))
         return frame
 
-    def best(self) -> pd.DataFrame:
-        """The site with the highest flip rate per target."""
-        return self._best("flip")
+    def best(self, *, inputs: bool = False) -> pd.DataFrame:
+        """The site with the highest flip rate per target; sites that edit an input token
+        (``edits_input``) are left out unless ``inputs=True``. The ``carry_is_answer`` column
+        stays: read those targets' flips as flips of the answer digit itself."""
+        frame = self.to_frame().dropna(subset=["flip"])
+        if not inputs:
+            frame = frame[~frame["edits_input"]]
+        return frame.loc[frame.groupby("target", sort=False)["flip"].idxmax()].reset_index(
+            drop=True
+        )
 
     def plot(self, value: str = "flip", targets: list[str] | None = None):
         """Heatmap layer x position of ``value`` per target."""
@@ -199,6 +216,16 @@ def causal_flip(
             activation=probes.meta.get("activation"),
             seed=seed,
             n_sampled=n,
+            # the embedding stream: a flip there edits an input token
+            input_layers=[
+                lab
+                for lab, hook in zip(probes.layer_labels, hooks)
+                if hook == "blocks.0.hook_resid_pre" or "embed" in hook
+            ],
+            # the carry into the top digit of an addition is that digit
+            answer_targets=[
+                t for t, k in zip(names, places) if task.op == "add" and k == task.answer_width - 1
+            ],
         ),
     )
 

@@ -161,6 +161,7 @@ def fit(
     strategy: str = "uniform",
     test_fraction: float = 0.2,
     controls: Sequence[str] = CONTROLS,
+    control_types: str = "sums",
     l2: float = 1e-3,
     min_per_class: int = 20,
     seed: int = 0,
@@ -180,6 +181,11 @@ def fit(
         layers, positions: subsets (indices) of the layers and token positions.
         test_fraction: share of problems held out for scoring.
         controls: any of ``"majority"``, ``"control_task"`` (Hewitt & Liang), ``"random_init"``.
+        control_types: what a control-task type is: ``"sums"`` (the column sums, or
+            differences for subtraction, the target depends on; default) or ``"digits"`` (its
+            operand digits). The share of test types seen in training is reported as
+            ``control_coverage``; selectivity is NaN below
+            :data:`~arithlens.probes.targets.MIN_COVERAGE`.
         l2: L2 penalty on the standardized features.
         min_per_class: raise when a class has fewer examples.
         seed: sampling, split and control-label seed.
@@ -208,7 +214,9 @@ def fit(
     batch = encoder.encode(problems)
     check_fits(model, batch)
     labels = encoder.position_labels(batch)
-    enc = encode_targets(targets, problems, min_per_class=min_per_class, seed=seed)
+    enc = encode_targets(
+        targets, problems, min_per_class=min_per_class, seed=seed, control_types=control_types
+    )
 
     layer_hooks = hooks(model, activation)
     li = select("layers", layers, len(layer_hooks), "layer indices")
@@ -249,6 +257,9 @@ def fit(
         control=control.numpy(),
         random_init=random_score.numpy(),
         majority=_majority(enc, train, test) if "majority" in controls else np.full(K, np.nan),
+        control_coverage=enc.coverage(train, test)
+        if "control_task" in controls
+        else np.full(K, np.nan),
         targets=enc.names,
         kinds=enc.kinds,
         classes=enc.classes,
@@ -264,6 +275,7 @@ def fit(
             n_test=len(problems) - train.stop,
             l2=l2,
             seed=seed,
+            control_types=control_types,
             task=task.to_dict(),
         ),
     )

@@ -23,6 +23,7 @@ from arithlens._atomic import write_dir
 from arithlens.errors import ArithlensError
 
 VALUES = ("score", "control", "selectivity", "random_init")
+ARRAYS = ("score", "control", "random_init", "majority", "control_coverage")
 
 
 class SiteTable:
@@ -81,6 +82,9 @@ class ProbeResult(SiteTable):
     Attributes:
         score: ``(target, layer, pos[, head])`` held-out accuracy (class targets) or R^2 (scalar).
         control: same shape: the probe's score on the Hewitt & Liang control task.
+        control_coverage: ``(target,)`` share of the test problems whose control type was seen
+            in training; selectivity is NaN for targets below
+            :data:`~arithlens.probes.targets.MIN_COVERAGE` (the control could not be learned).
         random_init: same shape: the probe's score on a randomly initialized model.
         majority: ``(target,)`` held-out score of the constant majority-class predictor.
         targets, kinds, classes: target names, ``"class"``/``"scalar"``, original class labels.
@@ -107,11 +111,21 @@ class ProbeResult(SiteTable):
     positions: list[int]
     weights: dict[str, torch.Tensor] = field(repr=False)
     meta: dict[str, Any] = field(default_factory=dict)
+    control_coverage: np.ndarray | None = None
 
     @property
     def selectivity(self) -> np.ndarray:
-        """Score minus control-task score (Hewitt & Liang 2019)."""
-        return self.score - self.control
+        """Score minus control-task score (Hewitt & Liang 2019); NaN for targets whose control
+        types were not seen in training often enough for the control to be learnable."""
+        from arithlens.probes.targets import MIN_COVERAGE
+
+        sel = self.score - self.control
+        if self.control_coverage is None:
+            return np.full_like(sel, np.nan)
+        low = ~(np.asarray(self.control_coverage) >= MIN_COVERAGE)
+        sel = sel.copy()
+        sel[low] = np.nan
+        return sel
 
     VALUES: ClassVar[tuple[str, ...]] = VALUES
 
@@ -191,12 +205,50 @@ class ProbeResult(SiteTable):
         frame, idx = self._site_frame()
         frame.insert(1, "metric", [self.metric(self.targets[i]) for i in idx[0]])
         frame["majority"] = self.majority[idx[0]]
+        coverage = (
+            np.full(len(self.targets), np.nan)
+            if self.control_coverage is None
+            else np.asarray(self.control_coverage)
+        )
+        frame["control_coverage"] = coverage[idx[0]]
+        frame["given"] = self._given()[tuple(idx)]
         return frame
 
-    def best(self, by: str = "score") -> pd.DataFrame:
-        """The best site per target by ``by`` (one of :data:`VALUES`)."""
+    def _given(self) -> np.ndarray:
+        """``(target, layer, pos[, head])``: whether the target is already determined by the
+        input tokens at that position through a teacher-forced answer token (the answer digit
+        the target is about, or the one a carry flows into, is an input at or before it): a
+        probe there reads an input, not an internal variable."""
+        from arithlens.tasks import TaskSpec
+
+        out = np.zeros(self.score.shape, dtype=bool)
+        task = self.meta.get("task")
+        if task is None:
+            return out
+        task = TaskSpec(**task)
+        labels = [lab.split(":", 1)[-1] for lab in self.pos_labels]
+        for t, name in enumerate(self.targets):
+            family, _, place = name.partition(".")
+            if family not in ("carry", "answer", "digit_class") or not place:
+                continue
+            token = f"c{task.answer_digit(place)}"
+            if token not in labels:
+                continue
+            first = labels.index(token)
+            # position order is token order: every probed position at or after that answer token
+            for j, p in enumerate(self.positions):
+                if p >= self.positions[first]:
+                    out[t, :, j] = True
+        return out
+
+    def best(self, by: str = "score", *, given: bool = False) -> pd.DataFrame:
+        """The best site per target by ``by`` (one of :data:`VALUES`); sites where the target
+        is given by a teacher-forced answer token are left out unless ``given=True``."""
         self.values(by)
-        return self._best(by)
+        frame = self.to_frame().dropna(subset=[by])
+        if not given:
+            frame = frame[~frame["given"]]
+        return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
 
     def plot(self, value: str = "score", kind: str = "heatmap", targets: list[str] | None = None):
         """Heatmap layer x position per target (``kind="heatmap"``) or the best position's value
@@ -212,8 +264,9 @@ class ProbeResult(SiteTable):
     def save(self, folder: str | Path) -> Path:
         """Write ``probes.safetensors`` + ``probes.json`` to ``folder`` atomically."""
         arrays = {
-            k: torch.as_tensor(getattr(self, k)).contiguous()
-            for k in ("score", "control", "random_init", "majority")
+            k: torch.as_tensor(np.asarray(getattr(self, k), dtype=np.float64)).contiguous()
+            for k in ARRAYS
+            if getattr(self, k) is not None
         }
         arrays |= {f"weights.{k}": v.contiguous() for k, v in self.weights.items()}
         info = {
@@ -246,5 +299,5 @@ class ProbeResult(SiteTable):
         except (OSError, ValueError) as e:
             raise ArithlensError(f"{folder} is not a saved probe result: {e}") from None
         weights = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("weights.")}
-        plain = {k: arrays[k].numpy() for k in ("score", "control", "random_init", "majority")}
+        plain = {k: arrays[k].numpy() for k in ARRAYS if k in arrays}
         return cls(**plain, **{**info, "axes": tuple(info["axes"])}, weights=weights)
