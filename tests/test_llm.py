@@ -322,9 +322,28 @@ def test_head_masks_are_the_heads_slices(models, zoo_add3_2l, arch):
 def test_compare_finetuning_reports_both_methods(models):
     import torch.nn.functional as F
 
+    from arithlens.evaluation import teacher_forced
+
+    def exact(m, batch):
+        return float(teacher_forced(m, batch)[1].mean())
+
     model = models["gpt2"]
-    res = compare_finetuning(model, ["L1.H0"], steps=3, n_test=32, progress=False)
+    # another task the model can do: the same sums under another prompt template
+    other = al.llm.PromptBuilder(model.encoder.tokenizer, model.task, template="{a} plus {b} = ")
+    plus = other.encode(model.encoder.sample(32, seed=9))
+    res = compare_finetuning(
+        model, ["L1.H0"], steps=3, n_train=64, n_test=32, others={"plus": plus}, progress=False
+    )
     assert res["method"].tolist() == ["precise", "full"]
+    # the test problems are not trained on, and accuracy_before is measured on them
+    train, test = al.llm.split_problems(model, 64, 32, seed=0)
+    assert not set(train.ints()) & set(test.ints()) and len(set(test.ints())) == 32
+    assert res["accuracy_before"].iloc[0] == exact(model, model.encoder.encode(test))
+    assert (res["plus_before"] == exact(model, plus)).all()
+    for row, comps in zip(res.itertuples(), (["L1.H0"], None)):
+        tuned = al.llm.copy_model(model)
+        al.llm.finetune(tuned, comps, steps=3, problems=train, seed=0, progress=False)
+        assert row.plus_after == exact(tuned, plus)
     d, dh = model.cfg.d_model, model.cfg.d_head
     assert res["trained_weights"].iloc[0] == 4 * d * dh + 3 * dh  # q, k, v, o slices; q, k, v bias
     assert res["trained_weights"].iloc[1] == sum(p.numel() for p in model.parameters())
@@ -334,7 +353,7 @@ def test_compare_finetuning_reports_both_methods(models):
         ref = model(control).log_softmax(-1)
     for row, comps in zip(res.itertuples(), (["L1.H0"], None)):
         tuned = al.llm.copy_model(model)
-        al.llm.finetune(tuned, comps, steps=3, lr=1e-3, seed=0, progress=False)
+        al.llm.finetune(tuned, comps, steps=3, lr=1e-3, problems=train, seed=0, progress=False)
         with torch.no_grad():
             logp = tuned(control).log_softmax(-1)
         kl = F.kl_div(logp, ref, log_target=True, reduction="none").sum(-1).mean()

@@ -16,6 +16,7 @@ from arithlens.llm.finetune import (
     copy_model,
     finetune,
     head_lines,
+    split_problems,
 )
 from arithlens.llm.loading import attach_prompts, load_pretrained, random_init, resolve
 from arithlens.llm.prompts import PromptBuilder
@@ -37,6 +38,7 @@ __all__ = [
     "load_pretrained",
     "number_tokenization",
     "random_init",
+    "split_problems",
     "toy_checkpoint",
     "resolve",
     "tokenization_summary",

@@ -7,7 +7,9 @@ key/value slices it shares with its group). Entries every head uses (such as the
 are left frozen. The masks are whole lines, so they are the same on every CPU.
 Gradients outside the masks are zeroed and there is no weight decay, so every other weight
 stays exactly as it was. :func:`compare_finetuning` runs precise and full fine-tuning from the
-same start and reports arithmetic accuracy and how far each moved the model's predictions on
+same start, on training problems disjoint from the test problems, and reports held-out
+arithmetic accuracy, accuracy on other tasks the model can do (``others``: e.g. other prompt
+templates for an LLM) before and after, and how far each moved the model's predictions on
 control text (KL divergence from the original model).
 
 Example:
@@ -27,11 +29,12 @@ import torch
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.encoders import encoder_of
+from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
 from arithlens.evaluation import teacher_forced
 from arithlens.llm.circuits import check_heads
 from arithlens.models.train import completion_loss
+from arithlens.tasks import Problems
 from arithlens.tokenizer import TokenBatch
 
 
@@ -223,15 +226,24 @@ def finetune(
     lr: float = 1e-3,
     batch_size: int = 64,
     n_train: int = 2000,
+    problems: Problems | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> dict[str, float]:
     """Fine-tune ``model`` in place on its task's completions: only ``components`` (precise),
-    or every weight when ``components`` is None. Returns the number of trained weights and the
-    final loss."""
+    or every weight when ``components`` is None. Trains on ``problems`` (default: ``n_train``
+    sampled with ``seed``). Returns the number of trained weights and the final loss."""
     check_int("steps", steps, minimum=1)
     enc = encoder_of(model)
-    train = enc.encode(enc.sample(n_train, seed))
+    if problems is None:
+        problems = enc.sample(n_train, seed)
+    elif not isinstance(problems, Problems):
+        raise ArithlensError(
+            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
+        )
+    else:
+        check_task(model, problems.task)
+    train = enc.encode(problems)
     params = dict(model.named_parameters())
     if components is None:
         masks = {n: None for n in params}
@@ -269,40 +281,77 @@ def finetune(
     return {"trained_weights": n_weights, "final_loss": loss.item()}
 
 
+def split_problems(
+    model: TransformerBridge, n_train: int, n_test: int, seed: int = 0
+) -> tuple[Problems, Problems]:
+    """``n_train`` training and ``n_test`` test problems for ``model``'s task, all distinct, so
+    no test problem is trained on.
+
+    Example:
+        >>> train, test = split_problems(model, 2000, 500)                    # doctest: +SKIP
+    """
+    check_int("n_train", n_train, minimum=1)
+    check_int("n_test", n_test, minimum=1)
+    problems = encoder_of(model).sample(n_train + n_test, seed)
+    return problems[:n_train], problems[n_train:]
+
+
 def compare_finetuning(
     model: TransformerBridge,
     components: list[str],
     *,
     steps: int = 100,
     lr: float = 1e-3,
+    n_train: int = 2000,
     n_test: int = 500,
+    others: dict[str, TokenBatch] | None = None,
     control: torch.Tensor | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> pd.DataFrame:
-    """Precise vs full fine-tuning from copies of ``model``: held-out arithmetic accuracy before
-    and after, and KL(original || tuned) on ``control`` tokens (default: 64 random token
-    sequences of length 24)."""
-    enc = encoder_of(model)
-    test = enc.encode(enc.sample(n_test, seed + 1))
+    """Precise vs full fine-tuning from copies of ``model``.
+
+    Example:
+        >>> other = PromptBuilder(tok, task, template="{a} plus {b} is ")  # doctest: +SKIP
+        >>> compare_finetuning(model, ["L1.H0"], others={"plus": other.encode(probs)})  # doctest: +SKIP
+
+    Reports per method: trained weights, held-out accuracy before and after (test problems
+    disjoint from the training ones: :func:`split_problems`), teacher-forced accuracy on each of
+    ``others`` (name -> encoded batch of another task the model can do: another prompt
+    template, operation or digit count) before and after as ``<name>_before`` /
+    ``<name>_after``, and KL(original || tuned) on ``control`` tokens (default: 64 random token
+    sequences of length 24; pass real text for an LLM).
+    """
+    train_problems, test_problems = split_problems(model, n_train, n_test, seed)
+    test = encoder_of(model).encode(test_problems)
+    others = dict(others or {})
+    for name, batch in others.items():
+        if not isinstance(batch, TokenBatch):
+            raise ArithlensError(
+                f"others[{name!r}] is a {type(batch).__name__}: expected an encoded TokenBatch"
+            )
     if control is None:
         g = torch.Generator().manual_seed(seed + 2)
         control = torch.randint(model.cfg.d_vocab, (64, 24), generator=g)
     with torch.no_grad():
         ref = model(control).log_softmax(-1)
     before = accuracy(model, test)
+    others_before = {name: accuracy(model, batch) for name, batch in others.items()}
     rows = []
     for name, comps in (("precise", components), ("full", None)):
         tuned = copy_model(model)
-        info = finetune(tuned, comps, steps=steps, lr=lr, seed=seed, progress=progress)
-        rows.append(
-            {
-                "method": name,
-                "trained_weights": info["trained_weights"],
-                "accuracy_before": before,
-                "accuracy_after": accuracy(tuned, test),
-                "control_kl": _kl(tuned, control, ref),
-                "final_loss": info["final_loss"],
-            }
+        info = finetune(
+            tuned, comps, steps=steps, lr=lr, problems=train_problems, seed=seed, progress=progress
         )
+        row = {
+            "method": name,
+            "trained_weights": info["trained_weights"],
+            "accuracy_before": before,
+            "accuracy_after": accuracy(tuned, test),
+        }
+        for other, batch in others.items():
+            row[f"{other}_before"] = others_before[other]
+            row[f"{other}_after"] = accuracy(tuned, batch)
+        row |= {"control_kl": _kl(tuned, control, ref), "final_loss": info["final_loss"]}
+        rows.append(row)
     return pd.DataFrame(rows)
