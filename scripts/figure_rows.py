@@ -111,9 +111,18 @@ def _head_patching(n: dict) -> str:
 
 
 def _carry_probes(n: dict) -> str:
+    sel = ", ".join(
+        f"{t} {'n/a' if v is None else f'{v:.2f}'}" for t, v in n["selectivity_at_best"].items()
+    )
+    flips = ", ".join(
+        f"{t} {v:.2f}" + (" (is the answer digit)" if t in n.get("carry_is_answer", []) else "")
+        for t, v in n["best_flip_rate"].items()
+    )
     return (
-        f"best probe accuracy {_r(n['best_score'], 2)}; best flip rate "
-        f"{_r(n['best_flip_rate'], 2)} (random direction {_r(n['random_flip_at_best'], 2)})"
+        f"best probe accuracy {_r(n['best_score'], 2)} (teacher-forced answer tokens excluded); "
+        f"control coverage {_r(n['control_coverage'], 2)}; selectivity at best {sel} (n/a: "
+        f"coverage below 0.9); best flip rate, embeddings excluded, {flips} (random direction "
+        f"{_r(n['random_flip_at_best'], 2)})"
     )
 
 
