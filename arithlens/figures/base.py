@@ -221,11 +221,16 @@ def export_png(fig: go.Figure, path: Path) -> str | None:
         return (
             "no Chrome/Chromium found for kaleido (apt-get install chromium, or set BROWSER_PATH)"
         )
-    os.environ.setdefault("BROWSER_PATH", browser)
+    # kaleido finds the browser through BROWSER_PATH: set it for this export only
+    before = os.environ.get("BROWSER_PATH")
+    os.environ["BROWSER_PATH"] = before or browser
     try:
         fig.write_image(str(path), width=fig.layout.width or 1000, height=fig.layout.height or 500)
     except Exception as e:  # kaleido missing or the browser failed: report, keep the HTML
         return f"static export failed: {type(e).__name__}: {e}"
+    finally:
+        if before is None:
+            del os.environ["BROWSER_PATH"]
     return None
 
 
