@@ -269,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     zl.set_defaults(func=_cmd_zoo_list)
     zr = zsub.add_parser("rebuild", help="retrain zoo models from their recipes")
     zr.add_argument("--only", nargs="*", default=None, help="names to rebuild (default: all)")
-    zr.add_argument("--out", default=None, help="folder (default: assets/models)")
+    zr.add_argument("--out", default=None, help="folder (default: the package's zoo, arithlens/models/zoo_models)")
     zr.set_defaults(func=_cmd_zoo_rebuild)
 
     pa = sub.add_parser("patch", help="activation patching: which component carries the change")

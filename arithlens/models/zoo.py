@@ -1,7 +1,7 @@
 """The bundled model zoo: small arithmetic transformers trained by arithlens.
 
-Each zoo model is a checkpoint folder under ``assets/models/<name>/`` with a model card
-(README.md). ``rebuild`` retrains them all from their recipes, deterministically.
+Each zoo model is a checkpoint folder under ``arithlens/models/zoo_models/<name>/`` (package
+data, so a non-editable install has it) with a model card (README.md). ``rebuild`` retrains them all from their recipes, deterministically.
 
 Example:
     >>> sorted(RECIPES)
@@ -100,9 +100,10 @@ RECIPES: dict[str, Recipe] = {
 
 
 def zoo_dir() -> Path:
-    """Folder of the zoo (``$ARITHLENS_ZOO`` or ``assets/models`` next to the package)."""
+    """Folder of the zoo: ``$ARITHLENS_ZOO``, or the package data folder
+    ``arithlens/models/zoo_models`` (installed with the package, editable or not)."""
     env = os.environ.get("ARITHLENS_ZOO")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "assets" / "models"
+    return Path(env) if env else Path(__file__).resolve().parent / "zoo_models"
 
 
 def _check_name(name: str) -> None:
