@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test install dev lint bench screenshots zoo clean
+.PHONY: demo test install dev lint bench screenshots zoo clean lab
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ dev: $(STAMP)
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/arithlens demo --out out
+
+# the notebooks in JupyterLab (widgets included)
+lab: $(VENV)/.installed
+	$(VENV)/bin/jupyter lab notebooks/
 
 # Notebooks run at quick sizes (ARITHLENS_QUICK=1); the Hub is never contacted. The browser test
 # needs Debian's chromium (.ci/run installs it); without it that one test is skipped, with the reason.

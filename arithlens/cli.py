@@ -84,17 +84,18 @@ def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
+    from arithlens.demo import write_demo
     from arithlens.models import zoo
-    from arithlens.report import write_report
 
     check_writable(a.out)
     model = zoo.load(zoo.DEFAULT)
-    paths = write_report(model, a.out, n=a.n, name=zoo.DEFAULT)
+    paths = write_demo(model, a.out, n=a.n, name=zoo.DEFAULT)
     summary = json.loads(paths["json"].read_text())
     print(
         f"{zoo.DEFAULT}: exact match {summary['uniform']['exact_match']:.4f} (uniform), {summary['cascade']['exact_match']:.4f} (cascade-balanced)"
     )
     print("wrote " + ", ".join(str(p) for p in paths.values()))
+    print(f"open {paths['page']} in a browser; explore in JupyterLab with: make lab")
     return 0
 
 
@@ -269,7 +270,11 @@ def build_parser() -> argparse.ArgumentParser:
     zl.set_defaults(func=_cmd_zoo_list)
     zr = zsub.add_parser("rebuild", help="retrain zoo models from their recipes")
     zr.add_argument("--only", nargs="*", default=None, help="names to rebuild (default: all)")
-    zr.add_argument("--out", default=None, help="folder (default: the package's zoo, arithlens/models/zoo_models)")
+    zr.add_argument(
+        "--out",
+        default=None,
+        help="folder (default: the package's zoo, arithlens/models/zoo_models)",
+    )
     zr.set_defaults(func=_cmd_zoo_rebuild)
 
     pa = sub.add_parser("patch", help="activation patching: which component carries the change")

@@ -85,15 +85,38 @@ def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     )  # measured 5: neither all wrong nor all right, so the match means something
 
 
-def test_demo_writes_the_report(tmp_path, capsys):
+def test_demo_writes_the_page_and_the_report(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--n", "500"]) == 0
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["accuracy.csv", "accuracy.html", "report.md", "summary.json"]
+    assert names == [
+        "accuracy.csv",
+        "accuracy.html",
+        "demo.json",
+        "index.html",
+        "patching.csv",
+        "probes.csv",
+        "report.md",
+        "summary.json",
+    ]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["uniform"]["exact_match"] >= 0.99
     assert set(summary["cascade"]["by_cascade"]) == {"S0", "S1", "S2", "S3"}
-    assert "plotly" in (tmp_path / "accuracy.html").read_text()[:5000].lower()
-    assert "exact match" in capsys.readouterr().out
+    page = (tmp_path / "index.html").read_text()
+    assert page.count("* plotly.js v") == 1 and "<script src=\"http" not in page  # inlined once
+    for heading in ("Accuracy by digit", "activation patching", "attention", "probes", "Minimal"):
+        assert heading in page
+    demo = json.loads((tmp_path / "demo.json").read_text())
+    # the numbers on the page are the analyses': the top cell is the largest of patching.csv
+    import pandas as pd
+
+    cells = pd.read_csv(tmp_path / "patching.csv")
+    top = cells.loc[cells["value"].abs().idxmax()]
+    first = demo["patching"]["top_cells"][0]
+    assert (first["layer"], first["head"]) == (top["layer"], top["head"]) == (0, 2)
+    assert demo["probes"]["carry.thousands"]["carry_is_answer"]
+    assert set(demo["minimal_pairs"]["twins"]) == {"1", "2", "3"}
+    out = capsys.readouterr().out
+    assert "exact match" in out and "index.html" in out and "make lab" in out
 
 
 def test_bad_input_exits_2_with_the_value_named(capsys):
