@@ -11,17 +11,17 @@ from arithlens.tasks import answer_digits, carries
 
 @torch.no_grad()
 def reference_flip(
-    model, probes, target: str, layer: int, pos: int, *, n: int, seed: int, direction: str
+    model, probes, target: str, layer: int, pos: int, *, n: int, seed: int, along: str
 ) -> float:
     """Share of the examples the model answers right at the carried digit whose digit becomes
     the carry-flipped one when the activation at (layer hook, pos) is reflected through the
-    probe's boundary along ``direction`` (the definition in arithlens.probes.causal)."""
+    probe's boundary along ``along`` (the definition in arithlens.probes.causal)."""
     enc = encoder_of(model)
     place = model.task.answer_digit(target.split(".", 1)[1])
     problems = enc.sample(n, seed + 7919)
     batch = enc.encode(problems)
     digit_ids = enc.digit_token_ids()
-    u, c = probes.direction(target, layer, pos, kind=direction)
+    u, c = probes.direction(target, layer, pos, kind=along)
     hook = probes.meta["hooks"][layer]
     hits = used = 0
     for i in range(len(problems)):

@@ -102,7 +102,7 @@ def test_demo_writes_the_page_and_the_report(tmp_path, capsys):
     assert summary["uniform"]["exact_match"] >= 0.99
     assert set(summary["cascade"]["by_cascade"]) == {"S0", "S1", "S2", "S3"}
     page = (tmp_path / "index.html").read_text()
-    assert page.count("* plotly.js v") == 1 and "<script src=\"http" not in page  # inlined once
+    assert page.count("* plotly.js v") == 1 and '<script src="http' not in page  # inlined once
     for heading in ("Accuracy by digit", "activation patching", "attention", "probes", "Minimal"):
         assert heading in page
     demo = json.loads((tmp_path / "demo.json").read_text())

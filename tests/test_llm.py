@@ -214,9 +214,7 @@ def test_causal_flip_on_a_digit_tokenizer_equals_a_hand_written_reflection(model
     # measured after 200 fine-tuning steps: 0.29 at (emb, 14), 0.12 at (L0, 13), 0.06 at (L1, 16)
     for layer, pos in [(0, 14), (1, 13), (2, 16), (1, 3)]:
         ours = flips.flip[0, layer, flips.positions.index(pos)]
-        ref = reference_flip(
-            model, res, "carry.tens", layer, pos, n=32, seed=1, direction="mean_diff"
-        )
+        ref = reference_flip(model, res, "carry.tens", layer, pos, n=32, seed=1, along="mean_diff")
         # one example of slack: a batched and a one-row forward may break a near-tie differently
         assert ours == pytest.approx(ref, abs=1 / flips.n_examples[0] + 1e-6), (layer, pos)
     assert np.nanmax(flips.flip) >= 0.1

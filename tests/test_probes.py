@@ -419,16 +419,16 @@ def test_causal_flip_along_the_probe_direction_equals_a_hand_written_reflection(
         targets=["carry.tens"],
         n=64,
         seed=3,
-        direction="probe",
+        along="probe",
         progress=False,
     )
-    assert flips.meta["direction"] == "probe"
+    assert flips.meta["along"] == "probe"
     # measured (64 problems): 0.19 at (emb, pos 1), 0.22 at (emb, pos 8), 0.00 after block 0
     sites = [(0, 1), (0, TENS_PREDICT_POS), (1, TENS_PREDICT_POS)]
     for layer, pos in sites:
         ours = flips.flip[0, layer, flips.positions.index(pos)]
         ref = reference_flip(
-            zoo_add3_2l, carry_probes, "carry.tens", layer, pos, n=64, seed=3, direction="probe"
+            zoo_add3_2l, carry_probes, "carry.tens", layer, pos, n=64, seed=3, along="probe"
         )
         # one example of slack: a batched and a one-row forward may break a near-tie differently
         assert ours == pytest.approx(ref, abs=1 / flips.n_examples[0] + 1e-6), (layer, pos)

@@ -2,7 +2,7 @@
 
 At each probed site (layer x position [x head]) the activation of each example is moved along
 a carry direction ``u`` of a binary carry (or borrow) probe, by default the difference of the
-two class means (the logistic probe's own weight vector with ``direction="probe"``; whitened
+two class means (the logistic probe's own weight vector with ``along="probe"``; whitened
 logistic probes favour discriminative low-variance directions that the model may not read): ``"reflect"`` mirrors it
 through the probe's decision boundary (the probe now reads the opposite carry, with the same
 margin); ``"project"`` moves it onto the boundary. The model then runs on from there, and we
@@ -125,7 +125,7 @@ def causal_flip(
     targets: list[str] | None = None,
     n: int = 256,
     mode: str = "reflect",
-    direction: str = "mean_diff",
+    along: str = "mean_diff",
     seed: int = 1,
     progress: bool = True,
 ) -> CausalResult:
@@ -137,15 +137,17 @@ def causal_flip(
         targets: which carry targets (default: every ``carry.*`` target in ``probes``).
         n: fresh problems to sample (only those the model answers right at that digit count).
         mode: ``"reflect"`` (cross the boundary with the same margin) or ``"project"``.
-        direction: ``"mean_diff"`` (the difference of the class means) or ``"probe"`` (the
-            logistic probe's weight vector; see :meth:`ProbeResult.direction`).
+        along: the carry direction moved along: ``"mean_diff"`` (the difference of the class
+            means) or ``"probe"`` (the logistic probe's weight vector; see
+            :meth:`ProbeResult.direction`). (Named ``along``, not ``direction``, because in
+            patching ``direction`` means denoise / noise.)
         seed: problem sampling and random-direction seed.
     """
     encoder = encoder_of(model)
     task = encoder.task
     check_int("n", n, minimum=1)
     check_choice("mode", mode, MODES)
-    check_choice("direction", direction, ("mean_diff", "probe"))
+    check_choice("along", along, ("mean_diff", "probe"))
     if probes.meta.get("task") != task.to_dict():
         raise ArithlensError(
             f"the probes were fitted on task {probes.meta.get('task')} but the model's task is "
@@ -189,7 +191,7 @@ def causal_flip(
         for li, hook in enumerate(hooks):
             for kind in ("flip", "random"):
                 pred = _intervene(
-                    model, probes, name, li, hook, sites, tokens, ppos, mode, kind, direction, gen
+                    model, probes, name, li, hook, sites, tokens, ppos, mode, kind, along, gen
                 )
                 rates = {kind: (pred == want[None]).float().mean(1)}
                 if kind == "flip":
@@ -212,7 +214,7 @@ def causal_flip(
         positions=probes.positions,
         meta=dict(
             mode=mode,
-            direction=direction,
+            along=along,
             activation=probes.meta.get("activation"),
             seed=seed,
             n_sampled=n,
@@ -242,7 +244,7 @@ def _intervene(
     ppos: int,
     mode: str,
     kind: str,
-    direction: str,
+    along: str,
     gen: torch.Generator,
 ) -> Tensor:
     """Predicted digit at ``ppos`` after moving each site's activation: ``(site, example)``.
@@ -251,8 +253,7 @@ def _intervene(
     """
     head_axis = "head" in probes.axes
     dirs = [
-        probes.direction(target, layer, p, h if head_axis else None, kind=direction)
-        for p, h in sites
+        probes.direction(target, layer, p, h if head_axis else None, kind=along) for p, h in sites
     ]
     U = torch.stack([u for u, _ in dirs])  # (site, d)
     c = torch.tensor([c for _, c in dirs])
