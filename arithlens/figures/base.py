@@ -84,31 +84,23 @@ def error_band(fig: go.Figure, x, runs: np.ndarray, name: str, color: str, **whe
     runs = np.asarray(runs, dtype=np.float64)
     x = list(x)
     if len(runs) > 1:
-        fill = _rgba(color, 0.18)
-        fig.add_scatter(
-            x=x,
-            y=runs.max(0),
-            name=f"{name} max",
-            mode="lines",
-            line=dict(width=0),
-            showlegend=False,
-            legendgroup=name,
-            hoverinfo="skip",
-            **where,
-        )
-        fig.add_scatter(
-            x=x,
-            y=runs.min(0),
-            name=f"{name} min",
-            mode="lines",
-            line=dict(width=0),
-            fill="tonexty",
-            fillcolor=fill,
-            showlegend=False,
-            legendgroup=name,
-            hoverinfo="skip",
-            **where,
-        )
+        # the max line, then the min line filled up to it
+        for edge, fill in (
+            ("max", {}),
+            ("min", dict(fill="tonexty", fillcolor=_rgba(color, 0.18))),
+        ):
+            fig.add_scatter(
+                x=x,
+                y=runs.max(0) if edge == "max" else runs.min(0),
+                name=f"{name} {edge}",
+                mode="lines",
+                line=dict(width=0),
+                showlegend=False,
+                legendgroup=name,
+                hoverinfo="skip",
+                **fill,
+                **where,
+            )
     fig.add_scatter(
         x=x,
         y=runs.mean(0),
