@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -28,10 +28,7 @@ from jaxtyping import Int
 
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
-from arithlens.tokenizer import CharTokenizer, TokenBatch, encode
-
-if TYPE_CHECKING:
-    from arithlens.patching.metrics import PairBatch
+from arithlens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
 
 
 class Encoder(Protocol):
@@ -86,8 +83,6 @@ class CharEncoder:
 
     def pairs(self, n: int, change: str = "a.units", seed: int = 0) -> PairBatch:
         """``n`` clean/corrupt pairs (see :func:`arithlens.tasks.corrupt_pairs`), encoded."""
-        from arithlens.patching.metrics import encode_pairs
-
         return encode_pairs(corrupt_pairs(self.task, n, change=change, seed=seed), self)
 
 

@@ -33,6 +33,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
+from arithlens.models.run import forward_chunked
 from arithlens.tasks import (
     CLASS_NAMES,
     Problems,
@@ -62,14 +63,6 @@ def check_fits(model: TransformerBridge, batch: TokenBatch) -> None:
             f"problem {batch.texts[i]!r} has {int(batch.lengths[i])} tokens but the model's "
             f"context is n_ctx={n_ctx}: use fewer digits"
         )
-
-
-@torch.no_grad()
-def forward_chunked(
-    model: TransformerBridge, tokens: torch.Tensor, chunk: int = 2048
-) -> torch.Tensor:
-    """Logits ``(batch, pos, d_vocab)`` computed ``chunk`` rows at a time."""
-    return torch.cat([model(tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)])
 
 
 def teacher_forced(

@@ -25,7 +25,7 @@ import torch
 from jaxtyping import Bool, Int
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks import Problems, render
+from arithlens.tasks import Pairs, Problems, max_length, position_labels, render
 from arithlens.tasks.spec import place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
@@ -173,3 +173,59 @@ def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenB
 
 
 __all__ = ["CharTokenizer", "DEFAULT_VOCAB", "TokenBatch", "encode", "place_index"]
+
+
+@dataclass(frozen=True)
+class PairBatch:
+    """Clean and corrupt tokens of a :class:`~arithlens.tasks.Pairs`, checked to align.
+
+    Attributes:
+        pairs: the problem pairs.
+        clean: clean tokens and positions.
+        corrupt: corrupt tokens and positions.
+    """
+
+    pairs: Pairs
+    clean: TokenBatch
+    corrupt: TokenBatch
+    pos_labels: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.clean)
+
+    @property
+    def n_pos(self) -> int:
+        return int(self.clean.tokens.shape[1])
+
+    def labels(self) -> list[str]:
+        """One label per position: ``"pos:role"`` (``"9:c1"``, see ``position_labels``); for an
+        unpadded task ``"pos:char"`` of the first clean problem."""
+        if self.pos_labels is not None:
+            return self.pos_labels
+        task = self.pairs.clean.task
+        if task.pad and self.n_pos == max_length(task):
+            return position_labels(task)
+        return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
+
+
+def encode_pairs(pairs: Pairs, encoder=None) -> PairBatch:
+    """Tokenize ``pairs`` (with ``encoder``, default the character encoder); clean and corrupt
+    must have equal token lengths and answer positions."""
+    if len(pairs) == 0:
+        raise ArithlensError("the pair set is empty: expected at least one clean/corrupt pair")
+    if encoder is None:
+        clean, corrupt = encode(pairs.clean), encode(pairs.corrupt)
+    else:
+        clean, corrupt = encoder.encode(pairs.clean), encoder.encode(pairs.corrupt)
+    bad = torch.nonzero(clean.lengths != corrupt.lengths).flatten()
+    if len(bad) or clean.tokens.shape != corrupt.tokens.shape:
+        i = int(bad[0]) if len(bad) else 0
+        a, b = clean.texts[i], corrupt.texts[i]
+        first = next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        raise ArithlensError(
+            f"clean {a!r} has {len(a)} tokens but corrupt {b!r} has {len(b)}; they first differ "
+            f"at position {first}: use a padded task or a change that keeps lengths equal"
+        )
+    if not torch.equal(clean.answer_pos, corrupt.answer_pos):
+        raise ArithlensError("clean and corrupt answer digits sit at different positions")
+    return PairBatch(pairs, clean, corrupt)

@@ -27,12 +27,11 @@ import torch
 from jaxtyping import Int
 
 from arithlens.errors import ArithlensError, check_int
-from arithlens.patching.metrics import PairBatch
 from arithlens.tasks import Pairs, Problems, TaskSpec
 from arithlens.tasks.labels import columns
 from arithlens.tasks.ops import SYMBOLS
 from arithlens.tasks.pairs import corrupt_problems
-from arithlens.tokenizer import TokenBatch
+from arithlens.tokenizer import PairBatch, TokenBatch
 
 Layout = tuple[int, int, tuple[int, ...]]  # (n tokens, prompt tokens, answer digit positions)
 

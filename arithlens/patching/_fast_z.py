@@ -13,6 +13,7 @@ import torch
 from einops import einsum, repeat
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.models.run import run_from_layer
 from arithlens.patching import _suffix
 
 
@@ -58,8 +59,6 @@ def cell_logits(
     Exact at ``read_pos`` (the positions the metric reads); elsewhere they may hold the
     unpatched logits.
     """
-    from arithlens.patching.activation import run_from_layer
-
     k, b = len(cells), src_z.shape[0]
     d_head = model.cfg.d_head
     w_o = model.blocks[layer].attn.o.weight  # (d_model, n_heads * d_head)

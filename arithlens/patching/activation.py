@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models.run import can_resume, run_from_layer
 from arithlens.patching import _fast_z
 from arithlens.patching.metrics import (
     Metric,
@@ -149,20 +150,6 @@ def _chunks(cells: list[tuple[int, ...]], size: int, *, by_position: bool) -> li
         ):
             bounds.append(i)
     return list(zip(bounds[:-1], bounds[1:]))
-
-
-def can_resume(model: TransformerBridge) -> bool:
-    """Whether blocks of ``model`` can be run one by one from a cached residual (native models)."""
-    return type(getattr(model, "original_model", None)).__name__ == "NativeModel"
-
-
-def run_from_layer(model: TransformerBridge, resid: torch.Tensor, layer: int) -> torch.Tensor:
-    """Logits from the residual stream entering block ``layer`` (native models)."""
-    x = resid
-    for block in list(model.blocks)[layer:]:
-        out = block(x)
-        x = out[0] if isinstance(out, tuple) else out
-    return model.unembed(model.ln_final(x))
 
 
 @torch.no_grad()

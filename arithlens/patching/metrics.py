@@ -24,65 +24,12 @@ from dataclasses import dataclass
 import torch
 from jaxtyping import Float, Int
 
+from arithlens.encoders import check_task
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.tasks import Pairs, max_length, position_labels
-from arithlens.tokenizer import TokenBatch, encode
+from arithlens.tasks import Pairs
+from arithlens.tokenizer import PairBatch, encode_pairs
 
-
-@dataclass(frozen=True)
-class PairBatch:
-    """Clean and corrupt tokens of a :class:`~arithlens.tasks.Pairs`, checked to align.
-
-    Attributes:
-        pairs: the problem pairs.
-        clean: clean tokens and positions.
-        corrupt: corrupt tokens and positions.
-    """
-
-    pairs: Pairs
-    clean: TokenBatch
-    corrupt: TokenBatch
-    pos_labels: list[str] | None = None
-
-    def __len__(self) -> int:
-        return len(self.clean)
-
-    @property
-    def n_pos(self) -> int:
-        return int(self.clean.tokens.shape[1])
-
-    def labels(self) -> list[str]:
-        """One label per position: ``"pos:role"`` (``"9:c1"``, see ``position_labels``); for an
-        unpadded task ``"pos:char"`` of the first clean problem."""
-        if self.pos_labels is not None:
-            return self.pos_labels
-        task = self.pairs.clean.task
-        if task.pad and self.n_pos == max_length(task):
-            return position_labels(task)
-        return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
-
-
-def encode_pairs(pairs: Pairs, encoder=None) -> PairBatch:
-    """Tokenize ``pairs`` (with ``encoder``, default the character encoder); clean and corrupt
-    must have equal token lengths and answer positions."""
-    if len(pairs) == 0:
-        raise ArithlensError("the pair set is empty: expected at least one clean/corrupt pair")
-    if encoder is None:
-        clean, corrupt = encode(pairs.clean), encode(pairs.corrupt)
-    else:
-        clean, corrupt = encoder.encode(pairs.clean), encoder.encode(pairs.corrupt)
-    bad = torch.nonzero(clean.lengths != corrupt.lengths).flatten()
-    if len(bad) or clean.tokens.shape != corrupt.tokens.shape:
-        i = int(bad[0]) if len(bad) else 0
-        a, b = clean.texts[i], corrupt.texts[i]
-        first = next((j for j, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-        raise ArithlensError(
-            f"clean {a!r} has {len(a)} tokens but corrupt {b!r} has {len(b)}; they first differ "
-            f"at position {first}: use a padded task or a change that keeps lengths equal"
-        )
-    if not torch.equal(clean.answer_pos, corrupt.answer_pos):
-        raise ArithlensError("clean and corrupt answer digits sit at different positions")
-    return PairBatch(pairs, clean, corrupt)
+__all__ = ["Metric", "PairBatch", "encode_pairs", "make_metric", "normalized", "prepare"]
 
 
 def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list[int]:
@@ -230,8 +177,6 @@ def prepare(
 ) -> tuple[PairBatch, Metric]:
     """Tokenized pairs (by ``model``'s encoder) and the metric object, from whatever the caller
     passed."""
-    from arithlens.encoders import check_task
-
     if isinstance(pairs, PairBatch):
         batch = pairs
     elif isinstance(pairs, Pairs):

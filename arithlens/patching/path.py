@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.patching.activation import can_resume, run_from_layer
+from arithlens.models.run import can_resume, run_from_layer
 from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs

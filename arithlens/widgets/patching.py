@@ -18,9 +18,9 @@ from arithlens import plots
 from arithlens.encoders import encoder_of
 from arithlens.errors import check_choice, check_int
 from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_cell
-from arithlens.patching.metrics import PairBatch, encode_pairs
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
+from arithlens.tokenizer import PairBatch, encode_pairs
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 #: granularities offered (the CLI's names; per-head q/k/v are left to scripts)
