@@ -21,7 +21,7 @@ import plotly.graph_objects as go
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.errors import ArithlensError
+from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.metrics import PairBatch, prepare
 from arithlens.patching.path import path_patch
 from arithlens.tasks import Pairs
@@ -235,8 +235,6 @@ def faithfulness(
         ablate: ``"heads"`` (only heads are ablated; MLPs always kept), ``"heads+mlps"`` or
             ``"heads+neurons"``.
     """
-    from arithlens.errors import check_choice
-
     check_choice("ablate", ablate, ABLATE)
     circuit = _check_circuit(model, circuit, ablate)
     batch, met = prepare(pairs, metric, digits, model)

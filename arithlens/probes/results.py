@@ -21,6 +21,8 @@ from safetensors.torch import load_file, save_file
 
 from arithlens._atomic import write_dir
 from arithlens.errors import ArithlensError
+from arithlens.probes.targets import MIN_COVERAGE
+from arithlens.tasks import TaskSpec
 
 VALUES = ("score", "control", "selectivity", "random_init")
 ARRAYS = ("score", "control", "random_init", "majority", "control_coverage")
@@ -117,8 +119,6 @@ class ProbeResult(SiteTable):
     def selectivity(self) -> np.ndarray:
         """Score minus control-task score (Hewitt & Liang 2019); NaN for targets whose control
         types were not seen in training often enough for the control to be learnable."""
-        from arithlens.probes.targets import MIN_COVERAGE
-
         sel = self.score - self.control
         if self.control_coverage is None:
             return np.full_like(sel, np.nan)
@@ -219,8 +219,6 @@ class ProbeResult(SiteTable):
         input tokens at that position through a teacher-forced answer token (the answer digit
         the target is about, or the one a carry flows into, is an input at or before it): a
         probe there reads an input, not an internal variable."""
-        from arithlens.tasks import TaskSpec
-
         out = np.zeros(self.score.shape, dtype=bool)
         task = self.meta.get("task")
         if task is None:
