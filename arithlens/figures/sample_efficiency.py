@@ -175,8 +175,9 @@ def make(ctx: Context) -> FigureOutput:
     fig.update_xaxes(type="log", title="distinct training examples")
     seeds_txt = f"mean +- sd over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
     fig.update_layout(
-        title=f"3-digit addition, unpadded: held-out exact match by format "
-        f"(2-layer model, {steps} steps x {s['batch']}; {seeds_txt})",
+        title=f"3-digit addition, unpadded: held-out exact match by format<br>"
+        f"<sup>2-layer model, {steps} steps x {s['batch']} (stars: {s['long_steps']} steps); "
+        f"{seeds_txt}</sup>",
         yaxis=dict(title="exact match", range=[0, 1.05]),
         template="plotly_white",
         width=900,
