@@ -43,6 +43,6 @@ def load(
             f"folder {s!r} holds neither an arithlens checkpoint (arithlens.json) nor a Hugging "
             f"Face model (config.json); zoo models are {sorted(zoo.RECIPES)}"
         )
-    from arithlens.llm import load_pretrained
+    from arithlens.llm.loading import load_pretrained
 
     return load_pretrained(s, device=device, **pretrained)
