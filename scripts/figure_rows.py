@@ -130,7 +130,7 @@ def _mul_digits(n: dict) -> str:
     steps = ", ".join(f"{k} {_per_seed(v)}" for k, v in n["learned_at_0_9"].items())
     return (
         f"step each digit first stays >= 90% (per seed): {steps}; final {_r(n['final_accuracy'])}"
-        f" ({_seeds(n)})"
+        + (f" (mean of {len(n['seeds'])} seeds)" if len(n.get("seeds", [0])) > 1 else "")
     )
 
 
