@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from jaxtyping import Int
 
+from arithlens.contract import attached_encoder, task_of
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
 from arithlens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
@@ -129,13 +130,5 @@ def check_task(
 def encoder_of(model) -> Encoder:
     """The model's encoder: ``model.encoder`` if set, else the character encoder of
     ``model.task``."""
-    enc = getattr(model, "encoder", None)
-    if enc is not None:
-        return enc
-    task = getattr(model, "task", None)
-    if not isinstance(task, TaskSpec):
-        raise ArithlensError(
-            "model has neither .encoder nor .task: load it with arithlens.load (zoo name, "
-            "checkpoint folder, or a Hugging Face model with a prompt template)"
-        )
-    return CharEncoder(task)
+    enc = attached_encoder(model)
+    return enc if enc is not None else CharEncoder(task_of(model))

@@ -31,6 +31,7 @@ import torch
 from jaxtyping import Bool, Int
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.contract import task_of
 from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
 from arithlens.models.run import forward_chunked
@@ -51,7 +52,7 @@ from arithlens.tokenizer import TokenBatch
 
 def model_task(model: TransformerBridge) -> TaskSpec:
     """The task the model solves (that of its encoder; raises if it has none)."""
-    return encoder_of(model).task
+    return task_of(model)
 
 
 def check_fits(model: TransformerBridge, batch: TokenBatch) -> None:

@@ -19,6 +19,7 @@ FLOORS = [
     (
         "tokens",
         [
+            "arithlens.contract",
             "arithlens.tokenizer",
             "arithlens.encoders",
             "arithlens.llm.prompts",

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.contract import attach, source_of
 from arithlens.errors import ArithlensError
 from arithlens.llm.prompts import PromptBuilder
 from arithlens.models import zoo
@@ -180,22 +181,18 @@ def load_pretrained(
     attach_prompts(
         model, PromptBuilder(tokenizer, task, template, shots, operand_range=operand_range)
     )
-    model.source = str(folder)
-    model.spec = None
-    model.record = None
-    return model
+    return attach(model, source=str(folder), spec=None, record=None)
 
 
 def attach_prompts(model: TransformerBridge, builder: PromptBuilder) -> None:
     """Use ``builder`` for this model's problems (``model.encoder``, ``model.task``)."""
-    model.encoder = builder
-    model.task = builder.task
+    attach(model, encoder=builder)
 
 
 def random_init(model: TransformerBridge, seed: int = 1) -> TransformerBridge:
     """The same Hugging Face architecture with freshly initialized weights (nothing is read but
     the config), with the same prompts attached."""
-    source = getattr(model, "source", None)
+    source = source_of(model)
     if source is None:
         raise ArithlensError(
             "the random-init control needs an arithlens model (with .spec) or a model loaded "

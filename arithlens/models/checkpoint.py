@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_dir
+from arithlens.contract import attach, record_of, spec_of, task_of
 from arithlens.errors import ArithlensError
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.models.train import TrainRecord
@@ -51,7 +52,7 @@ def _version_tuple(v: Any) -> tuple[int, ...]:
 
 def metadata(model: TransformerBridge, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON content saved next to ``model``'s weights."""
-    record = getattr(model, "record", None)
+    record = record_of(model)
     return {
         "arithlens_version": __version__,
         "format_version": FORMAT_VERSION,
@@ -78,8 +79,9 @@ def save(
         extra: more JSON-ready keys to store (e.g. measured accuracy).
         card: optional model card text, written as ``README.md``.
     """
-    if getattr(model, "spec", None) is None or getattr(model, "task", None) is None:
+    if spec_of(model) is None:
         raise ArithlensError("model has no .spec/.task: only arithlens-built models can be saved")
+    task_of(model)  # raises if no task is attached
     meta = metadata(model, extra)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
 
@@ -175,6 +177,4 @@ def load(folder: str | Path, *, device: str | torch.device | None = None) -> Tra
             )
     model.load_state_dict(state)
     model.eval()
-    model.record = record
-    model.meta = meta
-    return model
+    return attach(model, record=record, meta=meta)

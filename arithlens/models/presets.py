@@ -24,6 +24,7 @@ from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._records import from_dict
+from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.tasks import TaskSpec, max_length
 from arithlens.tokenizer import DEFAULT_VOCAB
@@ -130,17 +131,7 @@ def boot(
         )
     model = TransformerBridge.boot_native(spec.bridge_config(), device=device)
     model.eval()  # analyses expect eval mode; train() switches to training mode itself
-    attach(model, task=task, spec=spec, record=None)
-    return model
-
-
-def attach(
-    model: TransformerBridge, *, task: TaskSpec, spec: ModelSpec | None, record: Any
-) -> None:
-    """Attach arithlens metadata to a bridge (``model.task``, ``model.spec``, ``model.record``)."""
-    model.task = task
-    model.spec = spec
-    model.record = record
+    return attach(model, task=task, spec=spec, record=None)
 
 
 def build_model(preset: str, task: TaskSpec, *, seed: int = 0) -> TransformerBridge:

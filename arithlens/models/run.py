@@ -15,6 +15,8 @@ import torch
 from jaxtyping import Float, Int
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.contract import is_native
+
 
 @torch.no_grad()
 def forward_chunked(
@@ -26,7 +28,7 @@ def forward_chunked(
 
 def can_resume(model: TransformerBridge) -> bool:
     """Whether blocks of ``model`` can be run one by one from a cached residual (native models)."""
-    return type(getattr(model, "original_model", None)).__name__ == "NativeModel"
+    return is_native(model)
 
 
 def run_from_layer(

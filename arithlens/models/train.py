@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._records import from_dict
+from arithlens.contract import attach
 from arithlens.errors import check_choice, check_float, check_int
 from arithlens.models.presets import build_model
 from arithlens.tasks import Problems, TaskSpec, sample
@@ -273,5 +274,4 @@ def train(
                 break
     record.wall_s = time.perf_counter() - start
     model.eval()
-    model.record = record
-    return model
+    return attach(model, record=record)

@@ -19,9 +19,10 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.contract import spec_of, task_of
 from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
-from arithlens.evaluation import check_fits, model_task
+from arithlens.evaluation import check_fits
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.probes import linear
 from arithlens.probes.activations import collect, hooks, select
@@ -37,11 +38,9 @@ def random_init_like(model: TransformerBridge, seed: int = 1) -> TransformerBrid
     """A freshly initialized model with ``model``'s architecture, task and encoder (the
     untrained control): arithlens models re-boot their spec; Hugging Face models are rebuilt
     from their config with the architecture's initialization (no weights are read)."""
-    spec = getattr(model, "spec", None)
+    spec = spec_of(model)
     if isinstance(spec, ModelSpec):
-        return boot(
-            replace(spec, seed=spec.seed + seed), model_task(model), device=model.cfg.device
-        )
+        return boot(replace(spec, seed=spec.seed + seed), task_of(model), device=model.cfg.device)
     from arithlens.llm.loading import random_init as llm_random_init
 
     return llm_random_init(model, seed=seed)

@@ -1,0 +1,98 @@
+"""The model contract: what arithlens attaches to a ``TransformerBridge``, in one place.
+
+A model arithlens can analyse carries, besides its weights: the task it solves (``task``), the
+encoder that turns problems into its tokens (``encoder``; the character encoder of ``task`` when
+unset), and where known its architecture spec (``spec``, arithlens-built models), its training
+record (``record``), the folder it was loaded from (``source``, Hugging Face models) and the
+metadata of the checkpoint it was read from (``meta``). They
+are set only by :func:`attach` and read only through the accessors below, so the contract is
+declared once; users read them as ``model.task`` and so on.
+
+Example:
+    >>> from arithlens.tasks import TaskSpec
+    >>> from arithlens.models import build_model
+    >>> model = build_model("1L", TaskSpec(op="add", n_digits=3))
+    >>> task_of(model).name, spec_of(model).n_layers, record_of(model)
+    ('add3-reversed', 1, None)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from transformer_lens.model_bridge import TransformerBridge
+from transformer_lens.model_bridge.sources.native.model import NativeModel
+
+from arithlens.errors import ArithlensError
+from arithlens.tasks import TaskSpec
+
+if TYPE_CHECKING:
+    from arithlens.models.presets import ModelSpec
+    from arithlens.models.train import TrainRecord
+
+FIELDS = ("task", "encoder", "spec", "record", "source", "meta")
+_KEEP: Any = object()
+
+
+def attach(
+    model: TransformerBridge,
+    *,
+    task: TaskSpec | None = _KEEP,
+    encoder: Any = _KEEP,
+    spec: ModelSpec | None = _KEEP,
+    record: TrainRecord | None = _KEEP,
+    source: str | None = _KEEP,
+    meta: dict | None = _KEEP,
+) -> TransformerBridge:
+    """Set the given contract fields on ``model`` (the others are left as they are); an
+    ``encoder`` also sets ``task`` to its task. Returns ``model``."""
+    if encoder is not _KEEP and encoder is not None:
+        if task is not _KEEP and task is not None and task != encoder.task:
+            raise ArithlensError(
+                f"task {task.name} differs from the encoder's task {encoder.task.name}"
+            )
+        task = encoder.task
+    if task is not _KEEP and task is not None and not isinstance(task, TaskSpec):
+        raise ArithlensError(f"task is a {type(task).__name__}: expected arithlens.tasks.TaskSpec")
+    given = dict(task=task, encoder=encoder, spec=spec, record=record, source=source, meta=meta)
+    for name, value in given.items():
+        if value is not _KEEP:
+            setattr(model, name, value)
+    return model
+
+
+def task_of(model: TransformerBridge) -> TaskSpec:
+    """The task ``model`` solves; raises if nothing was attached."""
+    task = getattr(model, "task", None)
+    if not isinstance(task, TaskSpec):
+        raise ArithlensError(
+            "model has no task: load it with arithlens.load (zoo name, checkpoint folder, or a "
+            "Hugging Face model with a prompt template)"
+        )
+    return task
+
+
+def spec_of(model: TransformerBridge) -> ModelSpec | None:
+    """The arithlens architecture spec (None for Hugging Face models)."""
+    return getattr(model, "spec", None)
+
+
+def record_of(model: TransformerBridge) -> TrainRecord | None:
+    """The training record (None when the model was not trained by arithlens)."""
+    return getattr(model, "record", None)
+
+
+def source_of(model: TransformerBridge) -> str | None:
+    """The folder a Hugging Face model was loaded from (None otherwise)."""
+    return getattr(model, "source", None)
+
+
+def attached_encoder(model: TransformerBridge) -> Any:
+    """The encoder attached to ``model`` (None when it uses its task's character encoder)."""
+    return getattr(model, "encoder", None)
+
+
+def is_native(model: TransformerBridge) -> bool:
+    """Whether ``model`` is a native arithlens model (``TransformerBridge.boot_native``), whose
+    blocks can be run one by one from a cached residual."""
+    return isinstance(getattr(model, "original_model", None), NativeModel)
