@@ -128,11 +128,7 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
         z, y = layer_rows(v, [f"L{i}" for i in range(v.shape[0])])
         x = res.pos_labels[: v.shape[1]]
     meta = res.meta
-    center = (
-        0.0
-        if meta.get("normalized")
-        else (meta["corrupt"] if meta.get("direction") == "denoise" else meta["clean"])
-    )
+    center = res.baseline  # white: the unpatched run
     fig = go.Figure(
         go.Heatmap(
             z=z,

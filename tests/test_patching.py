@@ -506,3 +506,26 @@ def test_head_output_by_position_on_an_attention_only_model_equals_transformer_l
     )
     assert torch.allclose(ours.values, theirs, atol=1e-5)
     assert ours.effect().abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("direction", ["denoise", "noise"])
+def test_effect_of_a_normalized_result_is_the_effect_over_the_clean_corrupt_gap(
+    zoo_add3_2l, batch, direction
+):
+    # normalized(v) - normalized(baseline) = (v - baseline) / (clean - corrupt): a noising
+    # result's unpatched value is the clean run, 1 once normalized (it used to be taken as 0)
+    metric = make_metric("logit_diff", batch)
+    raw = activation_patch(
+        zoo_add3_2l,
+        batch,
+        "z",
+        by=("layer", "head"),
+        metric=metric,
+        direction=direction,
+        progress=False,
+    )
+    gap = raw.meta["clean"] - raw.meta["corrupt"]
+    norm = raw.normalized()
+    assert torch.allclose(norm.effect(), raw.effect() / gap, atol=1e-5)
+    assert norm.baseline == (0.0 if direction == "denoise" else 1.0)
+    assert raw.effect().abs().max() > 0.1

@@ -67,12 +67,18 @@ class PatchResult:
         v = normalized(self.values, self.meta["clean"], self.meta["corrupt"])
         return replace(self, values=v, meta={**self.meta, "normalized": True})
 
+    @property
+    def baseline(self) -> float:
+        """The value of the unpatched run, on the scale of ``values``: the corrupt run's metric
+        when denoising, the clean run's when noising (0 and 1 once normalized)."""
+        denoise = self.meta.get("direction") == "denoise"
+        if self.meta.get("normalized"):
+            return 0.0 if denoise else 1.0
+        return float(self.meta["corrupt"] if denoise else self.meta["clean"])
+
     def effect(self) -> torch.Tensor:
         """Change from the unpatched run (0 where a patch does nothing)."""
-        base = (
-            self.meta["corrupt"] if self.meta.get("direction") == "denoise" else self.meta["clean"]
-        )
-        return self.values - (0.0 if self.meta.get("normalized") else base)
+        return self.values - self.baseline
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: one row per cell with its indices, position label and value."""
