@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -13,6 +14,7 @@ import arithlens as al
 from arithlens.cli import main
 from arithlens.errors import ArithlensError
 from arithlens.probes import ProbeResult, Target, causal_flip, fit, linear
+from arithlens.probes.causal import CausalResult
 from arithlens.probes.targets import encode_targets, resolve
 from arithlens.tasks import TaskSpec, carries, sample
 
@@ -193,8 +195,13 @@ def test_control_task_and_random_init_controls(carry_probes):
     assert carry_probes.random_init[kt, 1:, eq].max() <= carry_probes.score[kt, 1:, eq].max() - 0.1
 
 
-def test_causal_flip_beats_a_random_direction(zoo_add3_2l, carry_probes):
+def test_causal_flip_beats_a_random_direction(zoo_add3_2l, carry_probes, tmp_path):
     flips = causal_flip(zoo_add3_2l, carry_probes, n=128, progress=False)
+    # saved and loaded, the result is the same table
+    back = CausalResult.load(flips.save(tmp_path / "flips"))
+    pd.testing.assert_frame_equal(back.to_frame(), flips.to_frame())
+    with pytest.raises(al.ArithlensError, match="not a saved causal result"):
+        CausalResult.load(tmp_path)
     frame = flips.to_frame()
     # the embedding stream edits an input token; the carry into the top digit is that digit
     assert set(frame[frame.edits_input].layer) == {"emb"}
