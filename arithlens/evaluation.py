@@ -22,15 +22,19 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 from jaxtyping import Bool, Int
+from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._atomic import write_dir
 from arithlens.contract import task_of
 from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
@@ -163,6 +167,39 @@ class EvalResult:
     def exact_match(self) -> float:
         """Share of problems answered exactly."""
         return float(self.exact.mean())
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``eval.safetensors`` (operands and digits) + ``eval.json`` (task, mode) to
+        ``folder`` atomically."""
+        arrays = {
+            "a": torch.as_tensor(self.problems.a.astype(np.int64)),
+            "b": torch.as_tensor(self.problems.b.astype(np.int64)),
+            "pred_digits": torch.as_tensor(np.asarray(self.pred_digits, dtype=np.int64)),
+            "true_digits": torch.as_tensor(np.asarray(self.true_digits, dtype=np.int64)),
+            "exact": torch.as_tensor(np.asarray(self.exact, dtype=bool)),
+        }
+        info = {"task": self.problems.task.to_dict(), "mode": self.mode}
+
+        def fill(tmp: Path) -> None:
+            save_file({k: v.contiguous() for k, v in arrays.items()}, str(tmp / "eval.safetensors"))
+            (tmp / "eval.json").write_text(json.dumps(info, indent=1))
+
+        return write_dir(folder, fill)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> EvalResult:
+        """Read a result written by :meth:`save`."""
+        folder = Path(folder)
+        try:
+            arrays = {k: v.numpy() for k, v in load_file(str(folder / "eval.safetensors")).items()}
+            info = json.loads((folder / "eval.json").read_text())
+        except (OSError, ValueError) as e:
+            raise ArithlensError(f"{folder} is not a saved evaluation: {e}") from None
+        task = TaskSpec(**info["task"])
+        problems = Problems(task, arrays["a"].astype(np.uint8), arrays["b"].astype(np.uint8))
+        return cls(
+            problems, arrays["pred_digits"], arrays["true_digits"], arrays["exact"], info["mode"]
+        )
 
     @property
     def digit_correct(self) -> Bool[np.ndarray, "batch digit"]:

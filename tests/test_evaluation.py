@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -221,3 +222,15 @@ def test_accuracy_by_carry_matches_a_hand_count(zoo_add3_1l):
             assert table.loc[(name, c), "accuracy"] == pytest.approx(right.mean())
     assert set(table.loc["units"].index) == {0}  # nothing carries into the units
     assert set(table.loc["thousands"].index) == {0, 1}
+
+
+def test_an_evaluation_saves_and_loads(zoo_add3_2l, tmp_path):
+    from arithlens.evaluation import EvalResult
+
+    res = al.evaluate(zoo_add3_2l, n=300, seed=4, strategy="cascade")
+    back = EvalResult.load(res.save(tmp_path / "eval"))
+    assert back.problems.ints() == res.problems.ints() and back.mode == res.mode
+    assert back.summary() == res.summary()
+    pd.testing.assert_frame_equal(back.by_cascade(), res.by_cascade())
+    with pytest.raises(al.ArithlensError, match="not a saved evaluation"):
+        EvalResult.load(tmp_path)
