@@ -27,6 +27,7 @@ import torch
 from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._saving import Saveable
 from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import check_fits
@@ -51,7 +52,7 @@ def logit_lens(
 
 
 @dataclass(frozen=True)
-class Trace:
+class Trace(Saveable):
     """What the model does on one problem.
 
     Attributes:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1] / "arithlens"
 
 FLOORS = [
     ("base", ["arithlens.errors", "arithlens._atomic", "arithlens._records", "arithlens.version"]),
-    ("tasks", ["arithlens.tasks"]),
+    ("tasks", ["arithlens.tasks", "arithlens._saving"]),
     (
         "tokens",
         [

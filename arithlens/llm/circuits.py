@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.metrics import PairBatch, prepare
 from arithlens.patching.path import path_patch
@@ -30,7 +31,7 @@ Head = tuple[int, int]
 
 
 @dataclass(frozen=True)
-class KeyHeads:
+class KeyHeads(Saveable):
     """Heads ranked by the size of their direct effect on the metric.
 
     Attributes:
@@ -48,6 +49,9 @@ class KeyHeads:
     n_for_share: int
     fraction: float
     mlps: str = "recompute"
+
+    def __post_init__(self) -> None:  # heads come back from JSON as lists
+        object.__setattr__(self, "heads", [tuple(h) for h in self.heads])
 
     def to_frame(self) -> pd.DataFrame:
         """One row per head in rank order: effect, share of the total, cumulative share."""
@@ -146,7 +150,7 @@ ABLATE = ("heads", "heads+mlps", "heads+neurons")
 
 
 @dataclass(frozen=True)
-class Faithfulness:
+class Faithfulness(Saveable):
     """Metric of the circuit (every other component mean-ablated) against the full model.
 
     Attributes:
@@ -170,6 +174,9 @@ class Faithfulness:
     normalized: float
     ablate: str
     ablation: str
+
+    def __post_init__(self) -> None:  # members come back from JSON as lists
+        object.__setattr__(self, "circuit", [tuple(c) for c in self.circuit])
 
 
 def _check_circuit(model: TransformerBridge, circuit: list, ablate: str) -> list[Component]:

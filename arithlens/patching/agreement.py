@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError
 from arithlens.patching.results import PatchResult
 
@@ -27,7 +28,7 @@ ZERO = 1e-6
 
 
 @dataclass(frozen=True)
-class Agreement:
+class Agreement(Saveable):
     """Agreement of an estimated grid with a reference grid (effects, not values).
 
     Attributes:
@@ -49,6 +50,9 @@ class Agreement:
     top_k: dict[int, float]
     top_cell_same: bool
     scale: float
+
+    def __post_init__(self) -> None:  # JSON object keys are strings
+        object.__setattr__(self, "top_k", {int(k): v for k, v in self.top_k.items()})
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -18,6 +18,7 @@ import torch
 from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import COMPONENTS
 from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
@@ -25,7 +26,7 @@ from arithlens.tasks import Pairs
 
 
 @dataclass(frozen=True)
-class CellEffect:
+class CellEffect(Saveable):
     """Per-pair metric values for one patched cell.
 
     Attributes:

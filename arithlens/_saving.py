@@ -1,0 +1,87 @@
+"""Saving any result dataclass: its tensors and arrays to safetensors, the rest to JSON.
+
+:class:`Saveable` gives a frozen dataclass ``save(folder)`` and ``load(folder)``: every
+``torch.Tensor`` or ``numpy`` array field goes to ``result.safetensors`` (arrays come back as
+arrays of the same dtype), a :class:`~arithlens.tasks.Problems` field as its operand digits and
+task, and every other field to ``result.json`` (tuples come back as lists unless the class
+restores them in ``__post_init__``). Written atomically, like every arithlens folder.
+
+Example:
+    >>> kh.save("out/key_heads"); KeyHeads.load("out/key_heads")     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from arithlens._atomic import write_dir
+from arithlens.errors import ArithlensError
+from arithlens.tasks import Problems, TaskSpec
+
+S = TypeVar("S", bound="Saveable")
+
+
+class Saveable:
+    """Mixin for frozen result dataclasses: ``save`` and ``load`` (see the module docstring)."""
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``result.safetensors`` + ``result.json`` to ``folder`` atomically."""
+        arrays: dict[str, torch.Tensor] = {}
+        info: dict[str, Any] = {"class": type(self).__name__, "numpy": [], "problems": {}}
+        fields: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if isinstance(value, torch.Tensor):
+                arrays[f.name] = value.detach().cpu().contiguous()
+            elif isinstance(value, np.ndarray):
+                arrays[f.name] = torch.from_numpy(np.ascontiguousarray(value))
+                info["numpy"].append(f.name)
+            elif isinstance(value, Problems):
+                arrays[f"{f.name}.a"] = torch.from_numpy(np.ascontiguousarray(value.a))
+                arrays[f"{f.name}.b"] = torch.from_numpy(np.ascontiguousarray(value.b))
+                info["problems"][f.name] = value.task.to_dict()
+            else:
+                fields[f.name] = value
+        info["fields"] = fields
+        text = json.dumps(info, indent=1, default=_plain)
+
+        def fill(tmp: Path) -> None:
+            save_file(arrays, str(tmp / "result.safetensors"))
+            (tmp / "result.json").write_text(text)
+
+        return write_dir(folder, fill)
+
+    @classmethod
+    def load(cls: type[S], folder: str | Path) -> S:
+        """Read a result written by :meth:`save`."""
+        folder = Path(folder)
+        try:
+            arrays = load_file(str(folder / "result.safetensors"))
+            info = json.loads((folder / "result.json").read_text())
+        except (OSError, ValueError) as e:
+            raise ArithlensError(f"{folder} is not a saved result: {e}") from None
+        if info.get("class") != cls.__name__:
+            raise ArithlensError(
+                f"{folder} holds a {info.get('class')!r}: expected a saved {cls.__name__}"
+            )
+        values: dict[str, Any] = dict(info["fields"])
+        for name, task in info["problems"].items():
+            a, b = arrays.pop(f"{name}.a").numpy(), arrays.pop(f"{name}.b").numpy()
+            values[name] = Problems(TaskSpec(**task), a, b)
+        for name, tensor in arrays.items():
+            values[name] = tensor.numpy() if name in info["numpy"] else tensor
+        return cls(**values)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for numpy scalars (the rest of a result's fields are JSON already)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
