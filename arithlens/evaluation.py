@@ -35,6 +35,7 @@ from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_dir
+from arithlens._plotting import draw
 from arithlens.contract import task_of
 from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
@@ -295,9 +296,7 @@ class EvalResult:
 
     def plot(self, title: str | None = None):
         """Plotly figure: per-digit accuracy, accuracy by carry, and by cascade class."""
-        from arithlens.plots import eval_figure
-
-        return eval_figure(self, title=title)
+        return draw(self, title=title)
 
 
 def evaluate(

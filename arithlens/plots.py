@@ -13,6 +13,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from arithlens._plotting import plotter
 from arithlens.tasks import place_name
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from arithlens.models.train import TrainRecord
 
 
+@plotter("EvalResult")
 def eval_figure(res: EvalResult, title: str | None = None) -> go.Figure:
     """Three panels: accuracy per answer digit, per digit by carry-in, exact match by cascade."""
     has_cascade = res.problems.task.op != "mul"
@@ -116,6 +118,7 @@ def layer_rows(v: np.ndarray, layer_labels: list[str]) -> tuple[np.ndarray, list
     return v.transpose(0, 2, 1).reshape(-1, v.shape[1]), rows
 
 
+@plotter("PatchResult")
 def patch_heatmap(res, title: str | None = None) -> go.Figure:
     """Heatmap of a :class:`~arithlens.patching.PatchResult` (rows layer or layer.head)."""
     v = res.values.numpy()
@@ -157,6 +160,8 @@ def _probe_targets(res, targets: list[str] | None) -> list[str]:
     return names
 
 
+@plotter("ProbeResult", "heatmap")
+@plotter("CausalResult")
 def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -> go.Figure:
     """Layer x position heatmaps of a :class:`~arithlens.probes.ProbeResult`, one per target
     (rows ``layer.head`` for per-head activations)."""
@@ -191,6 +196,7 @@ def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -
     return fig
 
 
+@plotter("ProbeResult", "layers")
 def probe_layers(res, value: str = "score", targets: list[str] | None = None) -> go.Figure:
     """Per target: the best position's ``value`` at each layer, with the random-init control
     (dotted) and the majority baseline (dashed)."""

@@ -275,6 +275,8 @@ def test_result_table_plot_and_save_load(carry_probes, tmp_path):
     fig = carry_probes.plot("selectivity")
     assert len(fig.data) == 3 and fig.data[0].zmin == -1
     layers = carry_probes.plot(kind="layers")
+    with pytest.raises(ArithlensError, match=r"expected one of \['heatmap', 'layers'\]"):
+        carry_probes.plot(kind="bogus")
     assert [t.name for t in layers.data][:2] == ["carry.tens", "carry.tens random init"]
     carry_probes.save(tmp_path / "p")
     back = ProbeResult.load(tmp_path / "p")

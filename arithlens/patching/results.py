@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from arithlens._atomic import write_dir
+from arithlens._plotting import draw
 from arithlens.errors import ArithlensError
 
 
@@ -103,9 +104,7 @@ class PatchResult:
 
     def plot(self, title: str | None = None):
         """Plotly heatmap, diverging colours centred at 0, token labels on the position axis."""
-        from arithlens.plots import patch_heatmap
-
-        return patch_heatmap(self, title=title)
+        return draw(self, title=title)
 
     def save(self, folder: str | Path) -> Path:
         """Write ``values.safetensors`` + ``result.json`` atomically."""

@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_dir
+from arithlens._plotting import draw
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import forward_chunked
@@ -129,9 +130,7 @@ class CausalResult(SiteTable):
 
     def plot(self, value: str = "flip", targets: list[str] | None = None):
         """Heatmap layer x position of ``value`` per target."""
-        from arithlens import plots
-
-        return plots.probe_heatmap(self, value=value, targets=targets)
+        return draw(self, value=value, targets=targets)
 
 
 def _carry_place(task: TaskSpec, res: ProbeResult, target: str) -> int:

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from arithlens._atomic import write_dir
+from arithlens._plotting import draw
 from arithlens.errors import ArithlensError
 from arithlens.probes.targets import MIN_COVERAGE
 from arithlens.tasks import TaskSpec
@@ -251,13 +252,7 @@ class ProbeResult(SiteTable):
     def plot(self, value: str = "score", kind: str = "heatmap", targets: list[str] | None = None):
         """Heatmap layer x position per target (``kind="heatmap"``) or the best position's value
         per layer with the controls (``kind="layers"``)."""
-        from arithlens import plots
-
-        if kind == "heatmap":
-            return plots.probe_heatmap(self, value=value, targets=targets)
-        if kind == "layers":
-            return plots.probe_layers(self, value=value, targets=targets)
-        raise ArithlensError(f"kind {kind!r} is unknown: expected 'heatmap' or 'layers'")
+        return draw(self, kind, value=value, targets=targets)
 
     def save(self, folder: str | Path) -> Path:
         """Write ``probes.safetensors`` + ``probes.json`` to ``folder`` atomically."""
