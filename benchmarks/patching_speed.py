@@ -10,14 +10,21 @@
     each time is scaled to the full 12 x 16 x 12 grid. The max abs difference is taken over the
     cells both computed.
 
-Last line: ``patching_speedup_small=<x> patching_speedup_gpt2shape=<x> max_abs_diff=<d>``.
-Goal: >= 5x on both, max abs diff <= 1e-4.
+(c) the same shape as a Hugging Face GPT-2 checkpoint (random weights, written locally, loaded
+    through ``al.load``), 16 pairs of ``{a}+{b}=`` prompts, same layer and cell sampling as (b).
+    Hugging Face GPT-2 bridges take the same resume-from-layer and one-position fast paths once
+    ``can_resume`` has checked that their blocks reproduce the logits from a cached residual.
+
+Last line: ``patching_speedup_small=<x> patching_speedup_gpt2shape=<x>
+patching_speedup_hf_gpt2shape=<x> max_abs_diff=<d>``.
+Goal: >= 5x on all three, max abs diff <= 1e-4.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
@@ -69,6 +76,27 @@ def compare(
     return ours_s, tl_s, (ours_vals - theirs).abs().max().item(), n_layers * n_pos * n_heads
 
 
+def _hf_gpt2_small():
+    """A GPT-2-small-shaped Hugging Face checkpoint (12 layers, 12 heads, d_model 768, random
+    weights) with a locally made tokenizer, written to a temporary folder and loaded through
+    arithlens (offline), and 16 clean/corrupt prompt pairs."""
+    import tempfile
+
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    import arithlens as al
+    from arithlens.llm.toy import make_tokenizer
+
+    folder = Path(tempfile.mkdtemp()) / "gpt2-small-shaped"
+    tok = make_tokenizer("bpe")
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=768, n_layer=12, n_head=12)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    model = al.load(str(folder), template="{a}+{b}=", offline=True)
+    return model, model.encoder.pairs(16, "a.units", seed=0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--tl-cells", type=int, default=48, help="cells transformer_lens runs for (b)")
@@ -100,12 +128,21 @@ def main() -> None:
     print(
         f"(b) GPT-2-shaped, 16 pairs x {batch.n_pos} tokens, {cells_b} cells: arithlens {ours_b:.1f} s, transformer_lens {tl_b:.1f} s (scaled from {args.tl_cells} cells)"
     )
-    for name, model_, batch_ in (("a", small, batch_a), ("b", big, batch)):
+    hf, batch_c = _hf_gpt2_small()
+    ours_c, tl_c, diff_c, cells_c = compare(hf, batch_c, args.tl_cells, args.layers)
+    print(
+        f"(c) Hugging Face GPT-2-small-shaped checkpoint (random weights, written locally), 16 "
+        f"pairs x {batch_c.n_pos} tokens, {cells_c} cells: arithlens {ours_c:.1f} s, "
+        f"transformer_lens {tl_c:.1f} s (scaled from {args.tl_cells} cells)"
+    )
+    for name, model_, batch_ in (("a", small, batch_a), ("b", big, batch), ("c", hf, batch_c)):
         t0 = time.perf_counter()
         attribution_patch(model_, batch_, "z", by=("layer", "pos", "head"), metric="answer_logprob")
         print(f"({name}) attribution patching, same full sweep: {time.perf_counter() - t0:.2f} s")
     print(
-        f"patching_speedup_small={tl_a / ours_a:.2f} patching_speedup_gpt2shape={tl_b / ours_b:.2f} max_abs_diff={max(diff_a, diff_b):.2e}"
+        f"patching_speedup_small={tl_a / ours_a:.2f} patching_speedup_gpt2shape={tl_b / ours_b:.2f} "
+        f"patching_speedup_hf_gpt2shape={tl_c / ours_c:.2f} "
+        f"max_abs_diff={max(diff_a, diff_b, diff_c):.2e}"
     )
 
 

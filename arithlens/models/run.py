@@ -11,6 +11,8 @@ Example:
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 from jaxtyping import Float, Int
 from transformer_lens.model_bridge import TransformerBridge
@@ -26,9 +28,37 @@ def forward_chunked(
     return torch.cat([model(tokens[i : i + chunk]) for i in range(0, len(tokens), chunk)])
 
 
+_RESUMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def can_resume(model: TransformerBridge) -> bool:
-    """Whether blocks of ``model`` can be run one by one from a cached residual (native models)."""
-    return is_native(model)
+    """Whether blocks of ``model`` can be run one by one from a cached residual: native models
+    always; a Hugging Face bridge when running its blocks from every layer's cached input
+    reproduces its logits (checked once per model on a short input, to 1e-5 of the logits'
+    scale; true of GPT-2, not of rotary models such as GPT-NeoX and Llama, whose blocks need
+    position embeddings the bridge computes outside them)."""
+    if is_native(model):
+        return True
+    if model not in _RESUMES:
+        _RESUMES[model] = _resumes_exactly(model)
+    return _RESUMES[model]
+
+
+@torch.no_grad()
+def _resumes_exactly(model: TransformerBridge) -> bool:
+    n = min(8, int(model.cfg.n_ctx))
+    tokens = (torch.arange(n) % int(model.cfg.d_vocab))[None].to(model.cfg.device)
+    names = {f"blocks.{layer}.hook_resid_pre" for layer in range(model.cfg.n_layers)}
+    try:
+        logits, cache = model.run_with_cache(tokens, names_filter=lambda x: x in names)
+        scale = float(logits.abs().max()) or 1.0
+        for layer in range(model.cfg.n_layers):
+            out = run_from_layer(model, cache[f"blocks.{layer}.hook_resid_pre"], layer)
+            if float((out - logits).abs().max()) > 1e-5 * scale:
+                return False
+    except Exception:  # a block that cannot be called on the residual alone
+        return False
+    return True
 
 
 def run_from_layer(

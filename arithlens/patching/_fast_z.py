@@ -37,6 +37,14 @@ def needed_hooks(model: TransformerBridge, layer: int) -> list[str]:
     return names
 
 
+def _w_o(model: TransformerBridge, layer: int) -> torch.Tensor:
+    """The output projection as ``(d_model, n_heads * d_head)``: a ``Linear`` weight as it is,
+    a GPT-2 ``Conv1D`` weight (stored ``(in, out)``) transposed."""
+    o = model.blocks[layer].attn.o
+    raw = getattr(o, "original_component", o)
+    return raw.weight.T if type(raw).__name__ == "Conv1D" else raw.weight
+
+
 def _mlp_part(model: TransformerBridge, layer: int, mid: torch.Tensor) -> torch.Tensor:
     block = model.blocks[layer]
     if getattr(model.cfg, "attn_only", False):
@@ -61,7 +69,7 @@ def cell_logits(
     """
     k, b = len(cells), src_z.shape[0]
     d_head = model.cfg.d_head
-    w_o = model.blocks[layer].attn.o.weight  # (d_model, n_heads * d_head)
+    w_o = _w_o(model, layer)  # (d_model, n_heads * d_head)
     pos = torch.tensor([p for p, _ in cells])
     head = torch.tensor([h for _, h in cells])
     dz = (src_z - tgt_z)[:, pos, head]  # (b, k, d_head)

@@ -1,4 +1,5 @@
-"""Exact partial forward for native models: recompute only what a patch can change.
+"""Exact partial forward (native models and Hugging Face GPT-2): recompute only what a patch
+can change.
 
 After a patch that changes the residual stream only at positions >= ``start`` (a head-output
 patch at position p changes only p), every position before ``start`` keeps the target run's
@@ -17,17 +18,36 @@ from transformer_lens.model_bridge import TransformerBridge
 
 
 def supports(model: TransformerBridge) -> bool:
-    """Plain native attention: causal, no rotary, no grouped KV heads, no soft-capping."""
+    """Plain causal attention the partial forward reproduces: native attention (no rotary, no
+    grouped KV heads, no soft-capping) or Hugging Face GPT-2's (scaled by sqrt(d_head), no
+    per-layer scaling or reordering, q/k/v as separate linear maps)."""
     cfg = model.cfg
+    if getattr(cfg, "parallel_attn_mlp", False):
+        return False
     attn = model.blocks[0].attn.original_component
-    return (
-        type(attn).__name__ == "NativeAttention"
-        and getattr(attn, "causal", False)
-        and getattr(attn, "rotary", None) is None
-        and cfg.n_key_value_heads in (None, cfg.n_heads)
-        and float(cfg.attn_scores_soft_cap) <= 0
-        and not getattr(cfg, "parallel_attn_mlp", False)
-    )
+    if type(attn).__name__ == "NativeAttention":
+        return (
+            getattr(attn, "causal", False)
+            and getattr(attn, "rotary", None) is None
+            and cfg.n_key_value_heads in (None, cfg.n_heads)
+            and float(cfg.attn_scores_soft_cap) <= 0
+        )
+    if type(attn).__name__ == "GPT2Attention":
+        qkv = [_raw(getattr(model.blocks[0].attn, c, None)) for c in "qkv"]
+        return (
+            bool(getattr(attn, "scale_attn_weights", False))
+            and not getattr(attn, "scale_attn_by_inverse_layer_idx", True)
+            and not getattr(attn, "reorder_and_upcast_attn", True)
+            and not getattr(attn, "is_cross_attention", True)
+            and all(isinstance(m, torch.nn.Linear) for m in qkv)
+        )
+    return False
+
+
+def _scale(model: TransformerBridge, layer: int) -> float:
+    """What attention scores are divided by: the native module's scale, or sqrt(d_head)."""
+    attn = model.blocks[layer].attn.original_component
+    return float(getattr(attn, "scale", None) or model.cfg.d_head**0.5)
 
 
 def needed_hooks(layers: range) -> list[str]:
@@ -45,14 +65,13 @@ def _block_step(
     """One block on suffix rows ``x`` (rows, n, d): keys/values for all of them, queries and
     MLP only at ``q_idx``; returns the block output at ``q_idx``."""
     block = model.blocks[layer]
-    native = block.attn.original_component
     n_heads = model.cfg.n_heads
     h = _raw(block.ln1)(x)
     split = "r n (h e) -> r h n e"
     keys = torch.cat([old_k, rearrange(_raw(block.attn.k)(h), split, h=n_heads)], 2)
     values = torch.cat([old_v, rearrange(_raw(block.attn.v)(h), split, h=n_heads)], 2)
     q = rearrange(_raw(block.attn.q)(h[:, q_idx]), split, h=n_heads)
-    scores = torch.matmul(q, keys.transpose(-2, -1)) / native.scale  # (r, h, nq, T)
+    scores = torch.matmul(q, keys.transpose(-2, -1)) / _scale(model, layer)  # (r, h, nq, T)
     mask = torch.arange(keys.shape[2])[None, :] > q_pos[:, None]
     pattern = torch.softmax(scores.masked_fill(mask, float("-inf")), dim=-1)
     z = rearrange(torch.matmul(pattern, values), "r h n e -> r n (h e)")
