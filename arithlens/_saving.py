@@ -28,6 +28,19 @@ from arithlens.tasks import Problems, TaskSpec
 S = TypeVar("S", bound="Saveable")
 
 
+def read_saved(folder: str | Path, stem: str, what: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors of ``<stem>.safetensors`` and the JSON of ``<stem>.json`` in ``folder``;
+    an :class:`ArithlensError` naming the folder and ``what`` was expected if either is
+    missing or unreadable."""
+    folder = Path(folder)
+    try:
+        arrays = load_file(str(folder / f"{stem}.safetensors"))
+        info = json.loads((folder / f"{stem}.json").read_text())
+    except (OSError, ValueError) as e:
+        raise ArithlensError(f"{folder} is not a saved {what}: {e}") from None
+    return arrays, info
+
+
 class Saveable:
     """Mixin for frozen result dataclasses: ``save`` and ``load`` (see the module docstring)."""
 
@@ -61,12 +74,7 @@ class Saveable:
     @classmethod
     def load(cls: type[S], folder: str | Path) -> S:
         """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        try:
-            arrays = load_file(str(folder / "result.safetensors"))
-            info = json.loads((folder / "result.json").read_text())
-        except (OSError, ValueError) as e:
-            raise ArithlensError(f"{folder} is not a saved result: {e}") from None
+        arrays, info = read_saved(folder, "result", "result")
         if info.get("class") != cls.__name__:
             raise ArithlensError(
                 f"{folder} holds a {info.get('class')!r}: expected a saved {cls.__name__}"

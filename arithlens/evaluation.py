@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 import torch
 from jaxtyping import Bool, Int
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_dir
 from arithlens._plotting import draw
+from arithlens._saving import read_saved
 from arithlens.contract import task_of
 from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
@@ -190,12 +191,8 @@ class EvalResult:
     @classmethod
     def load(cls, folder: str | Path) -> EvalResult:
         """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        try:
-            arrays = {k: v.numpy() for k, v in load_file(str(folder / "eval.safetensors")).items()}
-            info = json.loads((folder / "eval.json").read_text())
-        except (OSError, ValueError) as e:
-            raise ArithlensError(f"{folder} is not a saved evaluation: {e}") from None
+        tensors, info = read_saved(folder, "eval", "evaluation")
+        arrays = {k: v.numpy() for k, v in tensors.items()}
         task = TaskSpec(**info["task"])
         problems = Problems(task, arrays["a"].astype(np.uint8), arrays["b"].astype(np.uint8))
         return cls(

@@ -200,7 +200,7 @@ def test_causal_flip_beats_a_random_direction(zoo_add3_2l, carry_probes, tmp_pat
     # saved and loaded, the result is the same table
     back = CausalResult.load(flips.save(tmp_path / "flips"))
     pd.testing.assert_frame_equal(back.to_frame(), flips.to_frame())
-    with pytest.raises(al.ArithlensError, match="not a saved causal result"):
+    with pytest.raises(al.ArithlensError, match="not a saved result"):
         CausalResult.load(tmp_path)
     frame = flips.to_frame()
     # the embedding stream edits an input token; the carry into the top digit is that digit

@@ -27,21 +27,18 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens._atomic import write_dir
 from arithlens._plotting import draw
+from arithlens._saving import Saveable
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import forward_chunked
@@ -53,7 +50,7 @@ VALUES = ("flip", "random", "changed")
 
 
 @dataclass(frozen=True)
-class CausalResult(SiteTable):
+class CausalResult(SiteTable, Saveable):
     """Flip rates per carry target and site.
 
     Attributes:
@@ -79,6 +76,9 @@ class CausalResult(SiteTable):
 
     VALUES: ClassVar[tuple[str, ...]] = VALUES
 
+    def __post_init__(self) -> None:  # JSON gives lists back
+        object.__setattr__(self, "axes", tuple(self.axes))
+
     def to_frame(self) -> pd.DataFrame:
         """One row per target x site: flip, random, changed, n_examples, and the marks
         ``edits_input`` and ``carry_is_answer`` (see the module docstring)."""
@@ -99,34 +99,6 @@ class CausalResult(SiteTable):
         return frame.loc[frame.groupby("target", sort=False)["flip"].idxmax()].reset_index(
             drop=True
         )
-
-    def save(self, folder: str | Path) -> Path:
-        """Write ``causal.safetensors`` + ``causal.json`` to ``folder`` atomically."""
-        arrays = {
-            k: torch.as_tensor(np.asarray(getattr(self, k), dtype=np.float64)).contiguous()
-            for k in (*VALUES, "n_examples")
-        }
-        info = {k: getattr(self, k) for k in ("targets", "axes", "layer_labels", "pos_labels")}
-        info |= {"positions": list(self.positions), "meta": self.meta}
-
-        def fill(tmp: Path) -> None:
-            save_file(arrays, str(tmp / "causal.safetensors"))
-            (tmp / "causal.json").write_text(json.dumps(info, indent=1, default=str))
-
-        return write_dir(folder, fill)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> CausalResult:
-        """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        try:
-            arrays = load_file(str(folder / "causal.safetensors"))
-            info = json.loads((folder / "causal.json").read_text())
-        except (OSError, ValueError) as e:
-            raise ArithlensError(f"{folder} is not a saved causal result: {e}") from None
-        plain = {k: arrays[k].numpy() for k in VALUES}
-        n_examples = arrays["n_examples"].numpy().astype(np.int64)
-        return cls(**plain, n_examples=n_examples, **{**info, "axes": tuple(info["axes"])})
 
     def plot(self, value: str = "flip", targets: list[str] | None = None):
         """Heatmap layer x position of ``value`` per target."""

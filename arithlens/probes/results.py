@@ -17,10 +17,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from arithlens._atomic import write_dir
 from arithlens._plotting import draw
+from arithlens._saving import read_saved
 from arithlens.errors import ArithlensError
 from arithlens.probes.targets import MIN_COVERAGE
 from arithlens.tasks import TaskSpec
@@ -285,12 +286,7 @@ class ProbeResult(SiteTable):
     @classmethod
     def load(cls, folder: str | Path) -> ProbeResult:
         """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        try:
-            arrays = load_file(str(folder / "probes.safetensors"))
-            info = json.loads((folder / "probes.json").read_text())
-        except (OSError, ValueError) as e:
-            raise ArithlensError(f"{folder} is not a saved probe result: {e}") from None
+        arrays, info = read_saved(folder, "probes", "probe result")
         weights = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("weights.")}
         plain = {k: arrays[k].numpy() for k in ARRAYS if k in arrays}
         return cls(**plain, **{**info, "axes": tuple(info["axes"])}, weights=weights)
