@@ -118,6 +118,23 @@ def layer_rows(v: np.ndarray, layer_labels: list[str]) -> tuple[np.ndarray, list
     return v.transpose(0, 2, 1).reshape(-1, v.shape[1]), rows
 
 
+def cell_at(
+    axes: tuple[str, ...], row: int, col: int, n_heads: int
+) -> tuple[int, int | None, int | None]:
+    """``(layer, pos, head)`` of the heatmap cell at ``row``, ``col`` drawn from a grid with
+    ``axes`` (the inverse of :func:`layer_rows`; None for an axis the grid does not have).
+
+    Example:
+        >>> cell_at(("layer", "pos", "head"), row=5, col=7, n_heads=4)
+        (1, 7, 1)
+    """
+    if axes == ("layer", "pos"):
+        return row, col, None
+    if axes == ("layer", "head"):
+        return row, None, col
+    return row // n_heads, col, row % n_heads
+
+
 @plotter("PatchResult")
 def patch_heatmap(res, title: str | None = None) -> go.Figure:
     """Heatmap of a :class:`~arithlens.patching.PatchResult` (rows layer or layer.head)."""

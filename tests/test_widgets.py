@@ -258,3 +258,19 @@ def test_training_monitor_follows_the_record(add3_task):
     assert list(by_name["hundreds loss"].x) == rec.eval_steps
     assert len(by_name["train loss"].y) == 40
     assert "step 40/40" in mon.table.value
+
+
+def test_a_clicked_heatmap_cell_maps_back_to_its_grid_cell():
+    # cell_at inverts layer_rows for every grid the widgets draw
+    from arithlens.plots import cell_at, layer_rows
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(3, 5, 4))  # layer x pos x head
+    z, labels = layer_rows(v, ["emb", "L0", "L1"])
+    for row in range(z.shape[0]):
+        for col in range(z.shape[1]):
+            layer, pos, head = cell_at(("layer", "pos", "head"), row, col, n_heads=4)
+            assert z[row, col] == v[layer, pos, head]
+            assert labels[row] == f"{['emb', 'L0', 'L1'][layer]}H{head}"
+    assert cell_at(("layer", "pos"), 2, 3, n_heads=1) == (2, 3, None)
+    assert cell_at(("layer", "head"), 1, 2, n_heads=4) == (1, None, 2)

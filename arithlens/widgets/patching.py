@@ -19,6 +19,7 @@ from arithlens.encoders import encoder_of
 from arithlens.errors import check_choice, check_int
 from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_cell
 from arithlens.patching.results import PatchResult
+from arithlens.plots import cell_at
 from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
 from arithlens.tokenizer import PairBatch, encode_pairs
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
@@ -189,13 +190,8 @@ class PatchingExplorer(Explorer):
 
     def cell_at(self, row: int, col: int) -> tuple[int, int | None, int | None]:
         """``(layer, pos, head)`` of heatmap row ``row``, column ``col``."""
-        axes = self.result.axes
-        if axes == ("layer", "pos"):
-            return row, col, None
-        if axes == ("layer", "head"):
-            return row, None, col
-        n_heads = self.result.values.shape[2]
-        return row // n_heads, col, row % n_heads
+        res = self.result
+        return cell_at(res.axes, row, col, res.values.shape[2] if res.values.ndim == 3 else 1)
 
     def select_cell(self, layer: int, pos: int | None = None, head: int | None = None) -> None:
         """Show the attention pattern of ``layer``/``head`` and the per-pair effect of that cell."""

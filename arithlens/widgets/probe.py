@@ -16,6 +16,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens import plots
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
+from arithlens.plots import cell_at
 from arithlens.probes import ACTIVATIONS, ProbeResult, fit, projections
 from arithlens.probes.targets import resolve
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
@@ -118,10 +119,10 @@ class ProbeExplorer(Explorer):
             return
         row, col = cell
         res = self.result
-        heads = res.score.shape[3] if "head" in res.axes else 1
-        layer = res.layer_labels[row // heads]
+        grid = ("layer", "pos", "head") if "head" in res.axes else ("layer", "pos")
+        layer, pos, head = cell_at(grid, row, col, res.score.shape[-1])
         with self.interaction():
-            self.select_site(layer, res.positions[col], row % heads if heads > 1 else None)
+            self.select_site(res.layer_labels[layer], res.positions[pos], head)
 
     def select_site(self, layer: str, pos: int, head: int | None = None) -> None:
         """Show the projections of held-out problems on the probe at this site, by label."""
