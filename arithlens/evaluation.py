@@ -37,6 +37,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._atomic import write_dir
 from arithlens._plotting import draw
 from arithlens._saving import read_saved
+from arithlens.choices import Strategy
 from arithlens.contract import task_of
 from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
@@ -302,7 +303,7 @@ def evaluate(
     *,
     n: int = 2000,
     seed: int = 0,
-    strategy: str = "uniform",
+    strategy: Strategy = "uniform",
     any_width: bool = False,
 ) -> EvalResult:
     """Score ``model`` on ``problems`` (default: ``n`` fresh problems of its task), encoded by

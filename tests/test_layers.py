@@ -21,6 +21,7 @@ FLOORS = [
             "arithlens._atomic",
             "arithlens._records",
             "arithlens._plotting",
+            "arithlens.choices",
             "arithlens.version",
         ],
     ),
@@ -167,3 +168,18 @@ def test_the_checker_sees_an_upward_and_a_cyclic_import(tmp_path):
     assert _imports(fake) == {"arithlens.patching.metrics", "arithlens.widgets"}
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_the_literal_choices_are_the_ones_checked_at_run_time():
+    from typing import get_args
+
+    from arithlens import choices
+    from arithlens.llm.circuits import ABLATE
+    from arithlens.probes.causal import MODES
+    from arithlens.probes.targets import CONTROL_TYPES
+    from arithlens.tasks.samplers import STRATEGIES
+
+    assert get_args(choices.Strategy) == STRATEGIES
+    assert get_args(choices.Ablate) == ABLATE
+    assert get_args(choices.ControlTypes) == CONTROL_TYPES
+    assert get_args(choices.FlipMode) == MODES

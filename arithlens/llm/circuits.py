@@ -22,6 +22,7 @@ import torch
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._saving import Saveable
+from arithlens.choices import Ablate, Mlps
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.metrics import PairBatch, prepare
 from arithlens.patching.path import path_patch
@@ -48,7 +49,7 @@ class KeyHeads(Saveable):
     share: float
     n_for_share: int
     fraction: float
-    mlps: str = "recompute"
+    mlps: Mlps = "recompute"
 
     def __post_init__(self) -> None:  # heads come back from JSON as lists
         object.__setattr__(self, "heads", [tuple(h) for h in self.heads])
@@ -90,7 +91,7 @@ def key_heads(
     share: float = 0.8,
     metric: str = "logit_diff",
     digits: str | int | list = "all",
-    mlps: str = "recompute",
+    mlps: Mlps = "recompute",
     progress: bool = True,
 ) -> KeyHeads:
     """Rank every head by its path-patching effect on the logits (senders: all heads).
@@ -222,7 +223,7 @@ def faithfulness(
     *,
     metric: str = "logit_diff",
     digits: str | int | list = "all",
-    ablate: str = "heads",
+    ablate: Ablate = "heads",
 ) -> Faithfulness:
     """Mean-ablate every component outside ``circuit`` and compare with the full model and
     with everything ablated.

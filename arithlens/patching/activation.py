@@ -25,6 +25,7 @@ from einops import rearrange, repeat
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models.run import can_resume, run_from_layer
 from arithlens.patching import _fast_z
@@ -161,7 +162,7 @@ def activation_patch(
     by: tuple[str, ...] = ("layer", "pos", "head"),
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
-    direction: str = "denoise",
+    direction: Direction = "denoise",
     max_rows: int = 2048,
     layers: list[int] | None = None,
     progress: bool = True,

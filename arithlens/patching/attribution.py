@@ -26,6 +26,7 @@ import torch
 from einops import reduce
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.patching.activation import COMPONENTS, GRIDS
 from arithlens.patching.metrics import Metric, PairBatch, check_grid, prepare
@@ -92,7 +93,7 @@ def attribution_patch(
     by: tuple[str, ...] = ("layer", "pos", "head"),
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
-    direction: str = "denoise",
+    direction: Direction = "denoise",
     ig_steps: int = 1,
 ) -> PatchResult:
     """Gradient x activation-difference estimate of :func:`activation_patch`'s grid.

@@ -19,6 +19,7 @@ from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._saving import Saveable
+from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import COMPONENTS
 from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
@@ -57,7 +58,7 @@ def patch_cell(
     head: int | None = None,
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
-    direction: str = "denoise",
+    direction: Direction = "denoise",
 ) -> CellEffect:
     """Patch ``component`` of ``layer`` at ``pos`` (all positions when None) and ``head`` (all
     heads when None) from the source run into the target run; the metric per pair.

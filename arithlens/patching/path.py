@@ -36,6 +36,7 @@ from einops import repeat
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.choices import Direction, Mlps
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models.run import can_resume, run_from_layer
 from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
@@ -92,8 +93,8 @@ def path_patch(
     senders: list[tuple[int, int]] | None = None,
     metric: str | Metric = "answer_logprob",
     digits: str | int | list = "all",
-    direction: str = "noise",
-    mlps: str = "recompute",
+    direction: Direction = "noise",
+    mlps: Mlps = "recompute",
     max_rows: int = 2048,
     progress: bool = True,
 ) -> PatchResult:

@@ -39,6 +39,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
+from arithlens.choices import Along, FlipMode
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.evaluation import forward_chunked
@@ -127,8 +128,8 @@ def causal_flip(
     *,
     targets: list[str] | None = None,
     n: int = 256,
-    mode: str = "reflect",
-    along: str = "mean_diff",
+    mode: FlipMode = "reflect",
+    along: Along = "mean_diff",
     seed: int = 1,
     progress: bool = True,
 ) -> CausalResult:

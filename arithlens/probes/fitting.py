@@ -19,6 +19,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.choices import ControlTypes, Strategy
 from arithlens.contract import spec_of, task_of
 from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
@@ -157,10 +158,10 @@ def fit(
     activation: str = "resid",
     layers: Sequence[int] | None = None,
     positions: Sequence[int] | None = None,
-    strategy: str = "uniform",
+    strategy: Strategy = "uniform",
     test_fraction: float = 0.2,
     controls: Sequence[str] = CONTROLS,
-    control_types: str = "sums",
+    control_types: ControlTypes = "sums",
     l2: float = 1e-3,
     min_per_class: int = 20,
     seed: int = 0,

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arithlens.choices import ControlTypes
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, labels, place_name
 from arithlens.tasks.spec import place_index
@@ -241,7 +242,7 @@ def encode_targets(
     *,
     min_per_class: int,
     seed: int,
-    control_types: str = "sums",
+    control_types: ControlTypes = "sums",
 ) -> Encoded:
     """Evaluate ``targets`` on ``problems``, code classes, and draw the control labels (one
     random label per control type: see the module docstring).

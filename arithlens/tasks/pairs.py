@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError, check_int
 from arithlens.tasks.ops import _is_less
 from arithlens.tasks.problems import Problems
@@ -95,7 +96,7 @@ def corrupt_pairs(
     *,
     change: str = "a.units",
     seed: int = 0,
-    strategy: str = "uniform",
+    strategy: Strategy = "uniform",
     clean: Problems | None = None,
 ) -> Pairs:
     """``n`` clean problems of ``task`` and their corruptions by ``change`` (see module doc).

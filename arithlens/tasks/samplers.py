@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.tasks.balanced import cascade_balanced
 from arithlens.tasks.labels import MAKE, NONE, PASS, cascade_class, max_cascade
@@ -127,7 +128,7 @@ def sample(
     n: int,
     seed: int | np.random.Generator = 0,
     *,
-    strategy: str = "uniform",
+    strategy: Strategy = "uniform",
     exclude: Problems | None = None,
     unique: bool = False,
 ) -> Problems:
