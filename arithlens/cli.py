@@ -73,11 +73,11 @@ def _cmd_zoo_list(a: argparse.Namespace) -> int:
 
 
 def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
-    from arithlens.models import zoo
+    from arithlens.zoo_rebuild import rebuild
 
     if a.out:
         check_writable(a.out)
-    results = zoo.rebuild(a.only, out=Path(a.out) if a.out else None)
+    results = rebuild(a.only, out=Path(a.out) if a.out else None)
     for name, acc in results.items():
         print(f"{name}: held-out exact match {acc:.4f}")
     return 0

@@ -156,3 +156,24 @@ def test_patch_writes_table_figure_and_result(tmp_path, capsys):
     assert "plotly" in open(f"{stem}.html").read(3000).lower()
     assert PatchResult.load(stem).values.shape == (2, 13, 4)
     assert "effect" in capsys.readouterr().out
+
+
+def test_zoo_rebuild_trains_scores_and_saves_a_recipe(tmp_path, monkeypatch, capsys):
+    # a two-step stand-in for the add3-2L recipe: the command trains it, scores its held-out
+    # set, and writes a checkpoint whose card and metadata carry that score
+    from arithlens.models import TrainConfig, checkpoint, zoo
+
+    recipe = zoo.RECIPES["add3-2L"]
+    tiny = zoo.Recipe(
+        task=recipe.task,
+        preset="1L",
+        config=TrainConfig(steps=2, n_test=50, eval_every=2, seed=0, batch_size=16),
+        note="a two-step test recipe",
+    )
+    monkeypatch.setitem(zoo.RECIPES, "add3-2L", tiny)
+    assert main(["zoo", "rebuild", "--only", "add3-2L", "--out", str(tmp_path)]) == 0
+    model = checkpoint.load(tmp_path / "add3-2L")
+    held = model.record.final["held_out"]["exact_match"]
+    assert f"add3-2L: held-out exact match {held:.4f}" in capsys.readouterr().out
+    assert "a two-step test recipe" in (tmp_path / "add3-2L" / "README.md").read_text()
+    assert model.task == recipe.task and model.spec.n_layers == 1

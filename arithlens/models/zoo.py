@@ -1,7 +1,9 @@
 """The bundled model zoo: small arithmetic transformers trained by arithlens.
 
 Each zoo model is a checkpoint folder under ``arithlens/models/zoo_models/<name>/`` (package
-data, so a non-editable install has it) with a model card (README.md). ``rebuild`` retrains them all from their recipes, deterministically.
+data, so a non-editable install has it) with a model card (README.md).
+:func:`arithlens.zoo_rebuild.rebuild` (``arithlens zoo rebuild``) retrains them from their
+recipes, deterministically.
 
 Example:
     >>> sorted(RECIPES)
@@ -22,8 +24,8 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import load as load_checkpoint
-from arithlens.models.checkpoint import read_metadata, save
-from arithlens.models.train import TrainConfig, held_out, train
+from arithlens.models.checkpoint import read_metadata
+from arithlens.models.train import TrainConfig, train
 from arithlens.tasks import TaskSpec
 
 DEFAULT = "add3-2L"
@@ -172,19 +174,6 @@ def model_card(name: str, model: TransformerBridge) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
-    """Train zoo model ``name`` from its recipe, evaluate it on its held-out set, save it."""
-    from arithlens.evaluation import evaluate
-
-    _check_name(name)
-    r = RECIPES[name]
-    model = train(r.task, r.preset, r.config, progress=progress)
-    res = evaluate(model, held_out(r.task, r.config))
-    model.record.final = {"held_out": res.summary()}
-    save(model, (out or zoo_dir()) / name, card=model_card(name, model))
-    return model
-
-
 def retrain(name: str, *, progress: bool = True, **changes: Any) -> TransformerBridge:
     """Train zoo model ``name`` from its recipe with some settings changed (not saved): the way
     to measure a zoo result over seeds.
@@ -206,16 +195,3 @@ def retrain(name: str, *, progress: bool = True, **changes: Any) -> TransformerB
         )
     cfg = TrainConfig(**{**fields, **changes})
     return train(r.task, r.preset, cfg, progress=progress)
-
-
-def rebuild(
-    names: list[str] | None = None, *, out: Path | None = None, progress: bool = True
-) -> dict[str, float]:
-    """Retrain the zoo (or ``names``); returns held-out exact match per model."""
-    names = names or list(RECIPES)
-    for n in names:
-        _check_name(n)
-    return {
-        n: build(n, out=out, progress=progress).record.final["held_out"]["exact_match"]
-        for n in names
-    }

@@ -1,0 +1,43 @@
+"""Rebuilding the zoo: train each model from its recipe, score it on its held-out set, save it
+with its model card. It sits above the analyses (it evaluates), so it is not part of
+:mod:`arithlens.models.zoo`; ``arithlens zoo rebuild`` runs it.
+
+Example:
+    >>> rebuild(["add3-2L"])                        # doctest: +SKIP
+    {'add3-2L': 1.0}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens.evaluation import evaluate
+from arithlens.models.checkpoint import save
+from arithlens.models.train import held_out, train
+from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
+
+
+def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
+    """Train zoo model ``name`` from its recipe, evaluate it on its held-out set, save it."""
+    _check_name(name)
+    r = RECIPES[name]
+    model = train(r.task, r.preset, r.config, progress=progress)
+    res = evaluate(model, held_out(r.task, r.config))
+    model.record.final = {"held_out": res.summary()}
+    save(model, (out or zoo_dir()) / name, card=model_card(name, model))
+    return model
+
+
+def rebuild(
+    names: list[str] | None = None, *, out: Path | None = None, progress: bool = True
+) -> dict[str, float]:
+    """Retrain the zoo (or ``names``); returns held-out exact match per model."""
+    names = names or list(RECIPES)
+    for n in names:
+        _check_name(n)
+    return {
+        n: build(n, out=out, progress=progress).record.final["held_out"]["exact_match"]
+        for n in names
+    }
