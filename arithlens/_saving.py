@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -42,7 +42,10 @@ def read_saved(folder: str | Path, stem: str, what: str) -> tuple[dict[str, torc
 
 
 class Saveable:
-    """Mixin for frozen result dataclasses: ``save`` and ``load`` (see the module docstring)."""
+    """Mixin for frozen result dataclasses: ``save`` and ``load`` (see the module docstring).
+    ``SAVED_AS`` names the kind of result in the error for a folder that holds none."""
+
+    SAVED_AS: ClassVar[str] = "result"
 
     def save(self, folder: str | Path) -> Path:
         """Write ``result.safetensors`` + ``result.json`` to ``folder`` atomically."""
@@ -74,7 +77,7 @@ class Saveable:
     @classmethod
     def load(cls: type[S], folder: str | Path) -> S:
         """Read a result written by :meth:`save`."""
-        arrays, info = read_saved(folder, "result", "result")
+        arrays, info = read_saved(folder, "result", cls.SAVED_AS)
         if info.get("class") != cls.__name__:
             raise ArithlensError(
                 f"{folder} holds a {info.get('class')!r}: expected a saved {cls.__name__}"

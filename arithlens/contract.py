@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from arithlens.models.presets import ModelSpec
     from arithlens.models.train import TrainRecord
 
-FIELDS = ("task", "encoder", "spec", "record", "source", "meta")
 _KEEP: Any = object()
 
 

@@ -22,21 +22,18 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
 from jaxtyping import Bool, Int
-from safetensors.torch import save_file
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens._atomic import write_dir
 from arithlens._plotting import draw
-from arithlens._saving import read_saved
+from arithlens._saving import Saveable
 from arithlens.choices import Strategy
 from arithlens.contract import task_of
 from arithlens.encoders import CharEncoder, check_task, encoder_of
@@ -149,7 +146,7 @@ def _greedy(
 
 
 @dataclass(frozen=True)
-class EvalResult:
+class EvalResult(Saveable):
     """Outcome of :func:`evaluate`.
 
     Attributes:
@@ -166,39 +163,12 @@ class EvalResult:
     exact: Bool[np.ndarray, " batch"]
     mode: str
 
+    SAVED_AS: ClassVar[str] = "evaluation"
+
     @property
     def exact_match(self) -> float:
         """Share of problems answered exactly."""
         return float(self.exact.mean())
-
-    def save(self, folder: str | Path) -> Path:
-        """Write ``eval.safetensors`` (operands and digits) + ``eval.json`` (task, mode) to
-        ``folder`` atomically."""
-        arrays = {
-            "a": torch.as_tensor(self.problems.a.astype(np.int64)),
-            "b": torch.as_tensor(self.problems.b.astype(np.int64)),
-            "pred_digits": torch.as_tensor(np.asarray(self.pred_digits, dtype=np.int64)),
-            "true_digits": torch.as_tensor(np.asarray(self.true_digits, dtype=np.int64)),
-            "exact": torch.as_tensor(np.asarray(self.exact, dtype=bool)),
-        }
-        info = {"task": self.problems.task.to_dict(), "mode": self.mode}
-
-        def fill(tmp: Path) -> None:
-            save_file({k: v.contiguous() for k, v in arrays.items()}, str(tmp / "eval.safetensors"))
-            (tmp / "eval.json").write_text(json.dumps(info, indent=1))
-
-        return write_dir(folder, fill)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> EvalResult:
-        """Read a result written by :meth:`save`."""
-        tensors, info = read_saved(folder, "eval", "evaluation")
-        arrays = {k: v.numpy() for k, v in tensors.items()}
-        task = TaskSpec(**info["task"])
-        problems = Problems(task, arrays["a"].astype(np.uint8), arrays["b"].astype(np.uint8))
-        return cls(
-            problems, arrays["pred_digits"], arrays["true_digits"], arrays["exact"], info["mode"]
-        )
 
     @property
     def digit_correct(self) -> Bool[np.ndarray, "batch digit"]:
