@@ -26,26 +26,22 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
 from arithlens.encoders import encoder_of
-from arithlens.evaluation import evaluate
+from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.lens import trace
 from arithlens.patching import activation_patch
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
 from arithlens.report import write_report
-from arithlens.tasks import false_cascades
 
 
 def _minimal_pairs(model: TransformerBridge, n: int, seed: int) -> tuple[dict, go.Figure]:
     """Exact match on real carry chains from the units and on their false-cascade twins."""
-    chains, twins = {}, {}
-    for length in range(1, model.task.n_digits + 1):
-        pairs = false_cascades(model.task, n, start=0, length=length, seed=seed + length)
-        chains[length] = float(evaluate(model, pairs.clean).exact_match)
-        twins[length] = float(evaluate(model, pairs.corrupt).exact_match)
+    chains, twins = false_cascade_accuracy(model, n, seed=seed)
+    lengths = [int(k) for k in chains]
     fig = go.Figure()
-    fig.add_scatter(x=list(chains), y=list(chains.values()), name="real carry chains")
+    fig.add_scatter(x=lengths, y=list(chains.values()), name="real carry chains")
     fig.add_scatter(
-        x=list(twins), y=list(twins.values()), name="false-cascade twins", line=dict(dash="dash")
+        x=lengths, y=list(twins.values()), name="false-cascade twins", line=dict(dash="dash")
     )
     fig.update_layout(
         title=f"minimal pairs ({n} per length): a run of sum-9 pairs with and without a carry "

@@ -47,6 +47,7 @@ from arithlens.tasks import (
     carries,
     cascade_class,
     digit_class,
+    false_cascades,
     max_length,
     place_name,
     sample,
@@ -339,3 +340,24 @@ def length_generalization(
         res = evaluate(model, sample(other, n, seed), any_width=True)
         rows.append(dict(n_digits=d, exact_match=res.exact_match, trained=d == task.n_digits))
     return pd.DataFrame(rows)
+
+
+def false_cascade_accuracy(
+    model: TransformerBridge, n: int, *, seed: int = 0
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Exact match on real carry chains from the units of every length ``1..n_digits`` and on
+    their false-cascade twins (:func:`arithlens.tasks.false_cascades`), ``n`` pairs per length,
+    keyed by the length as text.
+
+    Example:
+        >>> chains, twins = false_cascade_accuracy(al.zoo.load("add5-plain-1L"), 300)  # doctest: +SKIP
+        >>> twins["5"]                                                                # doctest: +SKIP
+        0.0
+    """
+    task = task_of(model)
+    chains, twins = {}, {}
+    for length in range(1, task.n_digits + 1):
+        pairs = false_cascades(task, n, start=0, length=length, seed=seed + length)
+        chains[str(length)] = float(evaluate(model, pairs.clean).exact_match)
+        twins[str(length)] = float(evaluate(model, pairs.corrupt).exact_match)
+    return chains, twins

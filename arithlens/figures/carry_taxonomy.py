@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from plotly.subplots import make_subplots
 
-from arithlens.evaluation import evaluate
+from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks, spread
 from arithlens.models import zoo
-from arithlens.tasks import false_cascades, position_labels, sample
+from arithlens.tasks import position_labels, sample
 from arithlens.tokenizer import encode
 
 # format -> (1-layer model, 2-layer model)
@@ -169,17 +169,8 @@ def _measure(model, n: int, n_pairs: int, seed: int, plain: bool) -> dict[str, d
     for strategy, tag in (("cascade", "balanced"), ("uniform", "uniform")):
         out[f"cascade_{tag}"], out[f"digit_class_{tag}"] = _by_class(model, n, seed, strategy)
     if plain:
-        out["chains"], out["twins"] = _minimal(model, n_pairs, seed)
+        out["chains"], out["twins"] = false_cascade_accuracy(model, n_pairs, seed=seed)
     return out
-
-
-def _minimal(model, n: int, seed: int) -> tuple[dict, dict]:
-    chains, twins = {}, {}
-    for length in range(1, model.task.n_digits + 1):
-        pairs = false_cascades(model.task, n, start=0, length=length, seed=seed + length)
-        chains[str(length)] = evaluate(model, pairs.clean).exact_match
-        twins[str(length)] = evaluate(model, pairs.corrupt).exact_match
-    return chains, twins
 
 
 @register(
