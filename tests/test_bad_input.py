@@ -259,6 +259,12 @@ API = [
         r"\(9, 0\)",
     ),
     ("path-no-senders", lambda c: path_patch(c.model, c.pairs, senders=[]), r"no sender heads"),
+    ("path-mlps", lambda c: path_patch(c.model, c.pairs, mlps="keep"), r"'keep'"),
+    (
+        "attribution-ig-steps",
+        lambda c: attribution_patch(c.model, c.pairs, "z", ig_steps=0),
+        r"ig_steps=0",
+    ),
     ("path-sender-form", lambda c: path_patch(c.model, c.pairs, senders=[3]), r"head 3 is"),
     (
         "path-receiver-input",
@@ -301,6 +307,21 @@ API = [
     ("finetune-head", lambda c: al.llm.finetune(c.model, ["L9.H0"], steps=1), r"\(9, 0\)"),
     ("finetune-component", lambda c: al.llm.finetune(c.model, ["head3"], steps=1), r"'head3'"),
     ("finetune-steps", lambda c: al.llm.finetune(c.model, ["L0.H0"], steps=0), r"steps=0"),
+    (
+        "finetune-others",
+        lambda c: al.llm.compare_finetuning(c.model, ["L0.H0"], steps=1, others={"x": [1]}),
+        r"others\['x'\] is a list",
+    ),
+    (
+        "finetune-problems",
+        lambda c: al.llm.finetune(c.model, ["L0.H0"], steps=1, problems="12+34"),
+        r"problems is a str",
+    ),
+    (
+        "split-too-many",
+        lambda c: al.llm.split_problems(c.model, 600_000, 600_000),
+        r"1200000",
+    ),
     # ---- widgets
     ("widget-problem", lambda c: al.widgets.ProblemExplorer(c.model, "1234+1"), r"a=1234"),
     ("widget-change", lambda c: al.widgets.PatchingExplorer(c.model, change="c.units"), "c.units"),
