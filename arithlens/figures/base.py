@@ -23,7 +23,7 @@ import numpy as np
 import plotly.graph_objects as go
 from tqdm.auto import tqdm
 
-from arithlens._atomic import check_writable, write_dir
+from arithlens._atomic import check_writable, write_dir, write_text
 from arithlens.errors import ArithlensError
 
 
@@ -334,8 +334,9 @@ def recheck(folder: str | Path) -> FigureRun:
     report = (folder / f"{name}.md").read_text().split("\nChecks:\n", 1)[0]
     lines = [f"- {'PASS' if ok else 'FAIL'}: {c}" for c, ok in checks.items()]
     tail = f"\nNo PNG: {payload['png_note']}.\n" if payload.get("png_note") else ""
-    (folder / f"{name}.md").write_text(report + "\nChecks:\n" + "\n".join(lines) + "\n" + tail)
-    (folder / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float))
+    # each file replaced atomically: an interrupted recheck leaves the old one whole
+    write_text(folder / f"{name}.md", report + "\nChecks:\n" + "\n".join(lines) + "\n" + tail)
+    write_text(folder / f"{name}.json", json.dumps(payload, indent=2, default=float))
     return FigureRun(folder, checks, payload["seconds"])
 
 
