@@ -2,8 +2,9 @@
 
 :class:`Saveable` gives a frozen dataclass ``save(folder)`` and ``load(folder)``: every
 ``torch.Tensor`` or ``numpy`` array field goes to ``result.safetensors`` (arrays come back as
-arrays of the same dtype), a :class:`~arithlens.tasks.Problems` field as its operand digits and
-task, and every other field to ``result.json`` (tuples come back as lists unless the class
+arrays of the same dtype), so does a field holding a ``dict`` of tensors (non-empty), a
+:class:`~arithlens.tasks.Problems` field as its operand digits and task, and every other field to
+``result.json`` (tuples come back as lists unless the class
 restores them in ``__post_init__``). Written atomically, like every arithlens folder.
 
 Example:
@@ -50,7 +51,12 @@ class Saveable:
     def save(self, folder: str | Path) -> Path:
         """Write ``result.safetensors`` + ``result.json`` to ``folder`` atomically."""
         arrays: dict[str, torch.Tensor] = {}
-        info: dict[str, Any] = {"class": type(self).__name__, "numpy": [], "problems": {}}
+        info: dict[str, Any] = {
+            "class": type(self).__name__,
+            "numpy": [],
+            "problems": {},
+            "tensor_dicts": [],
+        }
         fields: dict[str, Any] = {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
@@ -59,6 +65,9 @@ class Saveable:
             elif isinstance(value, np.ndarray):
                 arrays[f.name] = torch.from_numpy(np.ascontiguousarray(value))
                 info["numpy"].append(f.name)
+            elif _tensor_dict(value):
+                arrays |= {f"{f.name}.{k}": v.detach().cpu().contiguous() for k, v in value.items()}
+                info["tensor_dicts"].append(f.name)
             elif isinstance(value, Problems):
                 arrays[f"{f.name}.a"] = torch.from_numpy(np.ascontiguousarray(value.a))
                 arrays[f"{f.name}.b"] = torch.from_numpy(np.ascontiguousarray(value.b))
@@ -86,9 +95,21 @@ class Saveable:
         for name, task in info["problems"].items():
             a, b = arrays.pop(f"{name}.a").numpy(), arrays.pop(f"{name}.b").numpy()
             values[name] = Problems(TaskSpec(**task), a, b)
+        for name in info.get("tensor_dicts", []):
+            prefix = f"{name}."
+            values[name] = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            arrays = {k: v for k, v in arrays.items() if not k.startswith(prefix)}
         for name, tensor in arrays.items():
             values[name] = tensor.numpy() if name in info["numpy"] else tensor
         return cls(**values)
+
+
+def _tensor_dict(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and bool(value)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
+    )
 
 
 def _plain(value: Any) -> Any:

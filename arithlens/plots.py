@@ -147,7 +147,6 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
     else:
         z, y = layer_rows(v, [f"L{i}" for i in range(v.shape[0])])
         x = res.pos_labels[: v.shape[1]]
-    meta = res.meta
     center = res.baseline  # white: the unpatched run
     fig = go.Figure(
         go.Heatmap(
@@ -156,13 +155,13 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
             y=y,
             colorscale="RdBu",
             zmid=center,
-            colorbar=dict(title=meta.get("metric", "")),
+            colorbar=dict(title=res.metric),
         )
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
         title=title
-        or f"{meta.get('direction', '')} patching of {meta.get('component', '')} ({meta.get('change', '')}, {meta.get('n_pairs', '')} pairs)",
+        or f"{res.direction} {res.method} patching of {res.component} ({res.change}, {res.n_pairs} pairs)",
         xaxis_title="position",
         template="plotly_white",
         height=max(300, 22 * len(y) + 120),
@@ -206,7 +205,7 @@ def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -
         )
         fig.update_yaxes(autorange="reversed", row=row, col=1)
     fig.update_layout(
-        title=f"probe {value} on {res.meta.get('activation', '')} (held-out, n={res.meta.get('n_test', '')})",
+        title=f"probe {value} on {res.activation} (held-out, n={res.n_test})",
         template="plotly_white",
         height=max(300, len(names) * (22 * len(y) + 90) + 80),
     )
@@ -310,7 +309,7 @@ def probe_overview(res, flips=None, targets: list[str] | None = None) -> go.Figu
             fig.update_yaxes(autorange="reversed", row=r, col=c)
     fig.update_annotations(font_size=11)
     fig.update_layout(
-        title=f"probes on {res.meta.get('activation', '')}: held-out n={res.meta.get('n_test', '')} (blank = not run: after the predicting position)",
+        title=f"probes on {res.activation}: held-out n={res.n_test} (blank = not run: after the predicting position)",
         template="plotly_white",
         width=380 * len(panels) + 120,
         height=210 * len(names) + 100,

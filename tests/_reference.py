@@ -22,7 +22,7 @@ def reference_flip(
     batch = enc.encode(problems)
     digit_ids = enc.digit_token_ids()
     u, c = probes.direction(target, layer, pos, kind=along)
-    hook = probes.meta["hooks"][layer]
+    hook = probes.hooks[layer]
     hits = used = 0
     for i in range(len(problems)):
         tokens = batch.tokens[i : i + 1]

@@ -74,7 +74,7 @@ def test_noising_equals_transformer_lens_with_roles_swapped(zoo_add3_2l, batch):
 def test_patching_clean_into_clean_changes_nothing(zoo_add3_2l, batch):
     same = encode_pairs(Pairs(batch.pairs.clean, batch.pairs.clean, "none"))
     res = activation_patch(zoo_add3_2l, same, "z", by=("layer", "pos", "head"), progress=False)
-    assert torch.allclose(res.values, torch.tensor(res.meta["clean"]), atol=1e-5)
+    assert torch.allclose(res.values, torch.tensor(res.clean), atol=1e-5)
 
 
 def test_a_zeroed_head_has_exactly_zero_effect_and_an_intact_one_does_not(zoo_add3_2l, batch):
@@ -116,9 +116,14 @@ def test_result_table_top_plot_and_round_trip(zoo_add3_2l, batch, tmp_path):
         and top.effect.abs().iloc[0] == frame.effect.abs().max()
     )
     fig = res.plot()
-    assert fig.data[0].zmid == res.meta["corrupt"] and "7:=" in list(fig.data[0].x)
+    assert fig.data[0].zmid == res.corrupt and "7:=" in list(fig.data[0].x)
     back = PatchResult.load(res.save(tmp_path / "r"))
-    assert torch.equal(back.values, res.values) and back.axes == res.axes and back.meta == res.meta
+    assert torch.equal(back.values, res.values)
+    rest = {k: v for k, v in vars(res).items() if k != "values"}
+    assert {k: v for k, v in vars(back).items() if k != "values"} == rest
+    assert (
+        rest["method"] == "activation" and rest["direction"] == "denoise" and rest["n_pairs"] == 24
+    )
 
 
 def test_bad_patching_input_is_named(zoo_add3_2l, batch):
@@ -265,7 +270,7 @@ def test_path_patching_equals_a_hand_written_hook_loop(
     ours = path_patch(model, batch, receivers=recv, mlps=mlps, metric=metric, progress=False)
     ref = reference_path_patch(model, batch, metric, mlps=mlps, receivers=recv)
     assert torch.allclose(ours.values, ref, atol=1e-5), (ours.values - ref).abs().max()
-    assert ours.meta["mlps"] == mlps
+    assert ours.settings["mlps"] == mlps
     assert ours.effect().abs().max() > 1e-3  # not a comparison of unpatched values
 
 
@@ -487,7 +492,7 @@ def test_exact_match_metric_equals_a_hand_written_patch_loop(zoo_add3_1l):
         )
         ref = (logits[rows, pos].argmax(-1) == want).all(1).float().mean().item()
         assert abs(res.values[0, p].item() - ref) <= 1 / len(batch) + 1e-9, p
-    assert res.meta["clean"] == 1.0 and res.meta["corrupt"] < 0.2  # the change breaks them
+    assert res.clean == 1.0 and res.corrupt < 0.2  # the change breaks them
     # only b.tens's own token (position 5) restores it; the answer tokens in context stay corrupt
     assert res.values[0].argmax().item() == 5 and res.values[0, 5].item() >= 0.7  # measured 0.78
 
@@ -524,7 +529,7 @@ def test_effect_of_a_normalized_result_is_the_effect_over_the_clean_corrupt_gap(
         direction=direction,
         progress=False,
     )
-    gap = raw.meta["clean"] - raw.meta["corrupt"]
+    gap = raw.clean - raw.corrupt
     norm = raw.normalized()
     assert torch.allclose(norm.effect(), raw.effect() / gap, atol=1e-5)
     assert norm.baseline == (0.0 if direction == "denoise" else 1.0)

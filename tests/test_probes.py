@@ -200,7 +200,7 @@ def test_causal_flip_beats_a_random_direction(zoo_add3_2l, carry_probes, tmp_pat
     # saved and loaded, the result is the same table
     back = CausalResult.load(flips.save(tmp_path / "flips"))
     pd.testing.assert_frame_equal(back.to_frame(), flips.to_frame())
-    with pytest.raises(al.ArithlensError, match="not a saved result"):
+    with pytest.raises(al.ArithlensError, match="not a saved causal result"):
         CausalResult.load(tmp_path)
     frame = flips.to_frame()
     # the embedding stream edits an input token; the carry into the top digit is that digit
@@ -431,7 +431,7 @@ def test_causal_flip_along_the_probe_direction_equals_a_hand_written_reflection(
         along="probe",
         progress=False,
     )
-    assert flips.meta["along"] == "probe"
+    assert flips.along == "probe"
     # measured (64 problems): 0.19 at (emb, pos 1), 0.22 at (emb, pos 8), 0.00 after block 0
     sites = [(0, 1), (0, TENS_PREDICT_POS), (1, TENS_PREDICT_POS)]
     for layer, pos in sites:

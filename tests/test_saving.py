@@ -14,7 +14,17 @@ from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.lens import Trace, trace
 from arithlens.llm import Faithfulness, KeyHeads, faithfulness, key_heads
-from arithlens.patching import Agreement, CellEffect, activation_patch, agreement, patch_cell
+from arithlens.evaluation import EvalResult
+from arithlens.patching import (
+    Agreement,
+    CellEffect,
+    PatchResult,
+    activation_patch,
+    agreement,
+    patch_cell,
+    path_patch,
+)
+from arithlens.probes import CausalResult, ProbeResult, causal_flip
 
 
 def _same(a, b) -> None:
@@ -24,7 +34,11 @@ def _same(a, b) -> None:
         if isinstance(x, torch.Tensor):
             assert torch.equal(x, y), f.name
         elif isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and np.array_equal(x, y), f.name
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), (
+                f.name
+            )
+        elif isinstance(x, dict) and x and all(isinstance(v, torch.Tensor) for v in x.values()):
+            assert x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x), f.name
         elif isinstance(x, al.tasks.Problems):
             assert x.task == y.task and x.ints() == y.ints(), f.name
         else:
@@ -38,7 +52,12 @@ def results(zoo_add3_2l):
     kh = key_heads(m, pairs, progress=False)
     exact = activation_patch(m, pairs, "z", by=("layer", "head"), progress=False)
     est = al.patching.attribution_patch(m, pairs, "z", by=("layer", "head"))
+    probes = al.probes.fit(m, "carry", n=300, layers=[1, 2], progress=False)
     return {
+        "PatchResult": path_patch(m, pairs, progress=False),
+        "ProbeResult": probes,
+        "CausalResult": causal_flip(m, probes, n=64, progress=False),
+        "EvalResult": al.evaluate(m, n=64),
         "KeyHeads": kh,
         "Faithfulness": faithfulness(m, pairs, [*kh.heads[:3], ("mlp", 1)], ablate="heads+mlps"),
         "Agreement": agreement(est, exact),
@@ -47,9 +66,20 @@ def results(zoo_add3_2l):
     }
 
 
-@pytest.mark.parametrize(
-    "cls", [KeyHeads, Faithfulness, Agreement, CellEffect, Trace], ids=lambda c: c.__name__
-)
+CLASSES = [
+    PatchResult,
+    ProbeResult,
+    CausalResult,
+    EvalResult,
+    KeyHeads,
+    Faithfulness,
+    Agreement,
+    CellEffect,
+    Trace,
+]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
 def test_a_result_comes_back_as_it_was_saved(results, cls, tmp_path):
     res = results[cls.__name__]
     back = cls.load(res.save(tmp_path / "r"))

@@ -195,7 +195,7 @@ def test_patching_explorer_controls_and_cells(zoo_add3_2l):
     assert px.cell == (1, 8, None)
     effects = np.concatenate([np.asarray(t.x) for t in px.effect_fig.data])
     assert len(effects) == 16
-    assert effects.mean() == pytest.approx(z[1, 8] - px.result.meta["clean"], abs=1e-4)
+    assert effects.mean() == pytest.approx(z[1, 8] - px.result.clean, abs=1e-4)
     px.granularity.value = "heads_by_pos"
     click(px.heatmap, px.result.pos_labels[9], "L1H2")
     assert px.cell == (1, 9, 2)

@@ -73,7 +73,7 @@ def make(ctx: Context) -> FigureOutput:
         best_flip_site={
             t: f"{fbest.loc[t, 'layer']} @ {fbest.loc[t, 'pos_label']}" for t in res.targets
         },
-        carry_is_answer=flips.meta["answer_targets"],
+        carry_is_answer=flips.answer_targets,
         flip_examples={t: int(m) for t, m in zip(flips.targets, flips.n_examples)},
     )
     paper = {

@@ -301,6 +301,7 @@ def activation_patch(
         clean_value,
         corrupt_value,
         component=component,
+        method="activation",
         direction=direction,
         layers=layers,
     )

@@ -26,7 +26,7 @@ variants; tests check both, and both variants against a hand-written hook loop.
 
 Example:
     >>> res = path_patch(model, pairs, receivers="logits")            # doctest: +SKIP
-    >>> res.meta["mlps"], res.top(5)                                   # doctest: +SKIP
+    >>> res.settings["mlps"], res.top(5)                                   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def path_patch(
         digits: answer digits scored.
         direction: ``"noise"`` (clean run, corrupt sender; Wang et al.) or ``"denoise"``.
         mlps: ``"recompute"`` (Wang et al.: other heads frozen, MLPs recomputed) or
-            ``"freeze"`` (MLPs frozen too: direct paths only). Recorded in ``res.meta``.
+            ``"freeze"`` (MLPs frozen too: direct paths only). Recorded in ``res.settings``.
         max_rows: rows per forward.
         progress: tqdm bar.
 

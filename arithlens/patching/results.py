@@ -9,73 +9,104 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 import torch
-from safetensors.torch import load_file, save_file
 
-from arithlens._atomic import write_dir
 from arithlens._plotting import draw
-from arithlens.errors import ArithlensError
+from arithlens._saving import Saveable
+from arithlens.choices import Direction
+from arithlens.patching.metrics import Metric, normalized
+from arithlens.tokenizer import PairBatch
 
 
 @dataclass(frozen=True)
-class PatchResult:
-    """Mean metric per patched cell.
+class PatchResult(Saveable):
+    """Mean metric per patched cell, with what was patched and the two unpatched runs.
 
     Attributes:
         values: tensor with one axis per name in ``axes`` (``layer`` first).
         axes: axis names, e.g. ``("layer", "pos", "head")``.
         pos_labels: one label per position (``"7:="``), for plots and tables.
-        meta: component, direction, metric, digits, clean and corrupt baselines, pair count.
+        component: the patched activation (``"z"``, ``"resid_pre"``...).
+        method: ``"activation"``, ``"path"``, ``"attribution"`` or ``"integrated_gradients"``.
+        direction: ``"denoise"`` (clean into corrupt) or ``"noise"`` (corrupt into clean).
+        metric: the metric's name; digits: the answer digit indices it scores.
+        clean, corrupt: the metric on the unpatched clean and corrupt runs.
+        n_pairs: clean/corrupt pairs averaged; change: what the corruption changed (``"a.units"``).
+        scale: ``"raw"`` (the metric) or ``"normalized"``: ``(patched - corrupt) / (clean - corrupt)``.
+        settings: the method's own options (``mlps``, ``receivers``, ``layers``, ``ig_steps``).
     """
+
+    SAVED_AS: ClassVar[str] = "patch result"
 
     values: torch.Tensor
     axes: tuple[str, ...]
     pos_labels: list[str]
-    meta: dict[str, Any] = field(default_factory=dict)
+    component: str
+    method: str
+    direction: Direction
+    metric: str
+    digits: list[int]
+    clean: float
+    corrupt: float
+    n_pairs: int
+    change: str
+    scale: Literal["raw", "normalized"] = "raw"
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:  # JSON gives lists back
+        object.__setattr__(self, "axes", tuple(self.axes))
 
     @classmethod
     def of(
         cls,
         values: torch.Tensor,
         axes: tuple[str, ...],
-        batch,
-        metric,
+        batch: PairBatch,
+        metric: Metric,
         clean: float,
         corrupt: float,
-        **meta: Any,
+        *,
+        component: str,
+        method: str,
+        direction: Direction,
+        **settings: Any,
     ) -> PatchResult:
-        """A result with the standard metadata of a patching run on ``batch`` with ``metric``."""
-        info = dict(
+        """A result of patching ``component`` on ``batch`` scored by ``metric``."""
+        return cls(
+            values=values,
+            axes=axes,
+            pos_labels=batch.labels(),
+            component=component,
+            method=method,
+            direction=direction,
             metric=metric.name,
-            digits=metric.digits,
-            clean=clean,
-            corrupt=corrupt,
+            digits=list(metric.digits),
+            clean=float(clean),
+            corrupt=float(corrupt),
             n_pairs=len(batch),
             change=batch.pairs.change,
+            settings=settings,
         )
-        return cls(values=values, axes=axes, pos_labels=batch.labels(), meta={**meta, **info})
 
     def normalized(self) -> PatchResult:
         """Scores ``(patched - corrupt) / (clean - corrupt)`` (1 = fully clean, 0 = corrupt)."""
-        from arithlens.patching.metrics import normalized
-
-        v = normalized(self.values, self.meta["clean"], self.meta["corrupt"])
-        return replace(self, values=v, meta={**self.meta, "normalized": True})
+        if self.scale == "normalized":
+            return self
+        v = normalized(self.values, self.clean, self.corrupt)
+        return replace(self, values=v, scale="normalized")
 
     @property
     def baseline(self) -> float:
         """The value of the unpatched run, on the scale of ``values``: the corrupt run's metric
         when denoising, the clean run's when noising (0 and 1 once normalized)."""
-        denoise = self.meta.get("direction") == "denoise"
-        if self.meta.get("normalized"):
+        denoise = self.direction == "denoise"
+        if self.scale == "normalized":
             return 0.0 if denoise else 1.0
-        return float(self.meta["corrupt"] if denoise else self.meta["clean"])
+        return self.corrupt if denoise else self.clean
 
     def effect(self) -> torch.Tensor:
         """Change from the unpatched run (0 where a patch does nothing)."""
@@ -105,24 +136,3 @@ class PatchResult:
     def plot(self, title: str | None = None):
         """Plotly heatmap, diverging colours centred at 0, token labels on the position axis."""
         return draw(self, title=title)
-
-    def save(self, folder: str | Path) -> Path:
-        """Write ``values.safetensors`` + ``result.json`` atomically."""
-        meta = {"axes": list(self.axes), "pos_labels": self.pos_labels, "meta": self.meta}
-
-        def fill(tmp: Path) -> None:
-            save_file({"values": self.values.contiguous()}, str(tmp / "values.safetensors"))
-            (tmp / "result.json").write_text(json.dumps(meta, indent=1))
-
-        return write_dir(folder, fill)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> PatchResult:
-        """Read a result written by :meth:`save`."""
-        folder = Path(folder)
-        for name in ("values.safetensors", "result.json"):
-            if not (folder / name).is_file():
-                raise ArithlensError(f"patch result {str(folder)!r} is missing {name}")
-        meta = json.loads((folder / "result.json").read_text())
-        values = load_file(str(folder / "values.safetensors"))["values"]
-        return cls(values, tuple(meta["axes"]), meta["pos_labels"], meta["meta"])

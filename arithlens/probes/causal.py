@@ -61,8 +61,14 @@ class CausalResult(SiteTable, Saveable):
         changed: share whose carried digit prediction changed at all (probe direction).
         n_examples: ``(target,)`` examples used (the model's correct ones).
         targets, axes, layer_labels, pos_labels, positions: as in :class:`ProbeResult`.
-        meta: mode, activation, seed.
+        mode: ``"reflect"`` or ``"project"``; along: ``"mean_diff"`` or ``"probe"``.
+        activation: the probed activation; seed: the example and random-direction seed;
+        n_sampled: problems drawn before keeping the correct ones.
+        input_layers: layer labels on the embedding stream (a flip there edits an input token).
+        answer_targets: targets whose carry is itself the top answer digit of an addition.
     """
+
+    SAVED_AS: ClassVar[str] = "causal result"
 
     flip: np.ndarray
     random: np.ndarray
@@ -73,7 +79,13 @@ class CausalResult(SiteTable, Saveable):
     layer_labels: list[str]
     pos_labels: list[str]
     positions: list[int]
-    meta: dict[str, Any] = field(default_factory=dict)
+    mode: FlipMode
+    along: Along
+    activation: str
+    seed: int
+    n_sampled: int
+    input_layers: list[str] = field(default_factory=list)
+    answer_targets: list[str] = field(default_factory=list)
 
     VALUES: ClassVar[tuple[str, ...]] = VALUES
 
@@ -85,9 +97,9 @@ class CausalResult(SiteTable, Saveable):
         ``edits_input`` and ``carry_is_answer`` (see the module docstring)."""
         frame, idx = self._site_frame()
         frame["n_examples"] = self.n_examples[idx[0]]
-        inputs = set(self.meta.get("input_layers", []))
+        inputs = set(self.input_layers)
         frame["edits_input"] = frame["layer"].isin(inputs)
-        frame["carry_is_answer"] = frame["target"].isin(self.meta.get("answer_targets", []))
+        frame["carry_is_answer"] = frame["target"].isin(self.answer_targets)
         return frame
 
     def best(self, *, inputs: bool = False) -> pd.DataFrame:
@@ -152,10 +164,9 @@ def causal_flip(
     check_int("n", n, minimum=1)
     check_choice("mode", mode, MODES)
     check_choice("along", along, ("mean_diff", "probe"))
-    if probes.meta.get("task") != task.to_dict():
+    if probes.task != task.to_dict():
         raise ArithlensError(
-            f"the probes were fitted on task {probes.meta.get('task')} but the model's task is "
-            f"{task.to_dict()}"
+            f"the probes were fitted on task {probes.task} but the model's task is {task.to_dict()}"
         )
     names = targets or [t for t in probes.targets if t.startswith("carry.")]
     if not names:
@@ -179,7 +190,7 @@ def causal_flip(
     n_used = np.zeros(len(names), dtype=np.int64)
     head_axis = "head" in probes.axes
     n_heads = probes.score.shape[3] if head_axis else 1
-    hooks = probes.meta["hooks"]
+    hooks = probes.hooks
     bar = tqdm(total=len(names) * len(hooks), desc="causal flip", disable=not progress)
     for ti, (name, k) in enumerate(zip(names, places)):
         ppos = int(batch.predict_pos(k)[0])
@@ -216,23 +227,21 @@ def causal_flip(
         layer_labels=probes.layer_labels,
         pos_labels=probes.pos_labels,
         positions=probes.positions,
-        meta=dict(
-            mode=mode,
-            along=along,
-            activation=probes.meta.get("activation"),
-            seed=seed,
-            n_sampled=n,
-            # the embedding stream: a flip there edits an input token
-            input_layers=[
-                lab
-                for lab, hook in zip(probes.layer_labels, hooks)
-                if hook == "blocks.0.hook_resid_pre" or "embed" in hook
-            ],
-            # the carry into the top digit of an addition is that digit
-            answer_targets=[
-                t for t, k in zip(names, places) if task.op == "add" and k == task.answer_width - 1
-            ],
-        ),
+        mode=mode,
+        along=along,
+        activation=probes.activation,
+        seed=seed,
+        n_sampled=n,
+        # the embedding stream: a flip there edits an input token
+        input_layers=[
+            lab
+            for lab, hook in zip(probes.layer_labels, hooks)
+            if hook == "blocks.0.hook_resid_pre" or "embed" in hook
+        ],
+        # the carry into the top digit of an addition is that digit
+        answer_targets=[
+            t for t, k in zip(names, places) if task.op == "add" and k == task.answer_width - 1
+        ],
     )
 
 

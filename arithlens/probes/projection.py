@@ -59,7 +59,7 @@ def projections(
     else:
         check_task(model, problems.task)
     batch = encoder.encode(problems)
-    acts = collect(model, batch.tokens, [res.meta["hooks"][li]], [pos])[0, 0]
+    acts = collect(model, batch.tokens, [res.hooks[li]], [pos])[0, 0]
     if head is not None:
         acts = acts[head]
     proj = acts @ u.to(acts.dtype) + c

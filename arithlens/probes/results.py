@@ -21,7 +21,7 @@ from safetensors.torch import save_file
 
 from arithlens._atomic import write_dir
 from arithlens._plotting import draw
-from arithlens._saving import read_saved
+from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError
 from arithlens.probes.targets import MIN_COVERAGE
 from arithlens.tasks import TaskSpec
@@ -80,7 +80,7 @@ class SiteTable:
 
 
 @dataclass(frozen=True)
-class ProbeResult(SiteTable):
+class ProbeResult(SiteTable, Saveable):
     """Held-out probe scores per target and site, next to their controls.
 
     Attributes:
@@ -99,8 +99,13 @@ class ProbeResult(SiteTable):
             ``act @ W[s, :, k, c-1] + b[s, k, c-1]`` is the logit of class c against class 0
             (slot 0: a scalar target's prediction); ``class_mean (site, target, C, d)`` the
             training mean per class; sites flattened layer-major.
-        meta: activation, hooks, split sizes, penalty, seed, task.
+        activation: the probed activation (``"resid_pre"``...); hooks: its hook per layer.
+        n_train, n_test: problems fitted on and scored on; l2: the ridge penalty; seed: the split
+        and random-init seed; control_types: how the control task types its examples.
+        task: the task the probes were fitted on (as :meth:`TaskSpec.to_dict`).
     """
+
+    SAVED_AS: ClassVar[str] = "probe result"
 
     score: np.ndarray
     control: np.ndarray
@@ -114,8 +119,18 @@ class ProbeResult(SiteTable):
     pos_labels: list[str]
     positions: list[int]
     weights: dict[str, torch.Tensor] = field(repr=False)
-    meta: dict[str, Any] = field(default_factory=dict)
+    activation: str
+    hooks: list[str]
+    n_train: int
+    n_test: int
+    l2: float
+    seed: int
+    control_types: str
+    task: dict[str, Any] | None = None
     control_coverage: np.ndarray | None = None
+
+    def __post_init__(self) -> None:  # JSON gives lists back
+        object.__setattr__(self, "axes", tuple(self.axes))
 
     @property
     def selectivity(self) -> np.ndarray:
@@ -156,9 +171,7 @@ class ProbeResult(SiteTable):
         site = li * len(self.positions) + self.positions.index(pos)
         if "head" not in self.axes:
             if head is not None:
-                raise ArithlensError(
-                    f"head={head!r} given but {self.meta.get('activation')} has no heads"
-                )
+                raise ArithlensError(f"head={head!r} given but {self.activation} has no heads")
             return site
         n_heads = self.score.shape[3]
         if head is None or not 0 <= head < n_heads:
@@ -222,10 +235,9 @@ class ProbeResult(SiteTable):
         the target is about, or the one a carry flows into, is an input at or before it): a
         probe there reads an input, not an internal variable."""
         out = np.zeros(self.score.shape, dtype=bool)
-        task = self.meta.get("task")
-        if task is None:
+        if self.task is None:
             return out
-        task = TaskSpec(**task)
+        task = TaskSpec(**self.task)
         labels = [lab.split(":", 1)[-1] for lab in self.pos_labels]
         for t, name in enumerate(self.targets):
             family, _, place = name.partition(".")
@@ -254,39 +266,3 @@ class ProbeResult(SiteTable):
         """Heatmap layer x position per target (``kind="heatmap"``) or the best position's value
         per layer with the controls (``kind="layers"``)."""
         return draw(self, kind, value=value, targets=targets)
-
-    def save(self, folder: str | Path) -> Path:
-        """Write ``probes.safetensors`` + ``probes.json`` to ``folder`` atomically."""
-        arrays = {
-            k: torch.as_tensor(np.asarray(getattr(self, k), dtype=np.float64)).contiguous()
-            for k in ARRAYS
-            if getattr(self, k) is not None
-        }
-        arrays |= {f"weights.{k}": v.contiguous() for k, v in self.weights.items()}
-        info = {
-            k: getattr(self, k)
-            for k in (
-                "targets",
-                "kinds",
-                "classes",
-                "axes",
-                "layer_labels",
-                "pos_labels",
-                "positions",
-                "meta",
-            )
-        }
-
-        def fill(tmp: Path) -> None:
-            save_file(arrays, str(tmp / "probes.safetensors"))
-            (tmp / "probes.json").write_text(json.dumps(info, indent=1, default=str))
-
-        return write_dir(folder, fill)
-
-    @classmethod
-    def load(cls, folder: str | Path) -> ProbeResult:
-        """Read a result written by :meth:`save`."""
-        arrays, info = read_saved(folder, "probes", "probe result")
-        weights = {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith("weights.")}
-        plain = {k: arrays[k].numpy() for k in ARRAYS if k in arrays}
-        return cls(**plain, **{**info, "axes": tuple(info["axes"])}, weights=weights)

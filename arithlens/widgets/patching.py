@@ -169,9 +169,7 @@ class PatchingExplorer(Explorer):
             if self.clean_problem
             else (f"{self.n} random pairs")
         )
-        self.pairs_label.value = (
-            f"&nbsp;{source}; clean {res.meta['clean']:.3f}, corrupt {res.meta['corrupt']:.3f}"
-        )
+        self.pairs_label.value = f"&nbsp;{source}; clean {res.clean:.3f}, corrupt {res.corrupt:.3f}"
         sync(self.heatmap, res.plot(), on_click=self._on_click)
         self.cell = None
         top = res.top(1).iloc[0]
