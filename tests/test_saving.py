@@ -12,9 +12,9 @@ import torch
 import arithlens as al
 from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
+from arithlens.evaluation import EvalResult
 from arithlens.lens import Trace, trace
 from arithlens.llm import Faithfulness, KeyHeads, faithfulness, key_heads
-from arithlens.evaluation import EvalResult
 from arithlens.patching import (
     Agreement,
     CellEffect,

@@ -9,17 +9,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save_file
 
-from arithlens._atomic import write_dir
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError
