@@ -2,7 +2,7 @@
 
 Example:
     >>> import arithlens as al
-    >>> model = al.zoo.load("add3-2L")              # doctest: +SKIP
+    >>> model = al.load("add3-2L")              # doctest: +SKIP
     >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from arithlens import loading
 from arithlens._atomic import check_writable
 from arithlens.errors import ArithlensError
 from arithlens.patching.activation import GRANULARITIES
@@ -88,7 +89,7 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     from arithlens.models import zoo
 
     check_writable(a.out)
-    model = zoo.load(zoo.DEFAULT)
+    model = loading.load(zoo.DEFAULT)
     paths = write_demo(model, a.out, n=a.n, name=zoo.DEFAULT)
     summary = json.loads(paths["json"].read_text())
     print(

@@ -9,7 +9,7 @@ tables to CSV; ``report.md`` and ``accuracy.csv`` are the accuracy report of
 :func:`arithlens.report.write_report`.
 
 Example:
-    >>> paths = write_demo(al.zoo.load("add3-2L"), "out")   # doctest: +SKIP
+    >>> paths = write_demo(al.load("add3-2L"), "out")   # doctest: +SKIP
     >>> paths["page"]                                       # doctest: +SKIP
     PosixPath('out/index.html')
 """

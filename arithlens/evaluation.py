@@ -14,7 +14,7 @@ answer is not scored, and a predicted token is read digit by digit against the c
 
 Example:
     >>> import arithlens as al
-    >>> model = al.zoo.load("add3-2L")              # doctest: +SKIP
+    >>> model = al.load("add3-2L")              # doctest: +SKIP
     >>> res = evaluate(model, n=2000)               # doctest: +SKIP
     >>> res.exact_match, res.by_cascade()           # doctest: +SKIP
 """
@@ -350,7 +350,7 @@ def false_cascade_accuracy(
     keyed by the length as text.
 
     Example:
-        >>> chains, twins = false_cascade_accuracy(al.zoo.load("add5-plain-1L"), 300)  # doctest: +SKIP
+        >>> chains, twins = false_cascade_accuracy(al.load("add5-plain-1L"), 300)  # doctest: +SKIP
         >>> twins["5"]                                                                # doctest: +SKIP
         0.0
     """

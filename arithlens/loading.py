@@ -24,9 +24,14 @@ from arithlens.models import checkpoint, zoo
 def load(
     name_or_path: str | Path, *, device: str | torch.device | None = None, **pretrained: Any
 ) -> TransformerBridge:
-    """Load a model; for Hugging Face models ``pretrained`` goes to
-    :func:`arithlens.llm.load_pretrained` (``task``, ``template``, ``shots``, ``dtype``,
-    ``device_map``, ``offline``, ...)."""
+    """The one way to load a model: a zoo name (``"add3-2L"``), an arithlens checkpoint folder
+    (``arithlens.json`` + safetensors), a Hugging Face Hub id or a local Hugging Face folder
+    (``config.json``). Every model comes back as a ``TransformerBridge`` with its task and
+    encoder attached (:mod:`arithlens.contract`).
+
+    For Hugging Face models ``pretrained`` goes to
+    :func:`arithlens.llm.loading.load_pretrained` (``task``, ``template``, ``shots``, ``dtype``,
+    ``device_map``, ``offline``, ...); an arithlens model takes none of them."""
     s = str(name_or_path)
     path = Path(s).expanduser()
     native = s in zoo.RECIPES or (path / "arithlens.json").is_file()
@@ -35,7 +40,7 @@ def load(
             f"options {sorted(pretrained)} apply to Hugging Face models, not to arithlens model {s!r}"
         )
     if s in zoo.RECIPES:
-        return zoo.load(s, device=device)
+        return checkpoint.load(zoo.folder(s), device=device)
     if (path / "arithlens.json").is_file():
         return checkpoint.load(path, device=device)
     if path.is_dir() and not (path / "config.json").is_file():

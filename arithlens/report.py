@@ -3,7 +3,7 @@
 ``arithlens demo`` writes it for the bundled default model into ``./out/``.
 
 Example:
-    >>> paths = write_report(al.zoo.load("add3-2L"), "out")   # doctest: +SKIP
+    >>> paths = write_report(al.load("add3-2L"), "out")   # doctest: +SKIP
     >>> sorted(paths)                                         # doctest: +SKIP
     ['csv', 'figure', 'json', 'markdown']
 """

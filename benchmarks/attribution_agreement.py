@@ -32,7 +32,7 @@ STEPS = (1, 8)
 
 
 def measure(models=("add3-2L", "add5-2L"), n: int = 128) -> dict:
-    from arithlens.models import zoo
+    import arithlens as al
     from arithlens.patching import (
         activation_patch,
         agreement,
@@ -44,7 +44,7 @@ def measure(models=("add3-2L", "add5-2L"), n: int = 128) -> dict:
 
     rows = []
     for name in models:
-        model = zoo.load(name)
+        model = al.load(name)
         batch = encode_pairs(corrupt_pairs(model.task, n, change="a.units", seed=0))
         metric = make_metric("logit_diff", batch)
         for component, by in GRIDS:

@@ -30,7 +30,8 @@ import pandas as pd
 import torch
 from transformer_lens import patching as tlp
 
-from arithlens.models import ModelSpec, boot, zoo
+import arithlens as al
+from arithlens.models import ModelSpec, boot
 from arithlens.patching import activation_patch, attribution_patch, encode_pairs, make_metric
 from arithlens.tasks import TaskSpec, corrupt_pairs
 
@@ -111,7 +112,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
 
-    small = zoo.load("add3-2L")
+    small = al.load("add3-2L")
     batch_a = encode_pairs(corrupt_pairs(small.task, 256, change="a.units", seed=0))
     ours_a, tl_a, diff_a, cells_a = compare(small, batch_a, None)
     print(

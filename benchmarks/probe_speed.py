@@ -22,7 +22,7 @@ import time
 import numpy as np
 import torch
 
-from arithlens.models import zoo
+import arithlens as al
 from arithlens.probes import fit, linear
 from arithlens.probes.activations import collect, hooks
 from arithlens.probes.targets import encode_targets, resolve
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--no-sklearn", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    model = zoo.load("add3-2L")
+    model = al.load("add3-2L")
     fit(model, "carry.tens", n=500, controls=("majority",), progress=False)  # warm up
 
     t0 = time.perf_counter()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from arithlens.models import build_model, zoo
+import arithlens as al
+from arithlens.models import build_model
 from arithlens.tasks import TaskSpec
 
 torch.set_num_threads(2)
@@ -24,9 +25,9 @@ def tiny_model(add3_task):
 
 @pytest.fixture(scope="session")
 def zoo_add3_2l():
-    return zoo.load("add3-2L")
+    return al.load("add3-2L")
 
 
 @pytest.fixture(scope="session")
 def zoo_add3_1l():
-    return zoo.load("add3-1L")
+    return al.load("add3-1L")

@@ -77,6 +77,7 @@ def test_a_killed_save_keeps_the_old_checkpoint_and_the_next_save_cleans_up(tmp_
 SWEEP_AND_DIE = """
 import sys, time, torch
 torch.set_num_threads(2)
+import arithlens as al
 from arithlens.models import zoo
 from arithlens.patching import activation
 from arithlens.tasks import corrupt_pairs
@@ -87,7 +88,7 @@ def put_then_hang(self, layer, values):
     print("ready", flush=True)  # layer 0 is on disk: now kill me
     time.sleep(600)
 activation.SweepStore.put = put_then_hang
-model = zoo.load("add3-2L")
+model = al.load("add3-2L")
 pairs = corrupt_pairs(model.task, 24, change="b.tens", seed=5)
 activation.activation_patch(model, pairs, "z", by=("layer", "pos", "head"), progress=False,
                             resume_dir=sys.argv[1])

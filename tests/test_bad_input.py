@@ -161,7 +161,7 @@ API = [
     ("spec-act", lambda c: ModelSpec(**SPEC, act_fn="tanhh"), r"act_fn='tanhh'"),
     ("spec-norm", lambda c: ModelSpec(**SPEC, normalization_type="BN"), r"'BN'"),
     ("spec-heads-str", lambda c: ModelSpec(**{**SPEC, "n_heads": "2"}), r"n_heads='2'"),
-    ("zoo-name", lambda c: zoo.load("add9-9L"), r"'add9-9L'"),
+    ("zoo-name", lambda c: al.load("add9-9L"), r"'add9-9L'"),
     ("zoo-retrain", lambda c: zoo.retrain("add3-2L", sead=1), r"'sead' is not a TrainConfig"),
     # ---- checkpoints (each a copy of a saved tiny model with one thing wrong)
     ("ckpt-version-int", load_edited("v5", meta_edit(arithlens_version=5)), r"version 5 "),

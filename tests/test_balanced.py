@@ -166,7 +166,7 @@ def test_the_one_layer_plain_model_writes_a_carry_for_a_run_of_nines():
     import arithlens as al
     from arithlens.tasks import false_cascades
 
-    one, two = al.zoo.load("add5-plain-1L"), al.zoo.load("add5-plain-2L")
+    one, two = al.load("add5-plain-1L"), al.load("add5-plain-2L")
     pairs = false_cascades(one.task, 500, start=0, length=5, seed=5)
     assert al.evaluate(one, pairs.corrupt).exact_match <= 0.05
     assert al.evaluate(two, pairs.corrupt).exact_match >= 0.7

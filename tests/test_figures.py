@@ -169,7 +169,7 @@ def test_carry_taxonomy_over_seeds_reports_every_seeds_numbers(tmp_path, monkeyp
 
     def same(name, **changes):
         calls.append((name, changes["seed"]))
-        return zoo.load(name)
+        return al.load(name)
 
     monkeypatch.setattr(zoo, "retrain", same)
     runs = al.figures.run(tmp_path, "carry_taxonomy", quick=True, progress=False, seeds=2)

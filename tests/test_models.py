@@ -11,7 +11,8 @@ from transformer_lens import patching
 
 import arithlens.models.checkpoint as ckpt
 from arithlens.errors import ArithlensError
-from arithlens.models import TrainConfig, build_model, load, save, train
+from arithlens.models import TrainConfig, build_model, save, train
+from arithlens.models.checkpoint import load
 from arithlens.tasks import TaskSpec, sample
 from arithlens.tokenizer import encode
 

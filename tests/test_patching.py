@@ -80,7 +80,8 @@ def test_patching_clean_into_clean_changes_nothing(zoo_add3_2l, batch):
 def test_a_zeroed_head_has_exactly_zero_effect_and_an_intact_one_does_not(zoo_add3_2l, batch):
     import tempfile
 
-    from arithlens.models import load, save
+    from arithlens.models import save
+    from arithlens.models.checkpoint import load
 
     with tempfile.TemporaryDirectory() as d:
         model = load(save(zoo_add3_2l, f"{d}/m"))

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
+from arithlens import loading
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
-from arithlens.models import zoo
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
 
@@ -49,7 +49,7 @@ CHECKS = [
     "linear probes with Hewitt & Liang 2019 control tasks; causal check as in Marks & Tegmark 2023",
 )
 def make(ctx: Context) -> FigureOutput:
-    model = zoo.load("add3-2L")
+    model = loading.load("add3-2L")
     n, n_causal = (1500, 256) if ctx.quick else (10000, 512)
     res = fit(model, "carry", n=n, progress=ctx.progress)
     flips = causal_flip(model, res, n=n_causal, progress=ctx.progress)

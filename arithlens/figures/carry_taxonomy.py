@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from plotly.subplots import make_subplots
 
+from arithlens import loading
 from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks, spread
 from arithlens.models import zoo
@@ -186,7 +187,7 @@ def make(ctx: Context) -> FigureOutput:
     retrained: dict[str, dict] = {}
     for name in COLORS:
         plain = name in PAIRS["plain"]
-        for key, values in _measure(zoo.load(name), n, n_pairs, ctx.seed, plain).items():
+        for key, values in _measure(loading.load(name), n, n_pairs, ctx.seed, plain).items():
             numbers[key][name] = values
         if plain and len(ctx.seeds) > 1:
             zoo_seed = zoo.RECIPES[name].config.seed
@@ -203,8 +204,10 @@ def make(ctx: Context) -> FigureOutput:
             }
     if retrained:
         numbers["retrained"] = retrained
-    stair = _staircase(zoo.load(ONE), min(n, 2000), ctx.seed)
-    places = list(range(zoo.load(ONE).task.n_digits - 1, -1, -1))  # digits with a column, in order
+    stair = _staircase(loading.load(ONE), min(n, 2000), ctx.seed)
+    places = list(
+        range(loading.load(ONE).task.n_digits - 1, -1, -1)
+    )  # digits with a column, in order
     numbers["staircase_column"] = stair
     numbers["staircase_place"] = places
     numbers["staircase_offset"] = {h: [c - p for c, p in zip(v, places)] for h, v in stair.items()}

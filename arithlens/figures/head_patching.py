@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from plotly.subplots import make_subplots
 
+from arithlens import loading
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.lens import trace
-from arithlens.models import zoo
 from arithlens.patching import activation_patch
 from arithlens.tasks import corrupt_pairs
 
@@ -34,7 +34,7 @@ CHECKS = [
     "activation patching (Meng et al. 2022; Heimersheim & Nanda 2024) on our zoo model",
 )
 def make(ctx: Context) -> FigureOutput:
-    model = zoo.load("add3-2L")
+    model = loading.load("add3-2L")
     n = 64 if ctx.quick else 512
     pairs = corrupt_pairs(model.task, n, change="a.units", seed=ctx.seed)
     res = activation_patch(

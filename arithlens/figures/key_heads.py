@@ -8,10 +8,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import torch
 
+from arithlens import loading
 from arithlens.encoders import encoder_of
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.llm import faithfulness, key_heads
-from arithlens.models import zoo
 
 MODELS = ("add3-1L", "add3-2L", "add5-2L")
 
@@ -43,7 +43,7 @@ CHECKS = [
 )
 def make(ctx: Context) -> FigureOutput:
     n = 32 if ctx.quick else 256
-    models = {name: zoo.load(name) for name in MODELS}
+    models = {name: loading.load(name) for name in MODELS}
     if ctx.model is not None:
         models[getattr(ctx.model.cfg, "model_name", "model")] = ctx.model
     fig = go.Figure()

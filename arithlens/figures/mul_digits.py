@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from arithlens import loading
 from arithlens.figures.base import (
     PALETTE,
     Check,
@@ -51,7 +52,7 @@ CHECKS = [
 )
 def make(ctx: Context) -> FigureOutput:
     if ctx.quick:  # the zoo model's own recorded training curves
-        records, seeds = [zoo.load("mul2-3L").record], [zoo.RECIPES["mul2-3L"].config.seed]
+        records, seeds = [loading.load("mul2-3L").record], [zoo.RECIPES["mul2-3L"].config.seed]
         source = "zoo mul2-3L training record (2000 steps)"
     else:  # retrain from the zoo recipe with denser evaluation, once per seed
         seeds = list(ctx.seeds)

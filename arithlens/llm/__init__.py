@@ -18,7 +18,7 @@ from arithlens.llm.finetune import (
     head_lines,
     split_problems,
 )
-from arithlens.llm.loading import attach_prompts, load_pretrained, random_init, resolve
+from arithlens.llm.loading import attach_prompts, random_init, resolve
 from arithlens.llm.prompts import PromptBuilder
 from arithlens.llm.tokenization import number_tokenization, tokenization_summary
 from arithlens.llm.toy import toy_checkpoint
@@ -35,7 +35,6 @@ __all__ = [
     "finetune",
     "key_heads",
     "attach_prompts",
-    "load_pretrained",
     "number_tokenization",
     "random_init",
     "split_problems",

@@ -1,4 +1,5 @@
-"""Models: presets, training, checkpoints and the bundled zoo.
+"""Models: presets, training, checkpoints and the bundled zoo (load any of them with
+:func:`arithlens.load`).
 
 Example:
     >>> from arithlens import models
@@ -6,7 +7,7 @@ Example:
     ['1L', '2L', '3L', '4L']
 """
 
-from arithlens.models.checkpoint import load, read_metadata, save
+from arithlens.models.checkpoint import read_metadata, save
 from arithlens.models.presets import PRESETS, ModelSpec, boot, build_model, preset_spec
 from arithlens.models.train import TrainConfig, TrainRecord, completion_loss, score_digits, train
 
@@ -18,7 +19,6 @@ __all__ = [
     "boot",
     "build_model",
     "completion_loss",
-    "load",
     "preset_spec",
     "read_metadata",
     "save",

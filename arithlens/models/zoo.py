@@ -23,7 +23,6 @@ import torch
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
-from arithlens.models.checkpoint import load as load_checkpoint
 from arithlens.models.checkpoint import read_metadata
 from arithlens.models.train import TrainConfig, train
 from arithlens.tasks import TaskSpec
@@ -113,15 +112,15 @@ def _check_name(name: str) -> None:
         raise ArithlensError(f"zoo model {name!r} is unknown: expected one of {sorted(RECIPES)}")
 
 
-def load(name: str = DEFAULT, *, device: str | torch.device | None = None) -> TransformerBridge:
-    """Load zoo model ``name`` as a TransformerBridge (``.task``, ``.record`` attached)."""
+def folder(name: str = DEFAULT) -> Path:
+    """The checkpoint folder of zoo model ``name`` (load it with :func:`arithlens.load`)."""
     _check_name(name)
-    folder = zoo_dir() / name
-    if not folder.is_dir():
+    path = zoo_dir() / name
+    if not path.is_dir():
         raise ArithlensError(
-            f"zoo model {name!r} is not built at {str(folder)!r}: run `arithlens zoo rebuild`"
+            f"zoo model {name!r} is not built at {str(path)!r}: run `arithlens zoo rebuild`"
         )
-    return load_checkpoint(folder, device=device)
+    return path
 
 
 def list_models() -> pd.DataFrame:

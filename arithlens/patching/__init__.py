@@ -2,7 +2,7 @@
 
 Example:
     >>> import arithlens as al
-    >>> model = al.zoo.load("add3-2L")                                            # doctest: +SKIP
+    >>> model = al.load("add3-2L")                                            # doctest: +SKIP
     >>> pairs = al.tasks.corrupt_pairs(model.task, 256, change="a.units")         # doctest: +SKIP
     >>> res = al.patching.activation_patch(model, pairs, "z", by=("layer", "head"))  # doctest: +SKIP
 """
