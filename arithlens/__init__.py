@@ -6,13 +6,13 @@ Example:
     >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 
-from arithlens import lens, llm, models, patching, plots, probes, tasks
+from arithlens import circuits, finetune, lens, llm, models, patching, plots, probes, tasks, tokens
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import EvalResult, evaluate, length_generalization
-from arithlens.loading import load
 from arithlens.models import TrainConfig, build_model, train, zoo
+from arithlens.models.loading import load
 from arithlens.tasks import Problems, TaskSpec
-from arithlens.tokenizer import CharTokenizer, TokenBatch, encode
+from arithlens.tokens.tokenizer import CharTokenizer, TokenBatch, encode
 from arithlens.version import __version__
 
 __all__ = [
@@ -25,9 +25,11 @@ __all__ = [
     "TrainConfig",
     "__version__",
     "build_model",
+    "circuits",
     "encode",
     "evaluate",
     "figures",
+    "finetune",
     "length_generalization",
     "lens",
     "llm",
@@ -37,6 +39,7 @@ __all__ = [
     "plots",
     "probes",
     "tasks",
+    "tokens",
     "train",
     "widgets",
     "zoo",

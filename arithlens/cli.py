@@ -16,9 +16,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from arithlens import loading
 from arithlens._atomic import check_writable
 from arithlens.errors import ArithlensError
+from arithlens.models import loading
 from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
 
@@ -51,7 +51,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 def _cmd_eval(a: argparse.Namespace) -> int:
     from arithlens.evaluation import evaluate
-    from arithlens.loading import load
+    from arithlens.models.loading import load
 
     if a.out:
         check_writable(a.out)
@@ -102,7 +102,7 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 def _load_model(a: argparse.Namespace):
     """Load ``a.model``; the Hugging Face options go along only when given."""
-    from arithlens.loading import load
+    from arithlens.models.loading import load
 
     opts = {k: getattr(a, k) for k in ("template", "shots", "dtype") if getattr(a, k) is not None}
     if a.offline:
@@ -124,8 +124,8 @@ def _llm_options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_patch(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
-    from arithlens.encoders import encoder_of
     from arithlens.patching import activation_patch
+    from arithlens.tokens.encoders import encoder_of
 
     check_writable(a.out)
     if a.resume_dir:

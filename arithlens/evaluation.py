@@ -22,13 +22,11 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-import torch
 from jaxtyping import Bool, Int
 from transformer_lens.model_bridge import TransformerBridge
 
@@ -36,9 +34,8 @@ from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Strategy
 from arithlens.contract import task_of
-from arithlens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.errors import ArithlensError, check_int
-from arithlens.models.run import forward_chunked
+from arithlens.models.run import check_fits, greedy_complete, teacher_forced
 from arithlens.tasks import (
     CLASS_NAMES,
     Problems,
@@ -52,73 +49,8 @@ from arithlens.tasks import (
     place_name,
     sample,
 )
-from arithlens.tokenizer import TokenBatch
-
-
-def model_task(model: TransformerBridge) -> TaskSpec:
-    """The task the model solves (that of its encoder; raises if it has none)."""
-    return task_of(model)
-
-
-def check_fits(model: TransformerBridge, batch: TokenBatch) -> None:
-    """Raise if ``batch`` is longer than the model's context."""
-    n_ctx = model.cfg.n_ctx
-    if batch.tokens.shape[1] > n_ctx:
-        i = int(torch.argmax(batch.lengths))
-        raise ArithlensError(
-            f"problem {batch.texts[i]!r} has {int(batch.lengths[i])} tokens but the model's "
-            f"context is n_ctx={n_ctx}: use fewer digits"
-        )
-
-
-def teacher_forced(
-    model: TransformerBridge, batch: TokenBatch, *, any_width: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """Predicted answer digits ``(batch, digit)`` (read by the model's encoder; -1 where absent
-    or not a digit) and exact match ``(batch,)`` (every completion token right), from one
-    forward with the answers in context. ``batch`` must be of the model's task (with
-    ``any_width``, at any operand width)."""
-    encoder = check_task(model, batch.problems.task, "batch", any_width=any_width)
-    check_fits(model, batch)
-    logits = forward_chunked(model, batch.tokens)
-    pred = logits[:, :-1].argmax(-1)
-    mask = batch.target_mask()
-    exact = ((pred == batch.tokens[:, 1:]) | ~mask).all(1)
-    pos = batch.answer_pos.clamp(min=1) - 1
-    return encoder.read_digits(batch, torch.gather(pred, 1, pos)), exact.numpy()
-
-
-@torch.no_grad()
-def greedy_complete(
-    model: TransformerBridge, batch: TokenBatch, *, any_width: bool = False
-) -> list[str]:
-    """Greedy completions after each prompt, decoded by the model's own tokenizer: for
-    arithlens models the text up to the end mark ``.``; for Hugging Face models the answer
-    (sign and digits) at the start of the completion."""
-    encoder = check_task(model, batch.problems.task, "batch", any_width=any_width)
-    char = isinstance(encoder, CharEncoder)
-    end_id = encoder.tokenizer.encode(".")[0] if char else -1
-    out: list[str] = [""] * len(batch)
-    for plen in torch.unique(batch.prompt_len).tolist():
-        rows = torch.nonzero(batch.prompt_len == plen).flatten()
-        if char:
-            limit = max_length(batch.problems.task)
-        else:  # as many tokens as the longest true completion, and one more
-            limit = int((batch.lengths[rows] - plen).max()) + 1 + plen
-        seq = batch.tokens[rows, :plen]
-        done = torch.zeros(len(rows), dtype=torch.bool)
-        while seq.shape[1] < min(limit, model.cfg.n_ctx) and not done.all():
-            nxt = model(seq)[:, -1].argmax(-1)
-            nxt = torch.where(done, torch.full_like(nxt, end_id), nxt) if char else nxt
-            seq = torch.cat([seq, nxt[:, None]], 1)
-            done |= nxt == end_id
-        for r, ids in zip(rows.tolist(), seq[:, plen:]):
-            if char:
-                out[r] = encoder.tokenizer.decode(ids.tolist()).split(".")[0]
-            else:  # token by token: some decoders put spaces between tokens
-                text = "".join(encoder.tokenizer.decode([i]) for i in ids.tolist())
-                out[r] = re.match(r"\s*(-?\d*)", text).group(1)
-    return out
+from arithlens.tokens.encoders import CharEncoder, check_task, encoder_of
+from arithlens.tokens.tokenizer import TokenBatch
 
 
 def parse_answer(task: TaskSpec, completion: str) -> list[int]:
@@ -328,7 +260,7 @@ def length_generalization(
 
     Returns a frame with columns ``n_digits, exact_match, trained``.
     """
-    task = model_task(model)
+    task = task_of(model)
     rows = []
     for d in digits:
         other = dataclasses.replace(task, n_digits=check_int("n_digits", d, minimum=1))

@@ -28,18 +28,11 @@ from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._saving import Saveable
-from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import check_fits
+from arithlens.models import sites
+from arithlens.models.run import check_fits
 from arithlens.tasks import Problems, parse_problem, place_name
-
-
-def stream_hooks(model: TransformerBridge) -> list[tuple[str, str]]:
-    """``(label, hook)`` of the residual stream after the embeddings (``emb``) and after each
-    block (``L0``, ``L1``, ...)."""
-    n = model.cfg.n_layers
-    names = [f"blocks.{i}.hook_resid_pre" for i in range(n)] + [f"blocks.{n - 1}.hook_resid_post"]
-    return list(zip(["emb"] + [f"L{i}" for i in range(n)], names))
+from arithlens.tokens.encoders import check_task, encoder_of
 
 
 @torch.no_grad()
@@ -126,10 +119,8 @@ def trace(model: TransformerBridge, problem: str | Problems) -> Trace:
     pos = sorted({int(p) for p in digit_pos if p >= 0})
     for t in range(start, end):  # greedy: each completion token from the model's own prefix
         seq[t] = model(seq[None, :t])[0, -1].argmax()
-    streams = stream_hooks(model)
-    names = {h for _, h in streams} | {
-        f"blocks.{i}.attn.hook_pattern" for i in range(model.cfg.n_layers)
-    }
+    streams = sites.stream(model.cfg.n_layers)
+    names = {h for _, h in streams} | {sites.hook("pattern", i) for i in range(model.cfg.n_layers)}
     logits, cache = model.run_with_cache(seq[None], names_filter=lambda n: n in names)
     logp = logits[0].log_softmax(-1)
     read = torch.tensor(pos) - 1
@@ -140,9 +131,7 @@ def trace(model: TransformerBridge, problem: str | Problems) -> Trace:
     lens = logit_lens(model, resid)
     lens_prob = lens.gather(-1, pred_ids[None, :, None].expand(len(streams), -1, 1))[..., 0].exp()
     top = lens.argmax(-1)
-    pattern = torch.stack(
-        [cache[f"blocks.{i}.attn.hook_pattern"][0] for i in range(model.cfg.n_layers)]
-    )
+    pattern = torch.stack([cache[sites.hook("pattern", i)][0] for i in range(model.cfg.n_layers)])
     n = end
     return Trace(
         problem=problem[:1],

@@ -16,7 +16,8 @@ from pathlib import Path
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
-from arithlens.evaluation import evaluate, model_task
+from arithlens.contract import task_of
+from arithlens.evaluation import evaluate
 
 
 def _table(frame) -> str:
@@ -34,7 +35,7 @@ def write_report(
 ) -> dict[str, Path]:
     """Evaluate ``model`` on uniform and cascade-balanced problems; write md, csv, json, html."""
     out = Path(out)
-    task = model_task(model)
+    task = task_of(model)
     uniform = evaluate(model, n=n, seed=seed)
     strategies = {"uniform": uniform}
     if task.op != "mul":

@@ -86,7 +86,7 @@ def _hf_gpt2_small():
     from transformers import GPT2Config, GPT2LMHeadModel
 
     import arithlens as al
-    from arithlens.llm.toy import make_tokenizer
+    from arithlens.models.toy import make_tokenizer
 
     folder = Path(tempfile.mkdtemp()) / "gpt2-small-shaped"
     tok = make_tokenizer("bpe")

@@ -54,7 +54,7 @@ def main() -> None:
     # the same fits, ours vs a scikit-learn loop, on the same cached activations
     problems = sample(model.task, a.n, seed=0, unique=True)
     n_train = int(a.n * 0.8)
-    from arithlens.tokenizer import encode
+    from arithlens.tokens.tokenizer import encode
 
     acts = collect(
         model, encode(problems).tokens, [h for _, h in hooks(model, "resid")], list(range(13))

@@ -28,7 +28,7 @@ from arithlens.errors import ArithlensError
 from arithlens.models import ModelSpec, TrainConfig, build_model, checkpoint, zoo
 from arithlens.patching import activation_patch, attribution_patch, path_patch
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, parse_problem, sample
-from arithlens.tokenizer import CharTokenizer
+from arithlens.tokens.tokenizer import CharTokenizer
 
 ADD3 = TaskSpec(op="add", n_digits=3)
 SUB3 = TaskSpec(op="sub", n_digits=3)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.llm import faithfulness, key_heads
 from arithlens.patching import activation_patch, make_metric
+from arithlens.tokens.encoders import encoder_of
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import pytest
 
 import arithlens as al
 from arithlens.contract import attach, is_native, record_of, source_of, spec_of, task_of
-from arithlens.encoders import CharEncoder, encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.tasks import TaskSpec
+from arithlens.tokens.encoders import CharEncoder, encoder_of
 
 SUB = TaskSpec(op="sub", n_digits=3)
 

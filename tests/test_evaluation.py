@@ -13,10 +13,11 @@ import torch
 
 import arithlens as al
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import evaluate, greedy_complete, length_generalization
+from arithlens.evaluation import evaluate, length_generalization
 from arithlens.models import zoo
+from arithlens.models.run import greedy_complete
 from arithlens.tasks import Problems, max_cascade, sample
-from arithlens.tokenizer import encode
+from arithlens.tokens.tokenizer import encode
 
 # What each zoo model must reach on its held-out set, re-measured here (not read back): the
 # reversed 2-layer addition models >= 99.9%; add5-plain-2L (retrained on unbiased class-balanced

@@ -30,15 +30,12 @@ FLOORS = [
         "tokens",
         [
             "arithlens.contract",
-            "arithlens.tokenizer",
-            "arithlens.encoders",
-            "arithlens.llm.prompts",
-            "arithlens.llm.tokenization",
+            "arithlens.tokens",
         ],
     ),
     (
         "models",
-        ["arithlens.models", "arithlens.llm.loading", "arithlens.llm.toy", "arithlens.loading"],
+        ["arithlens.models"],
     ),
     (
         "analyses",
@@ -47,8 +44,8 @@ FLOORS = [
             "arithlens.lens",
             "arithlens.patching",
             "arithlens.probes",
-            "arithlens.llm.circuits",
-            "arithlens.llm.finetune",
+            "arithlens.circuits",
+            "arithlens.finetune",
         ],
     ),
     ("plots", ["arithlens.plots"]),
@@ -156,7 +153,7 @@ def test_the_module_graph_has_no_cycle():
 
 def test_the_checker_sees_an_upward_and_a_cyclic_import(tmp_path):
     # the rule would catch a floor violation: tokens importing patching is up two floors
-    assert _floor("arithlens.patching.metrics") > _floor("arithlens.encoders")
+    assert _floor("arithlens.patching.metrics") > _floor("arithlens.tokens.encoders")
     fake = tmp_path / "m.py"
     fake.write_text(
         "from typing import TYPE_CHECKING\n"
@@ -173,7 +170,7 @@ def test_the_literal_choices_are_the_ones_checked_at_run_time():
     from typing import get_args
 
     from arithlens import choices
-    from arithlens.llm.circuits import ABLATE
+    from arithlens.circuits import ABLATE
     from arithlens.probes.causal import MODES
     from arithlens.probes.targets import CONTROL_TYPES
     from arithlens.tasks.samplers import STRATEGIES
@@ -182,3 +179,25 @@ def test_the_literal_choices_are_the_ones_checked_at_run_time():
     assert get_args(choices.Ablate) == ABLATE
     assert get_args(choices.ControlTypes) == CONTROL_TYPES
     assert get_args(choices.FlipMode) == MODES
+
+
+def test_hook_names_are_spelled_only_in_the_sites_registry():
+    """Every hook name comes from :mod:`arithlens.models.sites`: a string literal naming a
+    block hook anywhere else in the package is a second registry."""
+    spelled = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if _module(path) == "arithlens.models.sites":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.startswith("blocks.") and "hook_" in node.value:
+                    spelled.append(f"{_module(path)}:{node.lineno} {node.value!r}")
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    v.value
+                    for v in node.values
+                    if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                )
+                if text.startswith("blocks.") and "hook_" in text:
+                    spelled.append(f"{_module(path)}:{node.lineno} f-string {text!r}")
+    assert not spelled, spelled

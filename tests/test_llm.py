@@ -22,7 +22,7 @@ from arithlens.llm import (
     faithfulness,
     key_heads,
 )
-from arithlens.llm.toy import ARCHS, toy_checkpoint
+from arithlens.models.toy import ARCHS, toy_checkpoint
 from arithlens.patching import activation_patch, attribution_patch, path_patch
 from arithlens.probes import causal_flip, fit
 from arithlens.tasks import TaskSpec
@@ -269,7 +269,7 @@ def test_precise_finetuning_changes_only_the_chosen_components(models, zoo_add3_
 
     tuned = al.llm.copy_model(model)
     before = {n: p.detach().clone() for n, p in tuned.named_parameters()}
-    tokens = al.encoders.encoder_of(model).encode(al.encoders.encoder_of(model).sample(8)).tokens
+    tokens = al.tokens.encoder_of(model).encode(al.tokens.encoder_of(model).sample(8)).tokens
     masks = component_masks(tuned, ["L1.H0", "mlp.L0"], tokens)
     al.llm.finetune(tuned, ["L1.H0", "mlp.L0"], steps=3, lr=1e-2, n_train=64, progress=False)
     moved_weights = 0
@@ -292,7 +292,7 @@ def test_head_masks_are_the_heads_slices(models, zoo_add3_2l, arch):
     with their biases (the key bias too, whose gradient is zero in exact arithmetic), the
     output projection's input lines, and not the output bias; the same for any prompts."""
     model = zoo_add3_2l if arch == "native" else models[arch]
-    enc = al.encoders.encoder_of(model)
+    enc = al.tokens.encoder_of(model)
     d_head, h = model.cfg.d_head, 2
     lines = slice(h * d_head, (h + 1) * d_head)
     masks = component_masks(model, [f"L1.H{h}"], enc.encode(enc.sample(8, seed=0)).tokens)
@@ -324,7 +324,7 @@ def test_head_masks_are_the_heads_slices(models, zoo_add3_2l, arch):
 def test_compare_finetuning_reports_both_methods(models):
     import torch.nn.functional as F
 
-    from arithlens.evaluation import teacher_forced
+    from arithlens.models.run import teacher_forced
 
     def exact(m, batch):
         return float(teacher_forced(m, batch)[1].mean())
@@ -482,7 +482,7 @@ def test_evaluate_encodes_with_the_models_own_tokenizer(trained, arch):
         assert res.exact_match >= 0.03  # measured 0.115 after 200 steps
     # greedy decoding, read by the model's tokenizer, starts with the answer exactly where
     # teacher forcing is right (the model may write digits past it: no end mark is scored)
-    greedy = al.evaluation.greedy_complete(model, model.encoder.encode(problems))
+    greedy = al.models.run.greedy_complete(model, model.encoder.encode(problems))
     answers = [
         t[len(p) :] for p, t in zip(model.encoder.prompts(problems), model.encoder.texts(problems))
     ]

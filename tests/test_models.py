@@ -14,7 +14,7 @@ from arithlens.errors import ArithlensError
 from arithlens.models import TrainConfig, build_model, save, train
 from arithlens.models.checkpoint import load
 from arithlens.tasks import TaskSpec, sample
-from arithlens.tokenizer import encode
+from arithlens.tokens.tokenizer import encode
 
 
 def weights_equal(m1, m2) -> bool:

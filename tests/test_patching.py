@@ -352,12 +352,12 @@ def test_a_patch_whose_hook_never_fires_raises(zoo_add3_2l, batch, monkeypatch):
 
     # hook_result exists on the bridge but never runs (use_attn_result is off).
     monkeypatch.setitem(
-        act.COMPONENTS, "ghost", act.Component("blocks.{layer}.attn.hook_result", "pos head d")
+        act.COMPONENTS, "ghost", act.Site("ghost", "blocks.{layer}.attn.hook_result", "pos head d")
     )
     with pytest.raises(ArithlensError, match="'blocks.0.attn.hook_result' never fired"):
         activation_patch(zoo_add3_2l, batch, "ghost", by=("layer", "head"), progress=False)
     monkeypatch.setitem(
-        act.COMPONENTS, "typo", act.Component("blocks.{layer}.hook_resid_typo", "pos d")
+        act.COMPONENTS, "typo", act.Site("typo", "blocks.{layer}.hook_resid_typo", "pos d")
     )
     with pytest.raises(ArithlensError, match="'blocks.0.hook_resid_typo' does not exist"):
         activation_patch(zoo_add3_2l, batch, "typo", by=("layer", "pos"), progress=False)

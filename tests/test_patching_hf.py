@@ -18,7 +18,7 @@ from arithlens.patching import (
     path_patch,
 )
 from arithlens.tasks import TaskSpec, corrupt_pairs
-from arithlens.tokenizer import DEFAULT_VOCAB
+from arithlens.tokens.tokenizer import DEFAULT_VOCAB
 
 
 @pytest.fixture(scope="module")

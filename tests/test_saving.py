@@ -10,7 +10,6 @@ import pytest
 import torch
 
 import arithlens as al
-from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import EvalResult
 from arithlens.lens import Trace, trace
@@ -25,6 +24,7 @@ from arithlens.patching import (
     path_patch,
 )
 from arithlens.probes import CausalResult, ProbeResult, causal_flip
+from arithlens.tokens.encoders import encoder_of
 
 
 def _same(a, b) -> None:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, sample
-from arithlens.tokenizer import DEFAULT_VOCAB, CharTokenizer, encode
+from arithlens.tokens.tokenizer import DEFAULT_VOCAB, CharTokenizer, encode
 
 tok = CharTokenizer()
 

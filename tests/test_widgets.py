@@ -11,10 +11,11 @@ import torch
 from plotly.callbacks import InputDeviceState, Points
 
 import arithlens as al
-from arithlens.encoders import encoder_of
-from arithlens.evaluation import greedy_complete, parse_answer
+from arithlens.evaluation import parse_answer
+from arithlens.models.run import greedy_complete
 from arithlens.models.train import TrainRecord
 from arithlens.tasks import corrupt_pairs, parse_problem
+from arithlens.tokens.encoders import encoder_of
 
 
 def click(fw, x, y):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 
-from arithlens import loading
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
+from arithlens.models import loading
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
 

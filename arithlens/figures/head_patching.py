@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 from plotly.subplots import make_subplots
 
-from arithlens import loading
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.lens import trace
+from arithlens.models import loading
 from arithlens.patching import activation_patch
 from arithlens.tasks import corrupt_pairs
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import torch
 
-from arithlens import loading
-from arithlens.encoders import encoder_of
+from arithlens.circuits import faithfulness, key_heads
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
-from arithlens.llm import faithfulness, key_heads
+from arithlens.models import loading
+from arithlens.tokens.encoders import encoder_of
 
 MODELS = ("add3-1L", "add3-2L", "add5-2L")
 

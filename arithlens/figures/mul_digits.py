@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from arithlens import loading
 from arithlens.figures.base import (
     PALETTE,
     Check,
@@ -19,7 +18,7 @@ from arithlens.figures.base import (
     register,
     run_checks,
 )
-from arithlens.models import zoo
+from arithlens.models import loading, zoo
 from arithlens.tasks import place_name
 
 

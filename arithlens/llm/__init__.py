@@ -1,5 +1,7 @@
-"""Pretrained LLMs: loading (Hub id or local folder, offline-safe), number tokenization,
-arithmetic prompt building, key heads and circuit faithfulness, precise fine-tuning.
+"""A convenience namespace for work on pretrained LLMs. Nothing lives here: each name is
+defined on its floor (prompts and number tokenization in :mod:`arithlens.tokens`, loading and
+tiny local checkpoints in :mod:`arithlens.models`, key heads and circuit faithfulness in
+:mod:`arithlens.circuits`, precise fine-tuning in :mod:`arithlens.finetune`).
 
 Example:
     >>> import arithlens as al
@@ -9,8 +11,8 @@ Example:
     >>> al.patching.activation_patch(model, batch, "z", by=("layer", "head"))  # doctest: +SKIP
 """
 
-from arithlens.llm.circuits import Faithfulness, KeyHeads, faithfulness, key_heads
-from arithlens.llm.finetune import (
+from arithlens.circuits import Faithfulness, KeyHeads, faithfulness, key_heads
+from arithlens.finetune import (
     compare_finetuning,
     component_masks,
     copy_model,
@@ -18,10 +20,10 @@ from arithlens.llm.finetune import (
     head_lines,
     split_problems,
 )
-from arithlens.llm.loading import attach_prompts, random_init, resolve
-from arithlens.llm.prompts import PromptBuilder
-from arithlens.llm.tokenization import number_tokenization, tokenization_summary
-from arithlens.llm.toy import toy_checkpoint
+from arithlens.models.hf import attach_prompts, random_init, resolve
+from arithlens.models.toy import toy_checkpoint
+from arithlens.tokens.numbers import number_tokenization, tokenization_summary
+from arithlens.tokens.prompts import PromptBuilder
 
 __all__ = [
     "Faithfulness",

@@ -31,7 +31,7 @@ from arithlens.errors import ArithlensError
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.models.train import TrainRecord
 from arithlens.tasks import TaskSpec
-from arithlens.tokenizer import DEFAULT_VOCAB
+from arithlens.tokens.tokenizer import DEFAULT_VOCAB
 from arithlens.version import __version__
 
 WEIGHTS = "model.safetensors"

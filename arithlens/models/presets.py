@@ -27,7 +27,7 @@ from arithlens._records import from_dict
 from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.tasks import TaskSpec, max_length
-from arithlens.tokenizer import DEFAULT_VOCAB
+from arithlens.tokens.tokenizer import DEFAULT_VOCAB
 
 ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
 

@@ -34,7 +34,7 @@ from arithlens.contract import attach
 from arithlens.errors import check_choice, check_float, check_int
 from arithlens.models.presets import build_model
 from arithlens.tasks import Problems, TaskSpec, sample
-from arithlens.tokenizer import TokenBatch, encode
+from arithlens.tokens.tokenizer import TokenBatch, encode
 
 
 @dataclass(frozen=True, kw_only=True)

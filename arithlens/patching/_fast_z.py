@@ -13,6 +13,7 @@ import torch
 from einops import einsum, repeat
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.models import sites
 from arithlens.models.run import run_from_layer
 from arithlens.patching import _suffix
 
@@ -26,12 +27,12 @@ def _mid(model: TransformerBridge, layer: int) -> str:
     """The residual stream after block ``layer``'s attention: ``hook_resid_mid``, or in an
     attention-only block (which has no MLP and no resid_mid) its output."""
     if getattr(model.cfg, "attn_only", False):
-        return f"blocks.{layer}.hook_resid_post"
-    return f"blocks.{layer}.hook_resid_mid"
+        return sites.hook("resid_post", layer)
+    return sites.hook("resid_mid", layer)
 
 
 def needed_hooks(model: TransformerBridge, layer: int) -> list[str]:
-    names = [_mid(model, layer), f"blocks.{layer}.hook_resid_post"]
+    names = [_mid(model, layer), sites.hook("resid_post", layer)]
     if _suffix.supports(model):
         names += _suffix.needed_hooks(range(layer + 1, model.cfg.n_layers))
     return names
@@ -86,7 +87,7 @@ def cell_logits(
         logits[rows, pos_rows] = model.unembed(model.ln_final(post_p))[:, 0]
         return logits
     resid = repeat(
-        tgt_cache[f"blocks.{layer}.hook_resid_post"], "b pos d -> (k b) pos d", k=k
+        tgt_cache[sites.hook("resid_post", layer)], "b pos d -> (k b) pos d", k=k
     ).clone()
     resid[rows, pos_rows] = post_p[:, 0]
     if _suffix.supports(model):

@@ -16,6 +16,8 @@ import torch
 from einops import rearrange, repeat
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens.models import sites
+
 
 def supports(model: TransformerBridge) -> bool:
     """Plain causal attention the partial forward reproduces: native attention (no rotary, no
@@ -51,7 +53,7 @@ def _scale(model: TransformerBridge, layer: int) -> float:
 
 
 def needed_hooks(layers: range) -> list[str]:
-    return [f"blocks.{layer}.attn.hook_{x}" for layer in layers for x in "kv"]
+    return [sites.hook(x, layer) for layer in layers for x in "kv"]
 
 
 def _raw(module):
@@ -105,7 +107,7 @@ def run_suffix(
     for layer_i in range(layer, n_layers):
         old_k, old_v = (
             repeat(
-                tgt_cache[f"blocks.{layer_i}.attn.hook_{c}"][:, :start],
+                tgt_cache[sites.hook(c, layer_i)][:, :start],
                 "b n h e -> (k b) h n e",
                 k=k,
             )

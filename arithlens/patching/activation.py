@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,7 +26,9 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models import sites
 from arithlens.models.run import can_resume, run_from_layer
+from arithlens.models.sites import SITES, Site
 from arithlens.patching import _fast_z
 from arithlens.patching.metrics import (
     Metric,
@@ -43,33 +44,8 @@ from arithlens.patching.results import PatchResult
 from arithlens.patching.store import SweepStore, fingerprint
 from arithlens.tasks import Pairs
 
-
-@dataclass(frozen=True)
-class Component:
-    """A patchable activation.
-
-    Attributes:
-        hook: hook name template (``{layer}`` filled in).
-        layout: its axes after batch: ``"pos d"`` (residual-like), ``"pos head d"`` (per head
-            vectors) or ``"head qpos kpos"`` (attention pattern).
-    """
-
-    hook: str
-    layout: str
-
-
-COMPONENTS: dict[str, Component] = {
-    "resid_pre": Component("blocks.{layer}.hook_resid_pre", "pos d"),
-    "resid_mid": Component("blocks.{layer}.hook_resid_mid", "pos d"),
-    "resid_post": Component("blocks.{layer}.hook_resid_post", "pos d"),
-    "attn_out": Component("blocks.{layer}.hook_attn_out", "pos d"),
-    "mlp_out": Component("blocks.{layer}.hook_mlp_out", "pos d"),
-    "z": Component("blocks.{layer}.attn.hook_z", "pos head d"),
-    "q": Component("blocks.{layer}.attn.hook_q", "pos head d"),
-    "k": Component("blocks.{layer}.attn.hook_k", "pos head d"),
-    "v": Component("blocks.{layer}.attn.hook_v", "pos head d"),
-    "pattern": Component("blocks.{layer}.attn.hook_pattern", "head qpos kpos"),
-}
+COMPONENTS: dict[str, Site] = SITES
+"""Every site of :mod:`arithlens.models.sites` can be patched."""
 GRIDS = {("layer", "pos"), ("layer", "head"), ("layer", "pos", "head")}
 # Named (component, grid) choices offered by the CLI and the widgets.
 GRANULARITIES = {
@@ -88,7 +64,7 @@ GRANULARITIES = {
 
 
 def _masks(
-    comp: Component, by: tuple[str, ...], n_pos: int, n_heads: int, last_pos: int
+    comp: Site, by: tuple[str, ...], n_pos: int, n_heads: int, last_pos: int
 ) -> tuple[list[tuple[int, ...]], torch.Tensor]:
     """Grid cells to run (excluding positions after ``last_pos``) and a mask per cell.
 
@@ -121,7 +97,7 @@ def _masks(
     return cells, torch.stack(masks)
 
 
-def _expand(mask: torch.Tensor, comp: Component, act: torch.Tensor) -> torch.Tensor:
+def _expand(mask: torch.Tensor, comp: Site, act: torch.Tensor) -> torch.Tensor:
     """Broadcast ``(k, pos, head)`` masks to ``(k, 1, *activation dims)``."""
     if comp.layout == "pos d":
         return mask[:, None, :, 0, None]
@@ -130,7 +106,7 @@ def _expand(mask: torch.Tensor, comp: Component, act: torch.Tensor) -> torch.Ten
     return rearrange(mask, "k pos head -> k 1 head pos 1")
 
 
-def _changed(comp: Component, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+def _changed(comp: Site, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
     """``(pos, head)`` True where the source and target activations differ in any example."""
     if comp.layout == "pos d":
         return (src != tgt).any(0).any(-1)[:, None]
@@ -196,12 +172,10 @@ def activation_patch(
     batch, met = prepare(pairs, metric, digits, model)
     n_layers, n_heads, n_pos, b = model.cfg.n_layers, model.cfg.n_heads, batch.n_pos, len(batch)
     layers = check_layers(layers, n_layers)
-    hooks = [comp.hook.format(layer=layer) for layer in layers]
+    hooks = [comp.at(layer) for layer in layers]
     resume = can_resume(model)
     fast = resume and component == "z" and by == ("layer", "pos", "head") and _fast_z.applies(model)
-    names = set(hooks) | (
-        {f"blocks.{layer}.hook_resid_pre" for layer in layers} if resume else set()
-    )
+    names = set(hooks) | ({sites.hook("resid_pre", layer) for layer in layers} if resume else set())
     if fast:
         names |= {n for layer in layers for n in _fast_z.needed_hooks(model, layer)}
     runs = run_pairs(model, batch, names, direction)
@@ -277,7 +251,7 @@ def activation_patch(
                 fired.append(True)
             elif resume:
                 resid = repeat(
-                    tgt_cache[f"blocks.{layer}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k
+                    tgt_cache[sites.hook("resid_pre", layer)], "b pos d -> (k b) pos d", k=k
                 )
                 with model.hooks(fwd_hooks=[(hook, patch_hook)]):
                     logits = run_from_layer(model, resid, layer)
@@ -309,7 +283,6 @@ def activation_patch(
 
 __all__ = [
     "COMPONENTS",
-    "Component",
     "activation_patch",
     "can_resume",
     "normalized",

@@ -28,6 +28,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models import sites
 from arithlens.patching.activation import COMPONENTS, GRIDS
 from arithlens.patching.metrics import Metric, PairBatch, check_grid, prepare
 from arithlens.patching.results import PatchResult
@@ -42,7 +43,7 @@ _REDUCE = {
 }
 
 
-INPUT = "blocks.0.hook_resid_pre"
+INPUT = sites.EMBEDDINGS
 """Where integrated gradients interpolates between the runs: the residual stream entering block 0."""
 
 
@@ -116,7 +117,7 @@ def attribution_patch(
     if (comp.layout, by) not in _REDUCE:
         raise ArithlensError(f"by={by!r} is not available for component {component!r}")
     batch, met = prepare(pairs, metric, digits, model)
-    hooks = [comp.hook.format(layer=layer) for layer in range(model.cfg.n_layers)]
+    hooks = [comp.at(layer) for layer in range(model.cfg.n_layers)]
     was_training = model.training
     model.eval()
     try:

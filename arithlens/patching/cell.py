@@ -75,7 +75,7 @@ def patch_cell(
     if comp.layout == "pos d" and head is not None:
         raise ArithlensError(f"component {component!r} has no heads: use head=None")
     batch, met = prepare(pairs, metric, digits, model)
-    hook = comp.hook.format(layer=layer)
+    hook = comp.at(layer)
     runs = run_pairs(model, batch, {hook}, direction)
     if hook not in runs.source:
         raise ArithlensError(f"hook {hook!r} never fired on this model: it cannot be patched")

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import torch
 from jaxtyping import Float, Int
 
-from arithlens.encoders import check_task
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.tasks import Pairs
-from arithlens.tokenizer import PairBatch, encode_pairs
+from arithlens.tokens.encoders import check_task
+from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 
 __all__ = ["Metric", "PairBatch", "encode_pairs", "make_metric", "normalized", "prepare"]
 

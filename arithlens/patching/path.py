@@ -38,6 +38,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.choices import Direction, Mlps
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models import sites
 from arithlens.models.run import can_resume, run_from_layer
 from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
 from arithlens.patching.results import PatchResult
@@ -68,7 +69,7 @@ def _frozen_run_hooks(
     when ``freeze_mlps``."""
     hooks = []
     for layer in range(model.cfg.n_layers):
-        zname, mname = f"blocks.{layer}.attn.hook_z", f"blocks.{layer}.hook_mlp_out"
+        zname, mname = sites.hook("z", layer), sites.hook("mlp_out", layer)
         m = senders_mask[:, layer][:, None, None, :, None]  # (k, 1, 1, head, 1)
 
         def set_z(act, hook=None, zname=zname, m=m):
@@ -145,13 +146,9 @@ def path_patch(
             check_choice("receiver input", r[2], ("q", "k", "v"))
         _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
     names = (
-        {f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)}
-        | (
-            {f"blocks.{layer}.hook_mlp_out" for layer in range(n_layers)}
-            if mlps == "freeze"
-            else set()
-        )
-        | {f"blocks.{layer}.hook_resid_pre" for layer in range(n_layers)}
+        set(sites.layers("z", n_layers))
+        | (set(sites.layers("mlp_out", n_layers)) if mlps == "freeze" else set())
+        | set(sites.layers("resid_pre", n_layers))
     )
     runs = run_pairs(model, batch, names, direction)
     clean_logits, corrupt_logits, src, tgt = (
@@ -202,7 +199,7 @@ def _receiver_run(
     model, tokens, frozen_hooks, receivers: list[Receiver], tgt: dict, k: int
 ) -> torch.Tensor:
     """Record receivers' q/k/v under the frozen run, then patch only those into a normal run."""
-    names = {f"blocks.{layer}.attn.hook_{x}" for layer, _, x in receivers}
+    names = {sites.hook(x, layer) for layer, _, x in receivers}
     store: dict[str, torch.Tensor] = {}
 
     def recorder(name):
@@ -215,7 +212,7 @@ def _receiver_run(
     model.run_with_hooks(tokens, fwd_hooks=frozen_hooks + [(n, recorder(n)) for n in names])
     patch_hooks = []
     for name in names:
-        heads = [h for layer, h, x in receivers if f"blocks.{layer}.attn.hook_{x}" == name]
+        heads = [h for layer, h, x in receivers if sites.hook(x, layer) == name]
 
         def setter(act, hook=None, name=name, heads=heads):
             out = act.clone()
@@ -225,7 +222,7 @@ def _receiver_run(
         patch_hooks.append((name, setter))
     first = min(layer for layer, _, _ in receivers)
     if can_resume(model):
-        resid = repeat(tgt[f"blocks.{first}.hook_resid_pre"], "b pos d -> (k b) pos d", k=k)
+        resid = repeat(tgt[sites.hook("resid_pre", first)], "b pos d -> (k b) pos d", k=k)
         with model.hooks(fwd_hooks=patch_hooks):
             return run_from_layer(model, resid, first)
     return model.run_with_hooks(tokens, fwd_hooks=patch_hooks)

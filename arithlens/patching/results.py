@@ -19,7 +19,7 @@ from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Direction
 from arithlens.patching.metrics import Metric, normalized
-from arithlens.tokenizer import PairBatch
+from arithlens.tokens.tokenizer import PairBatch
 
 
 @dataclass(frozen=True)

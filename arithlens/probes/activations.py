@@ -20,31 +20,23 @@ from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
+from arithlens.models import sites
 
-PER_BLOCK = {
-    "resid_pre": "blocks.{i}.hook_resid_pre",
-    "resid_mid": "blocks.{i}.hook_resid_mid",
-    "resid_post": "blocks.{i}.hook_resid_post",
-    "attn_out": "blocks.{i}.hook_attn_out",
-    "mlp_out": "blocks.{i}.hook_mlp_out",
-    "z": "blocks.{i}.attn.hook_z",
-}
-ACTIVATIONS = ("resid", *PER_BLOCK)
+ACTIVATIONS = ("resid", "resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out", "z")
+"""What a probe can read: the residual stream, or a per-block site of
+:mod:`arithlens.models.sites`."""
 
 
 def hooks(model: TransformerBridge, activation: str) -> list[tuple[str, str]]:
     """``(layer label, hook name)`` for every layer of ``activation``."""
     n = model.cfg.n_layers
     if activation == "resid":
-        names = [f"blocks.{i}.hook_resid_pre" for i in range(n)]
-        return list(
-            zip(["emb"] + [f"L{i}" for i in range(n)], names + [f"blocks.{n - 1}.hook_resid_post"])
-        )
-    if activation not in PER_BLOCK:
+        return sites.stream(n)
+    if activation not in ACTIVATIONS:
         raise ArithlensError(
             f"activation {activation!r} is unknown: expected one of {list(ACTIVATIONS)}"
         )
-    return [(f"L{i}", PER_BLOCK[activation].format(i=i)) for i in range(n)]
+    return [(f"L{i}", hook) for i, hook in enumerate(sites.layers(activation, n))]
 
 
 def select(name: str, values: Sequence[int] | None, size: int, what: str) -> list[int]:

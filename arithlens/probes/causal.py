@@ -40,11 +40,12 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Along, FlipMode
-from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.evaluation import forward_chunked
+from arithlens.models.run import forward_chunked
+from arithlens.models.sites import EMBEDDINGS
 from arithlens.probes.results import ProbeResult, SiteTable
 from arithlens.tasks import TaskSpec, answer_digits, carries
+from arithlens.tokens.encoders import encoder_of
 
 MODES = ("reflect", "project")
 VALUES = ("flip", "random", "changed")
@@ -236,7 +237,7 @@ def causal_flip(
         input_layers=[
             lab
             for lab, hook in zip(probes.layer_labels, hooks)
-            if hook == "blocks.0.hook_resid_pre" or "embed" in hook
+            if hook == EMBEDDINGS or "embed" in hook
         ],
         # the carry into the top digit of an addition is that digit
         answer_targets=[

@@ -21,15 +21,15 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.choices import ControlTypes, Strategy
 from arithlens.contract import spec_of, task_of
-from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
-from arithlens.evaluation import check_fits
 from arithlens.models.presets import ModelSpec, boot
+from arithlens.models.run import check_fits
 from arithlens.probes import linear
 from arithlens.probes.activations import collect, hooks, select
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import Encoded, Target, encode_targets, resolve
 from arithlens.tasks import Problems
+from arithlens.tokens.encoders import check_task, encoder_of
 
 CONTROLS = ("majority", "control_task", "random_init")
 MAX_FLOATS = 2**26  # activations per fitting chunk (256 MB of float32)
@@ -42,7 +42,7 @@ def random_init_like(model: TransformerBridge, seed: int = 1) -> TransformerBrid
     spec = spec_of(model)
     if isinstance(spec, ModelSpec):
         return boot(replace(spec, seed=spec.seed + seed), task_of(model), device=model.cfg.device)
-    from arithlens.llm.loading import random_init as llm_random_init
+    from arithlens.models.hf import random_init as llm_random_init
 
     return llm_random_init(model, seed=seed)
 

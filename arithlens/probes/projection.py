@@ -13,12 +13,12 @@ from __future__ import annotations
 import pandas as pd
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.encoders import check_task, encoder_of
 from arithlens.errors import check_int
 from arithlens.probes.activations import collect
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import resolve
 from arithlens.tasks import Problems
+from arithlens.tokens.encoders import check_task, encoder_of
 
 
 def projections(

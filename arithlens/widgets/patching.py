@@ -15,13 +15,14 @@ import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.encoders import encoder_of
 from arithlens.errors import check_choice, check_int
+from arithlens.models import sites
 from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_cell
 from arithlens.patching.results import PatchResult
 from arithlens.plots import cell_at
 from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
-from arithlens.tokenizer import PairBatch, encode_pairs
+from arithlens.tokens.encoders import encoder_of
+from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 #: granularities offered (the CLI's names; per-head q/k/v are left to scripts)
@@ -143,14 +144,14 @@ class PatchingExplorer(Explorer):
         """Mean attention pattern of a head over the clean prompts (one layout)."""
         key = (self.change.value, self.clean_problem)
         if key not in self._patterns:
-            names = {f"blocks.{i}.attn.hook_pattern" for i in range(self.model.cfg.n_layers)}
+            names = set(sites.layers("pattern", self.model.cfg.n_layers))
             with torch.no_grad():
                 _, cache = self.model.run_with_cache(
                     self._batch().clean.tokens, names_filter=lambda x: x in names
                 )
             self._patterns[key] = np.stack(
                 [
-                    cache[f"blocks.{i}.attn.hook_pattern"].mean(0).float().numpy()
+                    cache[sites.hook("pattern", i)].mean(0).float().numpy()
                     for i in range(self.model.cfg.n_layers)
                 ]
             )

@@ -14,11 +14,11 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.encoders import encoder_of
 from arithlens.errors import ArithlensError
 from arithlens.plots import cell_at
 from arithlens.probes import ACTIVATIONS, ProbeResult, fit, projections
 from arithlens.probes.targets import resolve
+from arithlens.tokens.encoders import encoder_of
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 VALUES = ("score", "selectivity", "control")

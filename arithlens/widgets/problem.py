@@ -15,10 +15,10 @@ import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.encoders import encoder_of
 from arithlens.lens import Trace, trace
 from arithlens.tasks import parse_problem
 from arithlens.tasks.ops import SYMBOLS
+from arithlens.tokens.encoders import encoder_of
 from arithlens.widgets._base import Explorer, figure_widget, sync
 
 

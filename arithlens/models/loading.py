@@ -30,7 +30,7 @@ def load(
     encoder attached (:mod:`arithlens.contract`).
 
     For Hugging Face models ``pretrained`` goes to
-    :func:`arithlens.llm.loading.load_pretrained` (``task``, ``template``, ``shots``, ``dtype``,
+    :func:`arithlens.models.hf.load_pretrained` (``task``, ``template``, ``shots``, ``dtype``,
     ``device_map``, ``offline``, ...); an arithlens model takes none of them."""
     s = str(name_or_path)
     path = Path(s).expanduser()
@@ -48,6 +48,6 @@ def load(
             f"folder {s!r} holds neither an arithlens checkpoint (arithlens.json) nor a Hugging "
             f"Face model (config.json); zoo models are {sorted(zoo.RECIPES)}"
         )
-    from arithlens.llm.loading import load_pretrained
+    from arithlens.models.hf import load_pretrained
 
     return load_pretrained(s, device=device, **pretrained)

@@ -24,6 +24,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._saving import Saveable
 from arithlens.choices import Ablate, Mlps
 from arithlens.errors import ArithlensError, check_choice
+from arithlens.models import sites
 from arithlens.patching.metrics import PairBatch, prepare
 from arithlens.patching.path import path_patch
 from arithlens.tasks import Pairs
@@ -247,9 +248,9 @@ def faithfulness(
     circuit = _check_circuit(model, circuit, ablate)
     batch, met = prepare(pairs, metric, digits, model)
     L = model.cfg.n_layers
-    znames = [f"blocks.{layer}.attn.hook_z" for layer in range(L)]
-    mname = {"heads+mlps": "blocks.{}.hook_mlp_out", "heads+neurons": "blocks.{}.mlp.hook_post"}
-    mnames = [mname[ablate].format(layer) for layer in range(L)] if ablate in mname else []
+    znames = sites.layers("z", L)
+    mname = {"heads+mlps": "mlp_out", "heads+neurons": "mlp_post"}
+    mnames = sites.layers(mname[ablate], L) if ablate in mname else []
     if mnames and getattr(model.cfg, "attn_only", False):
         raise ArithlensError(f"ablate={ablate!r} needs MLPs: the model is attention-only")
     missing = [n for n in mnames if n not in model.hook_dict]

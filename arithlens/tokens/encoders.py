@@ -1,10 +1,10 @@
 """How a model reads problems: the one interface analyses use to turn problems into tokens.
 
 An *encoder* has a ``task``, and can ``sample`` problems that share one token layout, ``encode``
-them into a :class:`~arithlens.tokenizer.TokenBatch` (answer digit k at ``answer_pos[:, k]``),
+them into a :class:`~arithlens.tokens.tokenizer.TokenBatch` (answer digit k at ``answer_pos[:, k]``),
 label positions, and name the token of each digit. Arithlens models use :class:`CharEncoder`
 (one character per token, padded layouts); pretrained LLMs use
-:class:`arithlens.llm.PromptBuilder` (a Hugging Face tokenizer and a prompt template), attached
+:class:`arithlens.tokens.prompts.PromptBuilder` (a Hugging Face tokenizer and a prompt template), attached
 as ``model.encoder``. :func:`encoder_of` picks the right one, so probes, patching and
 evaluation run unchanged on both.
 
@@ -29,7 +29,7 @@ from jaxtyping import Int
 from arithlens.contract import attached_encoder, task_of
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
-from arithlens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
+from arithlens.tokens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
 
 
 class Encoder(Protocol):

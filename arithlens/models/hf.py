@@ -23,9 +23,9 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.contract import attach, source_of
 from arithlens.errors import ArithlensError
-from arithlens.llm.prompts import PromptBuilder
 from arithlens.models import zoo
 from arithlens.tasks import TaskSpec
+from arithlens.tokens.prompts import PromptBuilder
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # Any one of these makes a folder's tokenizer loadable (fast JSON, BPE pair, SentencePiece,

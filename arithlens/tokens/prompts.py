@@ -31,7 +31,7 @@ from arithlens.tasks import Pairs, Problems, TaskSpec
 from arithlens.tasks.labels import columns
 from arithlens.tasks.ops import SYMBOLS
 from arithlens.tasks.pairs import corrupt_problems
-from arithlens.tokenizer import PairBatch, TokenBatch
+from arithlens.tokens.tokenizer import PairBatch, TokenBatch
 
 Layout = tuple[int, int, tuple[int, ...]]  # (n tokens, prompt tokens, answer digit positions)
 

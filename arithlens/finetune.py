@@ -29,13 +29,14 @@ import torch
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.encoders import check_task, encoder_of
+from arithlens.circuits import check_heads
 from arithlens.errors import ArithlensError, check_int
-from arithlens.evaluation import teacher_forced
-from arithlens.llm.circuits import check_heads
+from arithlens.models import sites
+from arithlens.models.run import teacher_forced
 from arithlens.models.train import completion_loss
 from arithlens.tasks import Problems
-from arithlens.tokenizer import TokenBatch
+from arithlens.tokens.encoders import check_task, encoder_of
+from arithlens.tokens.tokenizer import TokenBatch
 
 
 def _parse(
@@ -168,7 +169,7 @@ def _head_grads(
 
     g = torch.Generator().manual_seed(head)
     with torch.enable_grad():
-        logits = model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", only)])
+        logits = model.run_with_hooks(tokens, fwd_hooks=[(sites.hook("z", layer), only)])
         weights = torch.randn(logits.shape, generator=g, dtype=torch.float64)
         (logits * weights).sum().backward()
     out = {

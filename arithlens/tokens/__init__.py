@@ -1,0 +1,38 @@
+"""Tokens: problems to token ids, for arithlens's character models and for Hugging Face LLMs.
+
+- :mod:`~arithlens.tokens.tokenizer`: the character tokenizer, :class:`TokenBatch` (tokens,
+  answer positions, position labels) and :class:`PairBatch` / :func:`encode_pairs` (clean and
+  corrupt batches for patching).
+- :mod:`~arithlens.tokens.prompts`: :class:`PromptBuilder`, a Hugging Face tokenizer with a
+  prompt template and few-shot examples, giving the same batches.
+- :mod:`~arithlens.tokens.encoders`: the :class:`Encoder` protocol both follow, and
+  :func:`encoder_of`, the encoder attached to a model.
+- :mod:`~arithlens.tokens.numbers`: how an LLM's tokenizer splits numbers.
+
+Example:
+    >>> from arithlens.tasks import Problems, TaskSpec
+    >>> from arithlens.tokens import encode
+    >>> batch = encode(Problems.from_ints(TaskSpec(op="add", n_digits=2), [(12, 34)]))
+    >>> batch.texts, batch.tokens.shape       # reversed answer: 46 written 640
+    (['12+34=640.'], torch.Size([1, 10]))
+"""
+
+from arithlens.tokens.encoders import CharEncoder, Encoder, check_task, encoder_of
+from arithlens.tokens.numbers import number_tokenization, tokenization_summary
+from arithlens.tokens.prompts import PromptBuilder
+from arithlens.tokens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
+
+__all__ = [
+    "CharEncoder",
+    "CharTokenizer",
+    "Encoder",
+    "PairBatch",
+    "PromptBuilder",
+    "TokenBatch",
+    "check_task",
+    "encode",
+    "encode_pairs",
+    "encoder_of",
+    "number_tokenization",
+    "tokenization_summary",
+]
