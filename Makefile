@@ -37,9 +37,13 @@ test: $(STAMP)
 	ARITHLENS_QUICK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
 		$(PY) -m pytest -q --doctest-modules arithlens tests --nbmake notebooks
 
+# ruff, mypy on the package, and the floors contract (no import up the floors, no cycle, hook
+# names only in arithlens.models.sites): tests/test_layers.py, which `make test` runs too.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check arithlens tests benchmarks scripts notebooks
 	$(VENV)/bin/ruff format --check arithlens tests benchmarks scripts notebooks
+	$(VENV)/bin/mypy arithlens
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py

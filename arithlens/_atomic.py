@@ -129,7 +129,11 @@ def write_file(path: str | Path, fill: Callable[[Path], None]) -> Path:
 
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`write_file`)."""
-    return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def fill(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return write_file(path, fill)
 
 
 def write_dir(path: str | Path, fill: Callable[[Path], None]) -> Path:

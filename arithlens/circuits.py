@@ -263,7 +263,7 @@ def faithfulness(
     means = {n: cache[n].mean(0, keepdim=True) for n in names}
 
     def run(keep: set) -> float:
-        hooks = []
+        hooks: sites.Hooks = []
         for layer, name in enumerate(znames):
             drop = torch.tensor([(layer, h) not in keep for h in range(cache[name].shape[2])])
 

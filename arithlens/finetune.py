@@ -132,7 +132,7 @@ def head_lines(
     double = float64_copy(model) if double is None else double
     linears = _linears(double, layer)
     n_heads = model.cfg.n_heads
-    per_head = {}
+    per_head: dict[int, dict[str, torch.Tensor]] = {}
     for h in range(n_heads):
         grads = _head_grads(double, layer, h, tokens, [w for w, _, _ in linears])
         top = max(float(g.abs().max()) for g in grads.values())
@@ -247,9 +247,9 @@ def finetune(
     train = enc.encode(problems)
     params = dict(model.named_parameters())
     if components is None:
-        masks = {n: None for n in params}
+        masks: dict[str, torch.Tensor | None] = {n: None for n in params}
     else:
-        masks = component_masks(model, components, train.tokens[:16])
+        masks = dict(component_masks(model, components, train.tokens[:16]))
     for n, p in params.items():
         p.requires_grad_(n in masks)
     trainable = [params[n] for n in masks]

@@ -31,18 +31,18 @@ from arithlens.errors import ArithlensError
 class Context:
     """What a figure may use: ``quick`` sizes, an extra pretrained ``model`` (key heads), a
     progress flag and the training ``seeds`` (a figure that trains repeats its runs once per seed
-    and shows the spread; default one seed in quick mode, three in full mode)."""
+    and shows the spread; empty: the default, one seed in quick mode, three in full mode)."""
 
     quick: bool = False
     model: Any = None
     progress: bool = True
     seed: int = 0
-    seeds: tuple[int, ...] | None = None
+    seeds: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.seeds is None:
+        if isinstance(self.seeds, (tuple, list)) and len(self.seeds) == 0:
             self.seeds = (self.seed,) if self.quick else tuple(self.seed + i for i in range(3))
-        bad = not isinstance(self.seeds, (tuple, list)) or not self.seeds
+        bad = not isinstance(self.seeds, (tuple, list))
         if (
             bad
             or len(set(self.seeds)) != len(self.seeds)
@@ -373,7 +373,7 @@ def run(
         quick=quick,
         model=model,
         progress=progress,
-        seeds=None if seeds is None else tuple(range(seeds)),
+        seeds=() if seeds is None else tuple(range(seeds)),
     )
     done: dict[str, FigureRun] = {}
     for spec in tqdm(specs, desc="figures", disable=not progress):

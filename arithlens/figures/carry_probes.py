@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.models import loading
 from arithlens.plots import probe_overview
@@ -59,7 +61,9 @@ def make(ctx: Context) -> FigureOutput:
         n=n,
         best_score={t: float(best.loc[t, "score"]) for t in res.targets},
         best_site={t: f"{best.loc[t, 'layer']} @ {best.loc[t, 'pos_label']}" for t in res.targets},
-        control_coverage={t: float(c) for t, c in zip(res.targets, res.control_coverage)},
+        control_coverage={
+            t: float(c) for t, c in zip(res.targets, np.asarray(res.control_coverage, dtype=float))
+        },
         # None where the control types do not recur enough for selectivity to mean anything
         selectivity_at_best={
             t: None if math.isnan(v) else v

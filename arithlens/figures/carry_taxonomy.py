@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from plotly.subplots import make_subplots
 
+from arithlens.choices import Strategy
 from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks, spread
 from arithlens.models import loading, sites, zoo
@@ -72,7 +73,7 @@ def _two_beats_one(numbers: dict) -> bool:
 
 
 def _worst(values: dict) -> str:
-    return min(values, key=values.get)
+    return min(values, key=lambda k: values[k])
 
 
 CHECKS = [
@@ -154,7 +155,7 @@ def _staircase(model, n: int, seed: int) -> dict[str, list[int]]:
     return out
 
 
-def _by_class(model, n: int, seed: int, strategy: str) -> tuple[dict, dict]:
+def _by_class(model, n: int, seed: int, strategy: Strategy) -> tuple[dict, dict]:
     res = evaluate(model, n=n, strategy=strategy, seed=seed)
     by_cascade, by_class = res.by_cascade(), res.by_class()
     return (
@@ -166,7 +167,8 @@ def _by_class(model, n: int, seed: int, strategy: str) -> tuple[dict, dict]:
 def _measure(model, n: int, n_pairs: int, seed: int, plain: bool) -> dict[str, dict]:
     """Every number the figure shows for one model (chains and twins for the plain format)."""
     out: dict[str, dict] = {}
-    for strategy, tag in (("cascade", "balanced"), ("uniform", "uniform")):
+    strategies: tuple[tuple[Strategy, str], ...] = (("cascade", "balanced"), ("uniform", "uniform"))
+    for strategy, tag in strategies:
         out[f"cascade_{tag}"], out[f"digit_class_{tag}"] = _by_class(model, n, seed, strategy)
     if plain:
         out["chains"], out["twins"] = false_cascade_accuracy(model, n_pairs, seed=seed)

@@ -8,6 +8,8 @@ mode repeats the run over three seeds: the lines are the means, the bands the se
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -37,17 +39,17 @@ def steepest_drop(steps: list[int], loss: np.ndarray, window: int = 3) -> int:
         >>> steepest_drop([0, 10, 20, 30, 40, 50], np.array([2.0, 2.0, 1.9, 0.1, 0.09, 0.09]))
         25
     """
-    steps = np.asarray(steps)
+    at = np.asarray(steps)
     loss = np.asarray(loss, dtype=np.float64)
-    if loss.ndim != 1 or len(loss) != len(steps) or len(loss) < window + 1:
+    if loss.ndim != 1 or len(loss) != len(at) or len(loss) < window + 1:
         raise ArithlensError(
             f"steepest_drop needs one loss per step and more than window={window} of them, got "
-            f"{len(steps)} steps and loss of shape {loss.shape}"
+            f"{len(at)} steps and loss of shape {loss.shape}"
         )
     smooth = np.convolve(np.log(np.maximum(loss, 1e-12)), np.ones(window) / window, mode="valid")
     i = int(np.argmin(np.diff(smooth)))  # between smoothed points i and i+1
     centre = (window - 1) / 2  # smoothed point i is centred on evaluation i + centre
-    return int(round((steps[int(i + centre)] + steps[int(i + centre + 1)]) / 2))
+    return int(round((at[int(i + centre)] + at[int(i + centre + 1)]) / 2))
 
 
 def _each_seed(numbers: dict) -> list[list[int | None]]:
@@ -139,7 +141,7 @@ def make(ctx: Context) -> FigureOutput:
         width=900,
         height=420,
     )
-    numbers = dict(
+    numbers: dict[str, Any] = dict(
         steps=steps,
         batch_size=batch,
         seeds=list(ctx.seeds),

@@ -129,7 +129,7 @@ def boot(
             f"task {task.name} needs sequences of {need} tokens but the model's context "
             f"n_ctx={spec.n_ctx} is shorter"
         )
-    model = TransformerBridge.boot_native(spec.bridge_config(), device=device)
+    model = TransformerBridge.boot_native(spec.bridge_config(), device=device)  # type: ignore[attr-defined]  # added by transformer_lens at import
     model.eval()  # analyses expect eval mode; train() switches to training mode itself
     return attach(model, task=task, spec=spec, record=None)
 

@@ -98,7 +98,7 @@ def greedy_complete(
                 out[r] = encoder.tokenizer.decode(ids.tolist()).split(".")[0]
             else:  # token by token: some decoders put spaces between tokens
                 text = "".join(encoder.tokenizer.decode([i]) for i in ids.tolist())
-                out[r] = re.match(r"\s*(-?\d*)", text).group(1)
+                out[r] = re.match(r"\s*(-?\d*)", text).group(1)  # type: ignore[union-attr]  # matches any text
     return out
 
 

@@ -16,7 +16,9 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from arithlens.errors import ArithlensError
 
@@ -58,6 +60,9 @@ SITES: dict[str, Site] = {
     )
 }
 
+Hooks = list[tuple[str | Callable[..., Any], Callable[..., Any]]]
+"""Forward hooks as ``run_with_hooks(fwd_hooks=...)`` takes them: ``(hook name, function)``."""
+
 EMBEDDINGS = "blocks.0.hook_resid_pre"
 """The residual stream before block 0: the token and position embeddings."""
 
@@ -87,4 +92,4 @@ def stream(n_layers: int) -> list[tuple[str, str]]:
     return list(zip(["emb"] + [f"L{i}" for i in range(n_layers)], names))
 
 
-__all__ = ["EMBEDDINGS", "SITES", "Site", "hook", "layers", "site", "stream"]
+__all__ = ["EMBEDDINGS", "SITES", "Hooks", "Site", "hook", "layers", "site", "stream"]

@@ -78,11 +78,13 @@ def toy_checkpoint(folder: str | Path, arch: str = "gpt2", seed: int = 0) -> Pat
         GPTNeoXForCausalLM,
         LlamaConfig,
         LlamaForCausalLM,
+        PreTrainedModel,
     )
 
     tok = make_tokenizer("digits" if arch == "llama" else "bpe")
     V = len(tok)
     torch.manual_seed(seed)
+    model: PreTrainedModel
     if arch == "gpt2":
         model = GPT2LMHeadModel(
             GPT2Config(vocab_size=V, n_positions=96, n_embd=64, n_layer=2, n_head=4)

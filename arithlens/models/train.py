@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -67,7 +67,7 @@ class TrainConfig:
     schedule: str = "constant"
     grad_clip: float = 1.0
     cascade_fraction: float = 0.25
-    cascade_strategy: str = "cascade"
+    cascade_strategy: Literal["cascade", "cascade_chained"] = "cascade"
     n_train: int | None = None
     n_test: int = 2000
     eval_every: int = 100

@@ -262,7 +262,7 @@ def activation_patch(
                 raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")
             vals = checked_values(met, logits, k * b).reshape(k, b).mean(1)
             for cell, v in zip(layer_cells[start:stop], vals):
-                values[(layer, *cell)] = v
+                values[(layer,) + tuple(cell)] = v
             bar.update(k)
         if store:
             store.put(layer, values[layer])

@@ -69,6 +69,12 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return (sums / counts)[inverse]
 
 
+def _flat(grid: PatchResult | torch.Tensor) -> np.ndarray:
+    """A grid's effects as a flat float64 array."""
+    t = grid.effect() if isinstance(grid, PatchResult) else torch.as_tensor(grid)
+    return np.asarray(t.detach().double().flatten())
+
+
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     den = np.sqrt((a * a).sum() * (b * b).sum())
@@ -88,10 +94,8 @@ def agreement(
         reference: the exact grid, same shape.
         ks: the k of the top-k overlaps (k larger than the grid is clipped to it).
     """
-    a = estimate.effect() if isinstance(estimate, PatchResult) else estimate
-    b = reference.effect() if isinstance(reference, PatchResult) else reference
-    a = np.asarray(torch.as_tensor(a).detach().double().flatten())
-    b = np.asarray(torch.as_tensor(b).detach().double().flatten())
+    a = _flat(estimate)
+    b = _flat(reference)
     if a.shape != b.shape:
         raise ArithlensError(
             f"grids of {a.size} and {b.size} cells cannot be compared: expected the same grid"

@@ -82,8 +82,14 @@ def _run_with_grads(
     return (
         value.item(),
         {h: a.detach() for h, a in acts.items()},
-        {h: a.grad.detach() for h, a in acts.items()},
+        {h: _grad(a) for h, a in acts.items()},
     )
+
+
+def _grad(a: torch.Tensor) -> torch.Tensor:
+    if a.grad is None:  # every hooked activation feeds the metric in a transformer
+        raise ArithlensError("an activation got no gradient: the metric does not depend on it")
+    return a.grad.detach()
 
 
 def attribution_patch(
@@ -123,25 +129,30 @@ def attribution_patch(
     try:
         clean_v, clean_a, clean_g = _run_with_grads(model, batch.clean.tokens, hooks, met)
         corrupt_v, corrupt_a, corrupt_g = _run_with_grads(model, batch.corrupt.tokens, hooks, met)
-        clean_in, corrupt_in = (
+        ends = (
             (_block0_input(model, batch.clean.tokens), _block0_input(model, batch.corrupt.tokens))
             if ig_steps > 1
-            else (None, None)
+            else None
         )
     finally:
         model.train(was_training)
     if direction == "denoise":
         src, tgt, grad, base = clean_a, corrupt_a, corrupt_g, corrupt_v
-        tokens, ends = batch.corrupt.tokens, (corrupt_in, clean_in)
+        tokens = batch.corrupt.tokens
     else:
         src, tgt, grad, base = corrupt_a, clean_a, clean_g, clean_v
-        tokens, ends = batch.clean.tokens, (clean_in, corrupt_in)
-    if ig_steps > 1:  # left Riemann sum: alpha = 0 is the gradient already taken
+        tokens = batch.clean.tokens
+    if ends is not None:  # ig_steps > 1; left Riemann sum: alpha = 0 is the gradient already taken
+        clean_in, corrupt_in = ends
+        # from the run patched into (target) towards the run patched from (source)
+        tgt_in, src_in = (
+            (corrupt_in, clean_in) if direction == "denoise" else (clean_in, corrupt_in)
+        )
         grad = {h: g.clone() for h, g in grad.items()}
         model.eval()
         try:
             for j in range(1, ig_steps):
-                g = _run_with_grads(model, tokens, hooks, met, (*ends, j / ig_steps))[2]
+                g = _run_with_grads(model, tokens, hooks, met, (tgt_in, src_in, j / ig_steps))[2]
                 for h in hooks:
                     grad[h] += g[h]
         finally:

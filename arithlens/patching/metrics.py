@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from jaxtyping import Float, Int
@@ -73,9 +74,9 @@ def check_layers(layers: list[int] | None, n_layers: int) -> list[int]:
 def check_grid(by: object, grids: set[tuple[str, ...]]) -> tuple[str, ...]:
     """``by`` as a tuple, checked to be one of ``grids``."""
     ok = isinstance(by, (tuple, list)) and all(isinstance(a, str) for a in by)
-    if not ok or tuple(by) not in grids:
+    if not ok or tuple(by) not in grids:  # type: ignore[arg-type]  # a sequence when ok
         raise ArithlensError(f"by={by!r} is unknown: expected one of {sorted(grids)}")
-    return tuple(by)
+    return tuple(by)  # type: ignore[arg-type]  # a sequence of str, checked above
 
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -177,23 +178,24 @@ def prepare(
 ) -> tuple[PairBatch, Metric]:
     """Tokenized pairs (by ``model``'s encoder) and the metric object, from whatever the caller
     passed."""
+    batch: PairBatch | None
     if isinstance(pairs, PairBatch):
-        batch = pairs
+        batch, raw = pairs, pairs.pairs
     elif isinstance(pairs, Pairs):
-        batch = None
+        batch, raw = None, pairs
     else:
         raise ArithlensError(
             f"pairs is a {type(pairs).__name__}: expected arithlens.tasks.Pairs (from "
             "corrupt_pairs) or a PairBatch (from model.encoder.pairs / encode_pairs)"
         )
-    task = (batch.pairs if batch is not None else pairs).clean.task
+    task = raw.clean.task
     if model is None:
         if batch is None:
-            batch = encode_pairs(pairs)
+            batch = encode_pairs(raw)
     else:
         encoder = check_task(model, task, "pairs")
         if batch is None:
-            batch = encode_pairs(pairs, encoder)
+            batch = encode_pairs(raw, encoder)
         elif not torch.equal(encoder.encode(batch.pairs.clean[:1]).tokens, batch.clean.tokens[:1]):
             raise ArithlensError(
                 "the PairBatch was tokenized by another encoder than the model's: build it with "
@@ -221,8 +223,8 @@ class PairRuns:
 
     clean_logits: torch.Tensor
     corrupt_logits: torch.Tensor
-    source: object
-    target: object
+    source: Any  # transformer_lens ActivationCache: hook name -> tensor
+    target: Any
     target_tokens: torch.Tensor
     target_logits: torch.Tensor
 

@@ -64,10 +64,10 @@ def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: s
 
 def _frozen_run_hooks(
     model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, freeze_mlps: bool
-) -> list:
+) -> sites.Hooks:
     """Hooks that set every head's z to tgt (or src for senders), and every MLP output to tgt
     when ``freeze_mlps``."""
-    hooks = []
+    hooks: sites.Hooks = []
     for layer in range(model.cfg.n_layers):
         zname, mname = sites.hook("z", layer), sites.hook("mlp_out", layer)
         m = senders_mask[:, layer][:, None, None, :, None]  # (k, 1, 1, head, 1)
@@ -171,7 +171,7 @@ def path_patch(
             mask[i, layer, h] = True
         tokens = repeat(target_tokens, "b pos -> (k b) pos", k=k)
         hooks = _frozen_run_hooks(model, mask, src, tgt, k, mlps == "freeze")
-        if receivers == "logits":
+        if isinstance(receivers, str):  # "logits"
             logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
         else:
             logits = _receiver_run(model, tokens, hooks, receivers, tgt, k)
@@ -210,7 +210,7 @@ def _receiver_run(
         return rec
 
     model.run_with_hooks(tokens, fwd_hooks=frozen_hooks + [(n, recorder(n)) for n in names])
-    patch_hooks = []
+    patch_hooks: sites.Hooks = []
     for name in names:
         heads = [h for layer, h, x in receivers if sites.hook(x, layer) == name]
 

@@ -62,11 +62,6 @@ class SiteTable:
             frame[v] = self.values(v).reshape(-1)
         return frame, idx
 
-    def _best(self, by: str) -> pd.DataFrame:
-        """The row of :meth:`to_frame` with the largest ``by`` per target (NaN rows skipped)."""
-        frame = self.to_frame().dropna(subset=[by])
-        return frame.loc[frame.groupby("target", sort=False)[by].idxmax()].reset_index(drop=True)
-
     def target_index(self, target: str) -> int:
         if target not in self.targets:
             raise ArithlensError(

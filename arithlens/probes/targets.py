@@ -255,7 +255,10 @@ def encode_targets(
             f"control_types={control_types!r} is unknown: expected one of {CONTROL_TYPES}"
         )
     rng = np.random.default_rng(seed)
-    ys, classes, controls, types = [], [], [], []
+    ys: list[np.ndarray] = []
+    classes: list[list] = []
+    controls: list[np.ndarray] = []
+    types: list[np.ndarray] = []
     for t in targets:
         v = t.values(problems)
         uniq, codes, counts = np.unique(v, return_inverse=True, return_counts=True)

@@ -176,7 +176,7 @@ def sample(
 
 
 def split(
-    task: TaskSpec, n_train: int, n_test: int, seed: int = 0, *, test_strategy: str = "uniform"
+    task: TaskSpec, n_train: int, n_test: int, seed: int = 0, *, test_strategy: Strategy = "uniform"
 ) -> tuple[Problems, Problems]:
     """Seeded train/test split with no problem in both (each side also free of duplicates).
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from jaxtyping import Int
 
+from arithlens.choices import Strategy
 from arithlens.contract import attached_encoder, task_of
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
@@ -33,9 +34,13 @@ from arithlens.tokens.tokenizer import CharTokenizer, PairBatch, TokenBatch, enc
 
 
 class Encoder(Protocol):
-    task: TaskSpec
+    @property
+    def task(self) -> TaskSpec: ...
 
-    def sample(self, n: int, seed: int = 0, *, strategy: str = "uniform") -> Problems: ...
+    @property
+    def tokenizer(self) -> Any: ...
+
+    def sample(self, n: int, seed: int = 0, *, strategy: Strategy = "uniform") -> Problems: ...
 
     def encode(self, problems: Problems) -> TokenBatch: ...
 
@@ -57,7 +62,7 @@ class CharEncoder:
     task: TaskSpec
     tokenizer: CharTokenizer = CharTokenizer()
 
-    def sample(self, n: int, seed: int = 0, *, strategy: str = "uniform") -> Problems:
+    def sample(self, n: int, seed: int = 0, *, strategy: Strategy = "uniform") -> Problems:
         """``n`` distinct problems (padded tasks share one layout by construction)."""
         return sample(self.task, n, seed=seed, strategy=strategy, unique=True)
 

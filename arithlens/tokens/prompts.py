@@ -97,6 +97,12 @@ class PromptBuilder:
                 for (a, b), ans in zip(shots.ints(), _answer_text(shots))
             )
 
+    @property
+    def bounds(self) -> tuple[int, int]:
+        """The inclusive operand range in use (``operand_range``, or its default)."""
+        assert self.operand_range is not None  # set in __post_init__
+        return self.operand_range
+
     # ------------------------------------------------------------------ rendering
     def _question(self, a: int, b: int, op: str | None = None) -> str:
         return self.template.format(a=a, b=b, op=SYMBOLS[op or self.task.op])
@@ -111,7 +117,7 @@ class PromptBuilder:
         return [p + ans for p, ans in zip(self.prompts(problems), _answer_text(problems))]
 
     def _draw(self, n: int, rng: np.random.Generator) -> Problems:
-        lo, hi = self.operand_range
+        lo, hi = self.bounds
         a, b = rng.integers(lo, hi + 1, size=n), rng.integers(lo, hi + 1, size=n)
         if self.task.op == "sub" and self.task.nonneg:
             a, b = np.maximum(a, b), np.minimum(a, b)
@@ -150,7 +156,9 @@ class PromptBuilder:
                     f"({self.split(texts[i])}) tokenize to different layouts: build batches with "
                     "PromptBuilder.sample or PromptBuilder.pairs, which keep one layout"
                 )
-        n_tok, prompt_len, pos = layouts[0]
+        first = layouts[0]
+        assert first is not None  # every layout was checked above
+        n_tok, prompt_len, pos = first
         B = len(problems)
         return TokenBatch(
             problems,
@@ -257,7 +265,7 @@ class PromptBuilder:
         whose prompts tokenize to identical layouts, encoded."""
         check_int("n", n, minimum=1)
         rng = np.random.default_rng(seed + 1)
-        lo, hi = self.operand_range
+        lo, hi = self.bounds
         clean = self.sample(4 * n, seed)
         target = self._tokenize(clean[:1])[1][0]
         corrupt = corrupt_problems(self.task, clean, change, rng)
@@ -291,10 +299,10 @@ def _layout(
             prompt_tokens = j + 1
     digits = [c for c in range(prompt_chars, len(text)) if text[c].isdigit()]
     for k, c in enumerate(reversed(digits)):
-        j = next((j for j, (s, e) in enumerate(offsets) if s <= c < e), None)
-        if j is None or k >= width:
+        tok = next((j for j, (s, e) in enumerate(offsets) if s <= c < e), None)
+        if tok is None or k >= width:
             return None
-        pos[k] = j
+        pos[k] = tok
     return len(ids), prompt_tokens, tuple(pos)
 
 

@@ -15,9 +15,9 @@ import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.errors import check_choice, check_int
+from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models import sites
-from arithlens.patching import GRANULARITIES, METRICS, activation_patch, patch_cell
+from arithlens.patching import GRANULARITIES, METRICS, CellEffect, activation_patch, patch_cell
 from arithlens.patching.results import PatchResult
 from arithlens.plots import cell_at
 from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
@@ -81,7 +81,7 @@ class PatchingExplorer(Explorer):
         self._results: dict[tuple, PatchResult] = {}
         self._batches: dict[tuple, PairBatch] = {}
         self._patterns: dict[tuple, np.ndarray] = {}
-        self._effects: dict[tuple, object] = {}
+        self._effects: dict[tuple, CellEffect] = {}
         for control in (self.change, self.granularity, self.direction, self.metric, self.digits):
             self.observe_control(control, self._refresh)
         self.observe(self._on_problem, names="clean_problem")
@@ -187,9 +187,16 @@ class PatchingExplorer(Explorer):
         with self.interaction():
             self.select_cell(*self.cell_at(*cell))
 
+    @property
+    def shown(self) -> PatchResult:
+        """The result on screen (an :class:`ArithlensError` before the first sweep)."""
+        if self.result is None:
+            raise ArithlensError("no sweep run yet: the explorer runs one when it opens")
+        return self.result
+
     def cell_at(self, row: int, col: int) -> tuple[int, int | None, int | None]:
         """``(layer, pos, head)`` of heatmap row ``row``, column ``col``."""
-        res = self.result
+        res = self.shown
         return cell_at(res.axes, row, col, res.values.shape[2] if res.values.ndim == 3 else 1)
 
     def select_cell(self, layer: int, pos: int | None = None, head: int | None = None) -> None:
@@ -210,7 +217,7 @@ class PatchingExplorer(Explorer):
             )
         eff = self._effects[key]
         self.cell = (layer, pos, head)
-        labels = self.result.pos_labels
+        labels = self.shown.pos_labels
         where = (
             f"L{layer}"
             + (f"H{head}" if head is not None else "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ipywidgets as W
+import pandas as pd
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
@@ -70,7 +71,7 @@ class ProbeExplorer(Explorer):
         self.results: dict[str, ProbeResult] = {}
         self.result: ProbeResult | None = None
         self.site: tuple[str, int, int | None] | None = None
-        self._projections: dict[tuple, object] = {}
+        self._projections: dict[tuple, pd.DataFrame] = {}
         if precompute:
             for act in tqdm(activations, desc="probe activations"):
                 self._fit(act)
@@ -113,20 +114,28 @@ class ProbeExplorer(Explorer):
             str(row["layer"]), int(row["pos"]), int(row["head"]) if "head" in res.axes else None
         )
 
+    @property
+    def shown(self) -> ProbeResult:
+        """The result on screen (an :class:`ArithlensError` before the first fit)."""
+        if self.result is None:
+            raise ArithlensError("no probes fitted yet: the explorer fits them when it opens")
+        return self.result
+
     def _on_click(self, trace, points, state) -> None:
         cell = clicked_cell(trace, points)
         if cell is None:
             return
         row, col = cell
-        res = self.result
+        res = self.shown
         grid = ("layer", "pos", "head") if "head" in res.axes else ("layer", "pos")
         layer, pos, head = cell_at(grid, row, col, res.score.shape[-1])
+        assert pos is not None  # probe grids have a position axis
         with self.interaction():
             self.select_site(res.layer_labels[layer], res.positions[pos], head)
 
     def select_site(self, layer: str, pos: int, head: int | None = None) -> None:
         """Show the projections of held-out problems on the probe at this site, by label."""
-        res, target = self.result, self.target.value
+        res, target = self.shown, self.target.value
         key = (self.activation.value, target, layer, pos, head)
         if key not in self._projections:
             self._projections[key] = projections(
