@@ -56,7 +56,7 @@ def _mlp_part(model: TransformerBridge, layer: int, mid: torch.Tensor) -> torch.
 def cell_logits(
     model: TransformerBridge,
     layer: int,
-    cells: list[tuple[int, int]],
+    cells: list[tuple[int, ...]],
     src_z: torch.Tensor,
     tgt_z: torch.Tensor,
     tgt_cache,

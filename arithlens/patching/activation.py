@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ from arithlens.patching import _fast_z
 from arithlens.patching.metrics import (
     Metric,
     PairBatch,
+    PairRuns,
     check_grid,
     check_layers,
     checked_values,
@@ -170,100 +172,22 @@ def activation_patch(
     check_choice("direction", direction, ("denoise", "noise"))
     check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
-    n_layers, n_heads, n_pos, b = model.cfg.n_layers, model.cfg.n_heads, batch.n_pos, len(batch)
-    layers = check_layers(layers, n_layers)
-    hooks = [comp.at(layer) for layer in layers]
-    resume = can_resume(model)
-    fast = resume and component == "z" and by == ("layer", "pos", "head") and _fast_z.applies(model)
-    names = set(hooks) | ({sites.hook("resid_pre", layer) for layer in layers} if resume else set())
-    if fast:
-        names |= {n for layer in layers for n in _fast_z.needed_hooks(model, layer)}
-    runs = run_pairs(model, batch, names, direction)
-    clean_logits, corrupt_logits = runs.clean_logits, runs.corrupt_logits
-    src_cache, tgt_cache = runs.source, runs.target
-    for hook in hooks:
-        if hook not in src_cache:
-            why = "never fired in a forward pass" if hook in model.hook_dict else "does not exist"
-            raise ArithlensError(f"hook {hook!r} {why} on this model: it cannot be patched")
-    clean_value, corrupt_value = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
-    baseline = corrupt_value if direction == "denoise" else clean_value
-
-    if comp.layout == "pos head d":
-        # grouped-query attention: k and v have fewer (key-value) heads than q and z
-        n_heads = src_cache[hooks[0]].shape[2]
-    cells, masks = _masks(comp, by, n_pos, n_heads, met.last_pos)
-    shape = [n_layers] + [n_pos if a == "pos" else n_heads for a in by[1:]]
-    values = torch.full(shape, baseline)
-    per_chunk = max(1, max_rows // b)
-    bar = tqdm(total=len(layers) * len(cells), desc=f"patch {component}", disable=not progress)
+    layers = check_layers(layers, model.cfg.n_layers)
+    sweep = _Sweep.start(model, comp, by, batch, met, direction, layers)
     store = None
     if resume_dir is not None:
-        key = fingerprint(
-            model,
-            [
-                batch.clean.tokens,
-                batch.corrupt.tokens,
-                met.pos,
-                met.clean_tokens,
-                met.corrupt_tokens,
-            ],
-            component=component,
-            by=by,
-            metric=met.name,
-            digits=met.digits,
-            direction=direction,
-        )
-        store = SweepStore(resume_dir, key)
-    for layer, hook in zip(layers, hooks):
+        store = _store(resume_dir, model, batch, met, component, by, direction)
+    cells, masks = _masks(comp, by, batch.n_pos, sweep.n_heads, met.last_pos)
+    shape = [model.cfg.n_layers] + [batch.n_pos if a == "pos" else sweep.n_heads for a in by[1:]]
+    values = torch.full(shape, sweep.baseline)
+    bar = tqdm(total=len(layers) * len(cells), desc=f"patch {component}", disable=not progress)
+    for layer in layers:
         done = store.get(layer) if store else None
         if done is not None:
             values[layer] = done
             bar.update(len(cells))
             continue
-        src = src_cache[hook]
-        # A patch that copies identical values changes nothing: skip it (exactly the baseline).
-        active = (masks & _changed(comp, src, tgt_cache[hook])[None]).flatten(1).any(1)
-        idx = torch.nonzero(active).flatten()
-        layer_cells, layer_masks = [cells[i] for i in idx.tolist()], masks[idx]
-        bar.update(len(cells) - len(layer_cells))
-        for start, stop in _chunks(layer_cells, per_chunk, by_position=fast):
-            chunk_masks = layer_masks[start:stop]
-            k = len(chunk_masks)
-            fired = []
-
-            def patch_hook(act: torch.Tensor, hook=None, m=chunk_masks, k=k) -> torch.Tensor:
-                fired.append(True)
-                view = act.reshape(k, b, *act.shape[1:])
-                out = torch.where(_expand(m, comp, act), src[None], view)
-                return out.reshape(act.shape)
-
-            if fast:
-                logits = _fast_z.cell_logits(
-                    model,
-                    layer,
-                    layer_cells[start:stop],
-                    src,
-                    tgt_cache[hook],
-                    tgt_cache,
-                    runs.target_logits,
-                    torch.unique(met.pos),
-                )
-                fired.append(True)
-            elif resume:
-                resid = repeat(
-                    tgt_cache[sites.hook("resid_pre", layer)], "b pos d -> (k b) pos d", k=k
-                )
-                with model.hooks(fwd_hooks=[(hook, patch_hook)]):
-                    logits = run_from_layer(model, resid, layer)
-            else:
-                tokens = repeat(runs.target_tokens, "b pos -> (k b) pos", k=k)
-                logits = model.run_with_hooks(tokens, fwd_hooks=[(hook, patch_hook)])
-            if not fired:
-                raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")
-            vals = checked_values(met, logits, k * b).reshape(k, b).mean(1)
-            for cell, v in zip(layer_cells[start:stop], vals):
-                values[(layer,) + tuple(cell)] = v
-            bar.update(k)
+        sweep.layer(layer, cells, masks, values, max(1, max_rows // len(batch)), bar)
         if store:
             store.put(layer, values[layer])
     bar.close()
@@ -272,13 +196,143 @@ def activation_patch(
         by,
         batch,
         met,
-        clean_value,
-        corrupt_value,
+        sweep.clean_value,
+        sweep.corrupt_value,
         component=component,
         method="activation",
         direction=direction,
         layers=layers,
     )
+
+
+def _store(
+    folder: str | Path,
+    model: TransformerBridge,
+    batch: PairBatch,
+    met: Metric,
+    component: str,
+    by: tuple[str, ...],
+    direction: str,
+) -> SweepStore:
+    """The resumable store of this sweep, keyed by every weight and every input."""
+    inputs = [batch.clean.tokens, batch.corrupt.tokens, met.pos, met.clean_tokens]
+    key = fingerprint(
+        model,
+        [*inputs, met.corrupt_tokens],
+        component=component,
+        by=by,
+        metric=met.name,
+        digits=met.digits,
+        direction=direction,
+    )
+    return SweepStore(folder, key)
+
+
+@dataclass
+class _Sweep:
+    """One activation-patching sweep: the cached runs and how each patch is run (resumed from
+    the patched layer, through the fast z path, or as a whole forward)."""
+
+    model: TransformerBridge
+    comp: Site
+    met: Metric
+    runs: PairRuns
+    b: int
+    n_heads: int
+    resume: bool
+    fast: bool
+    clean_value: float
+    corrupt_value: float
+    baseline: float
+
+    @classmethod
+    def start(cls, model, comp, by, batch, met, direction, layers) -> _Sweep:
+        """Run clean and corrupt once, caching what the patches need; check every hook."""
+        hooks = [comp.at(layer) for layer in layers]
+        resume = can_resume(model)
+        fast = resume and comp.name == "z" and by == ("layer", "pos", "head")
+        fast = fast and _fast_z.applies(model)
+        names = set(hooks) | (set(sites.hook("resid_pre", i) for i in layers) if resume else set())
+        if fast:
+            names |= {n for layer in layers for n in _fast_z.needed_hooks(model, layer)}
+        runs = run_pairs(model, batch, names, direction)
+        for hook in hooks:
+            if hook not in runs.source:
+                why = (
+                    "never fired in a forward pass" if hook in model.hook_dict else "does not exist"
+                )
+                raise ArithlensError(f"hook {hook!r} {why} on this model: it cannot be patched")
+        clean, corrupt = (
+            met(runs.clean_logits).mean().item(),
+            met(runs.corrupt_logits).mean().item(),
+        )
+        # grouped-query attention: k and v have fewer (key-value) heads than q and z
+        n_heads = (
+            runs.source[hooks[0]].shape[2] if comp.layout == "pos head d" else model.cfg.n_heads
+        )
+        return cls(
+            model=model,
+            comp=comp,
+            met=met,
+            runs=runs,
+            b=len(batch),
+            n_heads=n_heads,
+            resume=resume,
+            fast=fast,
+            clean_value=clean,
+            corrupt_value=corrupt,
+            baseline=corrupt if direction == "denoise" else clean,
+        )
+
+    def layer(self, layer, cells, masks, values, per_chunk: int, bar) -> None:
+        """Fill ``values[layer]`` for every cell whose patch changes anything (a patch that
+        copies identical values is exactly the baseline: skipped)."""
+        hook = self.comp.at(layer)
+        src = self.runs.source[hook]
+        active = (masks & _changed(self.comp, src, self.runs.target[hook])[None]).flatten(1).any(1)
+        idx = torch.nonzero(active).flatten()
+        layer_cells, layer_masks = [cells[i] for i in idx.tolist()], masks[idx]
+        bar.update(len(cells) - len(layer_cells))
+        for start, stop in _chunks(layer_cells, per_chunk, by_position=self.fast):
+            chunk = layer_cells[start:stop]
+            logits = self._logits(layer, chunk, layer_masks[start:stop])
+            vals = checked_values(self.met, logits, len(chunk) * self.b)
+            for cell, v in zip(chunk, vals.reshape(len(chunk), self.b).mean(1)):
+                values[(layer,) + tuple(cell)] = v
+            bar.update(len(chunk))
+
+    def _logits(self, layer: int, chunk: list[tuple[int, ...]], masks: torch.Tensor):
+        """Logits of the ``k`` patched runs of ``chunk``, stacked ``(k * batch, pos, vocab)``."""
+        hook, tgt, k = self.comp.at(layer), self.runs.target, len(chunk)
+        src = self.runs.source[hook]
+        if self.fast:
+            return _fast_z.cell_logits(
+                self.model,
+                layer,
+                chunk,
+                src,
+                tgt[hook],
+                tgt,
+                self.runs.target_logits,
+                torch.unique(self.met.pos),
+            )
+        fired = []
+
+        def patch_hook(act: torch.Tensor, hook=None) -> torch.Tensor:
+            fired.append(True)
+            view = act.reshape(k, self.b, *act.shape[1:])
+            return torch.where(_expand(masks, self.comp, act), src[None], view).reshape(act.shape)
+
+        if self.resume:
+            resid = repeat(tgt[sites.hook("resid_pre", layer)], "b pos d -> (k b) pos d", k=k)
+            with self.model.hooks(fwd_hooks=[(hook, patch_hook)]):
+                logits = run_from_layer(self.model, resid, layer)
+        else:
+            tokens = repeat(self.runs.target_tokens, "b pos -> (k b) pos", k=k)
+            logits = self.model.run_with_hooks(tokens, fwd_hooks=[(hook, patch_hook)])
+        if not fired:
+            raise ArithlensError(f"hook {hook!r} never fired: the model does not expose it")
+        return logits
 
 
 __all__ = [
