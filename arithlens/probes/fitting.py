@@ -29,7 +29,7 @@ from arithlens.probes.activations import collect, hooks, select
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import Encoded, Target, encode_targets, resolve
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import check_task, encoder_of
+from arithlens.tokens.encoders import Encoder, check_task, encoder_of
 
 CONTROLS = ("majority", "control_task", "random_init")
 MAX_FLOATS = 2**26  # activations per fitting chunk (256 MB of float32)
@@ -197,19 +197,11 @@ def fit(
     check_int("min_per_class", min_per_class, minimum=1)
     check_float("l2", l2, minimum=0)
     check_float("test_fraction", test_fraction, minimum=0.05, maximum=0.5)
-    if isinstance(controls, str):
-        controls = [controls]
+    controls = [controls] if isinstance(controls, str) else list(controls)
     for c in controls:
         check_choice("control", c, CONTROLS)
     targets = resolve(task, target)
-    if problems is None:
-        problems = encoder.sample(n, seed, strategy=strategy)
-    elif not isinstance(problems, Problems):
-        raise ArithlensError(
-            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
-        )
-    else:
-        check_task(model, problems.task)
+    problems = _problems(model, encoder, problems, n, seed, strategy)
     problems, train, test = _split(problems, test_fraction, seed)
     batch = encoder.encode(problems)
     check_fits(model, batch)
@@ -217,19 +209,12 @@ def fit(
     enc = encode_targets(
         targets, problems, min_per_class=min_per_class, seed=seed, control_types=control_types
     )
-
     layer_hooks = hooks(model, activation)
     li = select("layers", layers, len(layer_hooks), "layer indices")
     pi = select("positions", positions, batch.tokens.shape[1], "token positions")
     layer_hooks = [layer_hooks[i] for i in li]
-    n_classes = [len(c) for c in enc.classes]
-    y = torch.from_numpy(
-        np.concatenate([enc.y, enc.control]) if "control_task" in controls else enc.y
-    )
-    kinds = enc.kinds * (2 if "control_task" in controls else 1)
-    ncls = n_classes * (2 if "control_task" in controls else 1)
-
-    acts = collect(model, batch.tokens, [h for _, h in layer_hooks], pi)
+    names = [h for _, h in layer_hooks]
+    acts = collect(model, batch.tokens, names, pi)
     n_sites = int(np.prod(acts.shape[:-2]))
     bar = tqdm(
         total=n_sites * (1 + ("random_init" in controls)),
@@ -237,21 +222,15 @@ def fit(
         disable=not progress,
         unit="site",
     )
-    score, weights = _probe_all(acts, y, kinds, ncls, train, test, l2, bar)
-    K = len(targets)
-    nan = torch.full_like(score[:K], float("nan"))
-    control = score[K:] if "control_task" in controls else nan
-    score = score[:K]
-    weights["W"], weights["b"] = weights["W"][:, :, :K], weights["b"][:, :K]
-    weights["class_mean"] = weights["class_mean"][:, :K]
-    random_score = nan
+    score, control, weights = _with_control_task(acts, enc, controls, train, test, l2, bar)
+    random_score = torch.full_like(score, float("nan"))
     if "random_init" in controls:
-        rand = random_init_like(model)
-        racts = collect(rand, batch.tokens, [h for _, h in layer_hooks], pi)
-        random_score, _ = _probe_all(
-            racts, torch.from_numpy(enc.y), enc.kinds, n_classes, train, test, l2, bar
-        )
+        racts = collect(random_init_like(model), batch.tokens, names, pi)
+        y = torch.from_numpy(enc.y)
+        ncls = [len(c) for c in enc.classes]
+        random_score, _ = _probe_all(racts, y, enc.kinds, ncls, train, test, l2, bar)
     bar.close()
+    K = len(targets)
     return ProbeResult(
         score=score.numpy(),
         control=control.numpy(),
@@ -269,7 +248,7 @@ def fit(
         positions=pi,
         weights=weights,
         activation=activation,
-        hooks=[h for _, h in layer_hooks],
+        hooks=names,
         n_train=train.stop,
         n_test=len(problems) - train.stop,
         l2=l2,
@@ -277,3 +256,47 @@ def fit(
         control_types=control_types,
         task=task.to_dict(),
     )
+
+
+def _problems(
+    model: TransformerBridge,
+    encoder: Encoder,
+    problems: Problems | None,
+    n: int,
+    seed: int,
+    strategy: Strategy,
+) -> Problems:
+    """The given problems (checked to be of the model's task), or ``n`` sampled."""
+    if problems is None:
+        return encoder.sample(n, seed, strategy=strategy)
+    if not isinstance(problems, Problems):
+        raise ArithlensError(
+            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
+        )
+    check_task(model, problems.task)
+    return problems
+
+
+def _with_control_task(
+    acts: Tensor,
+    enc: Encoded,
+    controls: list[str],
+    train: slice,
+    test: slice,
+    l2: float,
+    bar: tqdm,
+) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+    """Scores, control-task scores (NaN unless ``"control_task"`` is a control) and the real
+    targets' weights; the control task's labels are fitted in the same batched run as
+    extra targets."""
+    K = len(enc.names)
+    both = "control_task" in controls
+    y = torch.from_numpy(np.concatenate([enc.y, enc.control]) if both else enc.y)
+    n_classes = [len(c) for c in enc.classes] * (2 if both else 1)
+    score, weights = _probe_all(
+        acts, y, enc.kinds * (2 if both else 1), n_classes, train, test, l2, bar
+    )
+    control = score[K:] if both else torch.full_like(score[:K], float("nan"))
+    weights["W"], weights["b"] = weights["W"][:, :, :K], weights["b"][:, :K]
+    weights["class_mean"] = weights["class_mean"][:, :K]
+    return score[:K], control, weights
