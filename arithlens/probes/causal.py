@@ -46,6 +46,7 @@ from arithlens.models.sites import EMBEDDINGS
 from arithlens.probes.results import ProbeResult, SiteTable
 from arithlens.tasks import TaskSpec, answer_digits, carries
 from arithlens.tokens.encoders import encoder_of
+from arithlens.tokens.tokenizer import TokenBatch
 
 MODES = ("reflect", "project")
 VALUES = ("flip", "random", "changed")
@@ -181,48 +182,29 @@ def causal_flip(
         )
     problems = encoder.sample(n, seed + 7919)
     batch = encoder.encode(problems)
-    clean = forward_chunked(model, batch.tokens).argmax(-1)
-    carry = torch.from_numpy(carries(problems))
-    digits = torch.from_numpy(answer_digits(problems))
-    gen = torch.Generator().manual_seed(seed)
-
-    shape = (len(names), *probes.score.shape[1:])
-    out = {v: np.full(shape, np.nan) for v in VALUES}
-    n_used = np.zeros(len(names), dtype=np.int64)
-    head_axis = "head" in probes.axes
-    n_heads = probes.score.shape[3] if head_axis else 1
-    hooks = probes.hooks
-    bar = tqdm(total=len(names) * len(hooks), desc="causal flip", disable=not progress)
+    flips = _Flips(
+        model=model,
+        probes=probes,
+        batch=batch,
+        clean=forward_chunked(model, batch.tokens).argmax(-1),
+        carry=torch.from_numpy(carries(problems)),
+        digits=torch.from_numpy(answer_digits(problems)),
+        digit_ids=digit_ids,
+        mode=mode,
+        along=along,
+        gen=torch.Generator().manual_seed(seed),
+        out={v: np.full((len(names), *probes.score.shape[1:]), np.nan) for v in VALUES},
+        n_used=np.zeros(len(names), dtype=np.int64),
+    )
+    bar = tqdm(total=len(names) * len(probes.hooks), desc="causal flip", disable=not progress)
     for ti, (name, k) in enumerate(zip(names, places)):
-        ppos = int(batch.predict_pos(k)[0])
-        truth = batch.answer_tokens()[:, k]
-        ok = clean[:, ppos] == truth
-        n_used[ti] = int(ok.sum())
-        if n_used[ti] == 0:
-            bar.update(len(hooks))
-            continue
-        tokens, digit = batch.tokens[ok], truth[ok]
-        want = digit_ids[_flipped(task, digits[ok, k], carry[ok, k])]
-        sites = [(p, h) for p in probes.positions if p <= ppos for h in range(n_heads)]
-        for li, hook in enumerate(hooks):
-            for kind in ("flip", "random"):
-                pred = _intervene(
-                    model, probes, name, li, hook, sites, tokens, ppos, mode, kind, along, gen
-                )
-                rates = {kind: (pred == want[None]).float().mean(1)}
-                if kind == "flip":
-                    rates["changed"] = (pred != digit[None]).float().mean(1)
-                for si, (p, h) in enumerate(sites):
-                    idx = (ti, li, probes.positions.index(p)) + ((h,) if head_axis else ())
-                    for v, rate in rates.items():
-                        out[v][idx] = float(rate[si])
-            bar.update()
+        flips.target(ti, name, k, task, bar)
     bar.close()
     return CausalResult(
-        flip=out["flip"],
-        random=out["random"],
-        changed=out["changed"],
-        n_examples=n_used,
+        flip=flips.out["flip"],
+        random=flips.out["random"],
+        changed=flips.out["changed"],
+        n_examples=flips.n_used,
         targets=names,
         axes=probes.axes,
         layer_labels=probes.layer_labels,
@@ -236,7 +218,7 @@ def causal_flip(
         # the embedding stream: a flip there edits an input token
         input_layers=[
             lab
-            for lab, hook in zip(probes.layer_labels, hooks)
+            for lab, hook in zip(probes.layer_labels, probes.hooks)
             if hook == EMBEDDINGS or "embed" in hook
         ],
         # the carry into the top digit of an addition is that digit
@@ -244,6 +226,65 @@ def causal_flip(
             t for t, k in zip(names, places) if task.op == "add" and k == task.answer_width - 1
         ],
     )
+
+
+@dataclass
+class _Flips:
+    """The examples of one causal-flip run and the rates filled in, target by target."""
+
+    model: TransformerBridge
+    probes: ProbeResult
+    batch: TokenBatch
+    clean: Tensor  # (batch, pos) the model's own greedy tokens
+    carry: Tensor  # (batch, digit) incoming carries
+    digits: Tensor  # (batch, digit) answer digits
+    digit_ids: Tensor  # token id of each digit 0-9
+    mode: str
+    along: str
+    gen: torch.Generator
+    out: dict[str, np.ndarray]
+    n_used: np.ndarray
+
+    def target(self, ti: int, name: str, k: int, task: TaskSpec, bar) -> None:
+        """Rates at every site for carry target ``name`` into answer digit ``k``, on the
+        examples whose digit ``k`` the model gets right."""
+        probes, batch = self.probes, self.batch
+        ppos = int(batch.predict_pos(k)[0])
+        truth = batch.answer_tokens()[:, k]
+        ok = self.clean[:, ppos] == truth
+        self.n_used[ti] = int(ok.sum())
+        if self.n_used[ti] == 0:
+            bar.update(len(probes.hooks))
+            return
+        tokens, digit = batch.tokens[ok], truth[ok]
+        want = self.digit_ids[_flipped(task, self.digits[ok, k], self.carry[ok, k])]
+        head_axis = "head" in probes.axes
+        n_heads = probes.score.shape[3] if head_axis else 1
+        sites = [(p, h) for p in probes.positions if p <= ppos for h in range(n_heads)]
+        for li, hook in enumerate(probes.hooks):
+            for kind in ("flip", "random"):
+                pred = _intervene(
+                    self.model,
+                    probes,
+                    name,
+                    li,
+                    hook,
+                    sites,
+                    tokens,
+                    ppos,
+                    self.mode,
+                    kind,
+                    self.along,
+                    self.gen,
+                )
+                rates = {kind: (pred == want[None]).float().mean(1)}
+                if kind == "flip":
+                    rates["changed"] = (pred != digit[None]).float().mean(1)
+                for si, (p, h) in enumerate(sites):
+                    idx = (ti, li, probes.positions.index(p)) + ((h,) if head_axis else ())
+                    for v, rate in rates.items():
+                        self.out[v][idx] = float(rate[si])
+            bar.update()
 
 
 @torch.no_grad()
