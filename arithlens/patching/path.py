@@ -40,7 +40,14 @@ from arithlens.choices import Direction, Mlps
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models import sites
 from arithlens.models.run import can_resume, run_from_layer
-from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
+from arithlens.patching.metrics import (
+    Metric,
+    PairBatch,
+    PairRuns,
+    checked_values,
+    prepare,
+    run_pairs,
+)
 from arithlens.patching.results import PatchResult
 from arithlens.tasks import Pairs
 
@@ -133,52 +140,27 @@ def path_patch(
         else list(senders)
     )
     _check_heads(model, senders, "sender")
-    if receivers != "logits":
-        if not isinstance(receivers, list) or not receivers:
-            raise ArithlensError(
-                f"receivers={receivers!r}: expected 'logits' or a list of (layer, head, 'q'|'k'|'v')"
-            )
-        for r in receivers:
-            if not isinstance(r, (tuple, list)) or len(r) != 3:
-                raise ArithlensError(
-                    f"receiver {r!r} is invalid: expected (layer, head, 'q'|'k'|'v')"
-                )
-            check_choice("receiver input", r[2], ("q", "k", "v"))
-        _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
+    _check_receivers(model, receivers)
     names = (
         set(sites.layers("z", n_layers))
         | (set(sites.layers("mlp_out", n_layers)) if mlps == "freeze" else set())
         | set(sites.layers("resid_pre", n_layers))
     )
     runs = run_pairs(model, batch, names, direction)
-    clean_logits, corrupt_logits, src, tgt = (
-        runs.clean_logits,
-        runs.corrupt_logits,
-        runs.source,
-        runs.target,
+    clean_v, corrupt_v = (
+        met(runs.clean_logits).mean().item(),
+        met(runs.corrupt_logits).mean().item(),
     )
-    target_tokens = runs.target_tokens
-    clean_v, corrupt_v = met(clean_logits).mean().item(), met(corrupt_logits).mean().item()
-    base = clean_v if direction == "noise" else corrupt_v
-    values = torch.full((n_layers, n_heads), base)
+    values = torch.full((n_layers, n_heads), clean_v if direction == "noise" else corrupt_v)
     per = max(1, max_rows // b)
     bar = tqdm(total=len(senders), desc="path patch", disable=not progress)
     for start in range(0, len(senders), per):
         chunk = senders[start : start + per]
-        k = len(chunk)
-        mask = torch.zeros(k, n_layers, n_heads, dtype=torch.bool)
-        for i, (layer, h) in enumerate(chunk):
-            mask[i, layer, h] = True
-        tokens = repeat(target_tokens, "b pos -> (k b) pos", k=k)
-        hooks = _frozen_run_hooks(model, mask, src, tgt, k, mlps == "freeze")
-        if isinstance(receivers, str):  # "logits"
-            logits = model.run_with_hooks(tokens, fwd_hooks=hooks)
-        else:
-            logits = _receiver_run(model, tokens, hooks, receivers, tgt, k)
-        vals = checked_values(met, logits, k * b).reshape(k, b).mean(1)
+        logits = _senders_run(model, runs, chunk, receivers, mlps == "freeze")
+        vals = checked_values(met, logits, len(chunk) * b).reshape(len(chunk), b).mean(1)
         for (layer, h), v in zip(chunk, vals):
             values[layer, h] = v
-        bar.update(k)
+        bar.update(len(chunk))
     bar.close()
     return PatchResult.of(
         values,
@@ -193,6 +175,40 @@ def path_patch(
         mlps=mlps,
         receivers=receivers if receivers == "logits" else [list(r) for r in receivers],
     )
+
+
+def _check_receivers(model: TransformerBridge, receivers: object) -> None:
+    if receivers == "logits":
+        return
+    if not isinstance(receivers, list) or not receivers:
+        raise ArithlensError(
+            f"receivers={receivers!r}: expected 'logits' or a list of (layer, head, 'q'|'k'|'v')"
+        )
+    for r in receivers:
+        if not isinstance(r, (tuple, list)) or len(r) != 3:
+            raise ArithlensError(f"receiver {r!r} is invalid: expected (layer, head, 'q'|'k'|'v')")
+        check_choice("receiver input", r[2], ("q", "k", "v"))
+    _check_heads(model, [(r[0], r[1]) for r in receivers], "receiver")
+
+
+def _senders_run(
+    model: TransformerBridge,
+    runs: PairRuns,
+    chunk: list[tuple[int, int]],
+    receivers: str | list[Receiver],
+    freeze_mlps: bool,
+) -> torch.Tensor:
+    """Logits of one run per sender in ``chunk``, stacked ``(k * batch, pos, vocab)``: every
+    head frozen at the target run except the sender, which carries the source run."""
+    k = len(chunk)
+    mask = torch.zeros(k, model.cfg.n_layers, model.cfg.n_heads, dtype=torch.bool)
+    for i, (layer, h) in enumerate(chunk):
+        mask[i, layer, h] = True
+    tokens = repeat(runs.target_tokens, "b pos -> (k b) pos", k=k)
+    hooks = _frozen_run_hooks(model, mask, runs.source, runs.target, k, freeze_mlps)
+    if isinstance(receivers, str):  # "logits"
+        return model.run_with_hooks(tokens, fwd_hooks=hooks)
+    return _receiver_run(model, tokens, hooks, receivers, runs.target, k)
 
 
 def _receiver_run(
