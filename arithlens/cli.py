@@ -233,7 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="arithlens", description="Interpretability for arithmetic in transformers."
     )
     sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_train, _add_eval, _add_zoo, _add_patch, _add_probe, _add_figures, _add_demo):
+        add(sub)
+    return p
 
+
+def _add_train(sub) -> None:
     t = sub.add_parser("train", help="train a small arithmetic transformer and save a checkpoint")
     t.add_argument("--op", default="add", choices=["add", "sub", "mul"])
     t.add_argument("--digits", type=POSITIVE, default=3, help="digits per operand")
@@ -257,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="checkpoint folder")
     t.set_defaults(func=_cmd_train)
 
+
+def _add_eval(sub) -> None:
     e = sub.add_parser("eval", help="evaluate a zoo model or checkpoint folder")
     e.add_argument("model", help="zoo name or checkpoint folder")
     e.add_argument("--n", type=POSITIVE, default=2000)
@@ -265,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", default=None, help="also write a report (md, csv, json, html) here")
     e.set_defaults(func=_cmd_eval)
 
+
+def _add_zoo(sub) -> None:
     z = sub.add_parser("zoo", help="the bundled model zoo")
     zsub = z.add_subparsers(dest="zoo_command", required=True)
     zl = zsub.add_parser("list", help="list zoo models and their measured accuracy")
@@ -278,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     zr.set_defaults(func=_cmd_zoo_rebuild)
 
+
+def _add_patch(sub) -> None:
     pa = sub.add_parser("patch", help="activation patching: which component carries the change")
     pa.add_argument("model", help="zoo name, checkpoint folder, Hugging Face Hub id or folder")
     pa.add_argument(
@@ -301,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     _llm_options(pa)
     pa.set_defaults(func=_cmd_patch)
 
+
+def _add_probe(sub) -> None:
     pr = sub.add_parser("probe", help="linear probes at every layer x position, with controls")
     pr.add_argument("model", help="zoo name, checkpoint folder, Hugging Face Hub id or folder")
     pr.add_argument(
@@ -319,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
 
+
+def _add_figures(sub) -> None:
     fg = sub.add_parser(
         "figures", help="reproduce the literature's figures (HTML, PNG, JSON, report)"
     )
@@ -336,11 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _llm_options(fg)
     fg.set_defaults(func=_cmd_figures)
+
+
+def _add_demo(sub) -> None:
     d = sub.add_parser("demo", help="evaluate the default zoo model and write a first report")
     d.add_argument("--out", default="out")
     d.add_argument("--n", type=POSITIVE, default=4000)
     d.set_defaults(func=_cmd_demo)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
