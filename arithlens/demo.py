@@ -82,42 +82,12 @@ def _page(title: str, sections: list[tuple[str, str, go.Figure]]) -> str:
     )
 
 
-def write_demo(
-    model: TransformerBridge,
-    out: str | Path,
-    *,
-    name: str = "model",
-    n: int = 4000,
-    n_pairs: int = 256,
-    n_probe: int = 4000,
-    n_causal: int = 128,
-    seed: int = 0,
-    progress: bool = True,
-) -> dict[str, Path]:
-    """Write the demo page, its numbers and tables for an addition or subtraction ``model``.
-
-    Returns the paths by kind: ``page``, ``summary``, ``patching``, ``probes``, and the accuracy
-    report's ``markdown``, ``csv``, ``json``, ``figure``.
-    """
-    out = Path(out)
-    task = encoder_of(model).task
-    paths = write_report(model, out, n=n, seed=seed, name=name)
-    accuracy = json.loads(paths["json"].read_text())
-    shown = evaluate(model, n=n, seed=seed + 1, strategy="cascade")
-    pairs = encoder_of(model).pairs(n_pairs, "a.units", seed=seed)
-    patch = activation_patch(
-        model, pairs, "z", by=("layer", "pos", "head"), metric="logit_diff", progress=progress
-    ).normalized()
-    top = patch.top(3)
-    best = top.iloc[0]
-    layer, head, pos = int(best["layer"]), int(best["head"]), int(best["pos"])
-    probes = fit(model, "carry", n=n_probe, seed=seed, progress=progress)
-    flips = causal_flip(model, probes, n=n_causal, seed=seed + 1, progress=progress)
-    minimal, minimal_fig = _minimal_pairs(model, 300, seed)
+def _summary(name, task_name, accuracy, n_pairs, patch, top, probes, flips, minimal) -> dict:
+    """The page's numbers, as written to ``demo.json``."""
     pbest, fbest = probes.best().set_index("target"), flips.best().set_index("target")
     summary = {
         "model": name,
-        "task": task.name,
+        "task": task_name,
         "accuracy": accuracy,
         "patching": {
             "pairs": n_pairs,
@@ -148,6 +118,14 @@ def write_demo(
         },
         "minimal_pairs": minimal,
     }
+    return summary
+
+
+def _sections(model, summary, n, shown, patch, top_cell, probes, flips, minimal_fig) -> list:
+    """``(title, text, figure)`` of each section of the page."""
+    layer, head, pos = top_cell
+    accuracy = summary["accuracy"]
+    n_pairs = summary["patching"]["pairs"]
     top_text = "; ".join(
         f"L{c['layer']}H{c['head']} at {c['pos']} restores {c['restored']:.2f}"
         for c in summary["patching"]["top_cells"]
@@ -191,6 +169,45 @@ def write_demo(
             minimal_fig,
         ),
     ]
+    return sections
+
+
+def write_demo(
+    model: TransformerBridge,
+    out: str | Path,
+    *,
+    name: str = "model",
+    n: int = 4000,
+    n_pairs: int = 256,
+    n_probe: int = 4000,
+    n_causal: int = 128,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Path]:
+    """Write the demo page, its numbers and tables for an addition or subtraction ``model``.
+
+    Returns the paths by kind: ``page``, ``summary``, ``patching``, ``probes``, and the accuracy
+    report's ``markdown``, ``csv``, ``json``, ``figure``.
+    """
+    out = Path(out)
+    task = encoder_of(model).task
+    paths = write_report(model, out, n=n, seed=seed, name=name)
+    accuracy = json.loads(paths["json"].read_text())
+    shown = evaluate(model, n=n, seed=seed + 1, strategy="cascade")
+    pairs = encoder_of(model).pairs(n_pairs, "a.units", seed=seed)
+    patch = activation_patch(
+        model, pairs, "z", by=("layer", "pos", "head"), metric="logit_diff", progress=progress
+    ).normalized()
+    top = patch.top(3)
+    best = top.iloc[0]
+    layer, head, pos = int(best["layer"]), int(best["head"]), int(best["pos"])
+    probes = fit(model, "carry", n=n_probe, seed=seed, progress=progress)
+    flips = causal_flip(model, probes, n=n_causal, seed=seed + 1, progress=progress)
+    minimal, minimal_fig = _minimal_pairs(model, 300, seed)
+    summary = _summary(name, task.name, accuracy, n_pairs, patch, top, probes, flips, minimal)
+    sections = _sections(
+        model, summary, n, shown, patch, (layer, head, pos), probes, flips, minimal_fig
+    )
     paths["page"] = write_text(out / "index.html", _page(f"arithlens: {name}", sections))
     paths["summary"] = write_text(out / "demo.json", json.dumps(summary, indent=1))
     paths["patching"] = write_text(out / "patching.csv", patch.to_frame().to_csv(index=False))
