@@ -8,6 +8,8 @@ as fast as the reversed one, which hides the effect the paper reports."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -132,18 +134,8 @@ def _run(fmt: str, size: int, steps: int, s: dict, seed: int, progress: bool):
 def make(ctx: Context) -> FigureOutput:
     s = settings(ctx.quick)
     sizes, steps = s["sizes"], s["steps"]
-    runs: dict[str, dict[int, list[float]]] = {f: {k: [] for k in v} for f, v in sizes.items()}
-    long: dict[str, list[float]] = {f"{f}@{k}": [] for f, k in s["long"].items()}
+    runs, long, plain_model = _train_all(ctx, s)
     largest = sizes["plain"][-1]
-    for seed in ctx.seeds:
-        for fmt, fmt_sizes in sizes.items():
-            for size in fmt_sizes:
-                model, acc = _run(fmt, size, steps, s, seed, ctx.progress)
-                runs[fmt][size].append(acc)
-                if (fmt, size, seed) == ("plain", largest, ctx.seeds[0]):
-                    plain_model = model
-        for fmt, size in s["long"].items():
-            long[f"{fmt}@{size}"].append(_run(fmt, size, s["long_steps"], s, seed, ctx.progress)[1])
     # where plain-format errors fall (first seed): problems with a digit pair summing to 9
     res = evaluate(plain_model, n=s["n_eval"], seed=ctx.seeds[0] + 2)
     p = res.problems
@@ -151,38 +143,7 @@ def make(ctx: Context) -> FigureOutput:
     wrong = ~np.asarray(res.exact)
     stats = {f: {str(k): spread(v) for k, v in d.items()} for f, d in runs.items()}
     exact = {f: {k: v["mean"] for k, v in d.items()} for f, d in stats.items()}
-    fig = go.Figure()
-    for (fmt, d), color in zip(stats.items(), PALETTE):
-        fig.add_scatter(
-            x=sizes[fmt],
-            y=[v["mean"] for v in d.values()],
-            error_y=dict(type="data", array=[v["std"] for v in d.values()], visible=True),
-            name=fmt,
-            mode="lines+markers",
-            line=dict(color=color),
-        )
-        key = next((k for k in long if k.startswith(f"{fmt}@")), None)
-        if key:
-            lv = spread(long[key])
-            fig.add_scatter(
-                x=[s["long"][fmt]],
-                y=[lv["mean"]],
-                error_y=dict(type="data", array=[lv["std"]], visible=True),
-                name=f"{fmt}, {s['long_steps']} steps",
-                mode="markers",
-                marker=dict(color=color, symbol="star", size=13),
-            )
-    fig.update_xaxes(type="log", title="distinct training examples")
-    seeds_txt = f"mean +- sd over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
-    fig.update_layout(
-        title=f"3-digit addition, unpadded: held-out exact match by format<br>"
-        f"<sup>2-layer model, {steps} steps x {s['batch']} (stars: {s['long_steps']} steps); "
-        f"{seeds_txt}</sup>",
-        yaxis=dict(title="exact match", range=[0, 1.05]),
-        template="plotly_white",
-        width=900,
-        height=420,
-    )
+    fig = _figure(ctx, s, stats, long)
     rev = [v["mean"] for v in stats["reversed"].values()]
     numbers = dict(
         sizes={f: v for f, v in sizes.items()},
@@ -205,21 +166,84 @@ def make(ctx: Context) -> FigureOutput:
         plain_errors_with_pair_sum_9=float(has9[wrong].mean()) if wrong.any() else None,
         problems_with_pair_sum_9=float(has9.mean()),
     )
-    paper = {
-        "reversed_at_largest": "98.2% at 4k and 99.8% at 5k samples",
-        "plain_at_largest": "87.4% at 10k samples",
-        "reversed_long_4k": "98.2% at 4k samples",
-        "plain_long_10k": "87.4% at 10k samples",
-        "scratchpad_at_largest": "detailed scratchpad 99.8% at 1k samples",
-        "plain_errors_with_pair_sum_9": "plain-format errors concentrate where a digit pair sums to 9",
-    }
+    return FigureOutput(fig, numbers, PAPER, run_checks(CHECKS, numbers), _summary(ctx, s, numbers))
+
+
+PAPER = {
+    "reversed_at_largest": "98.2% at 4k and 99.8% at 5k samples",
+    "plain_at_largest": "87.4% at 10k samples",
+    "reversed_long_4k": "98.2% at 4k samples",
+    "plain_long_10k": "87.4% at 10k samples",
+    "scratchpad_at_largest": "detailed scratchpad 99.8% at 1k samples",
+    "plain_errors_with_pair_sum_9": "plain-format errors concentrate where a digit pair sums to 9",
+}
+
+
+def _train_all(ctx: Context, s: dict) -> tuple[dict, dict, Any]:
+    """Exact match of every (format, size) run and of the long runs, per seed, and the first
+    seed's plain model at the largest size."""
+    sizes = s["sizes"]
+    runs: dict[str, dict[int, list[float]]] = {f: {k: [] for k in v} for f, v in sizes.items()}
+    long: dict[str, list[float]] = {f"{f}@{k}": [] for f, k in s["long"].items()}
+    largest, plain_model = sizes["plain"][-1], None
+    for seed in ctx.seeds:
+        for fmt, fmt_sizes in sizes.items():
+            for size in fmt_sizes:
+                model, acc = _run(fmt, size, s["steps"], s, seed, ctx.progress)
+                runs[fmt][size].append(acc)
+                if (fmt, size, seed) == ("plain", largest, ctx.seeds[0]):
+                    plain_model = model
+        for fmt, size in s["long"].items():
+            long[f"{fmt}@{size}"].append(_run(fmt, size, s["long_steps"], s, seed, ctx.progress)[1])
+    return runs, long, plain_model
+
+
+def _figure(ctx: Context, s: dict, stats: dict, long: dict) -> go.Figure:
+    """Exact match against sample size per format (error bars: sd over seeds), long runs as
+    stars."""
+    fig = go.Figure()
+    for (fmt, d), color in zip(stats.items(), PALETTE):
+        fig.add_scatter(
+            x=s["sizes"][fmt],
+            y=[v["mean"] for v in d.values()],
+            error_y=dict(type="data", array=[v["std"] for v in d.values()], visible=True),
+            name=fmt,
+            mode="lines+markers",
+            line=dict(color=color),
+        )
+        key = next((k for k in long if k.startswith(f"{fmt}@")), None)
+        if key:
+            lv = spread(long[key])
+            fig.add_scatter(
+                x=[s["long"][fmt]],
+                y=[lv["mean"]],
+                error_y=dict(type="data", array=[lv["std"]], visible=True),
+                name=f"{fmt}, {s['long_steps']} steps",
+                mode="markers",
+                marker=dict(color=color, symbol="star", size=13),
+            )
+    fig.update_xaxes(type="log", title="distinct training examples")
+    seeds_txt = f"mean +- sd over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
+    fig.update_layout(
+        title=f"3-digit addition, unpadded: held-out exact match by format<br>"
+        f"<sup>2-layer model, {s['steps']} steps x {s['batch']} (stars: {s['long_steps']} steps); "
+        f"{seeds_txt}</sup>",
+        yaxis=dict(title="exact match", range=[0, 1.05]),
+        template="plotly_white",
+        width=900,
+        height=420,
+    )
+    return fig
+
+
+def _summary(ctx: Context, s: dict, numbers: dict) -> list[str]:
     summary = [
-        f"Exact match by format and sample size ({steps} steps of {s['batch']}; mean over seeds "
-        f"{list(ctx.seeds)}): {numbers['exact']}.",
+        f"Exact match by format and sample size ({s['steps']} steps of {s['batch']}; mean over "
+        f"seeds {list(ctx.seeds)}): {numbers['exact']}.",
         f"Plain-format errors with a digit pair summing to 9: {numbers['plain_errors_with_pair_sum_9']} "
         f"of errors, against {numbers['problems_with_pair_sum_9']:.3f} of all problems.",
     ]
-    if long:
+    if numbers["long"]:
         summary.append(
             f"Long runs ({s['long_steps']} steps): "
             + "; ".join(
@@ -228,4 +252,4 @@ def make(ctx: Context) -> FigureOutput:
             )
             + " — Lee et al.: reversed 98.2% at 4k, plain 87.4% at 10k."
         )
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
+    return summary
