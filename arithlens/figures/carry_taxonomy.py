@@ -268,48 +268,8 @@ def _figure(numbers: dict):
         )
     fig.update_xaxes(title_text="place of the predicted digit", autorange="reversed", row=3, col=1)
     fig.update_yaxes(title_text="attended column", row=3, col=1)
-    over = numbers.get("retrained", {})
     for name, color in COLORS.items():
-
-        def values(key: str, name=name) -> tuple[dict, dict | None]:
-            """The zoo model's numbers, or the seeds' means and error bars (sd) if retrained."""
-            if name not in over:
-                return numbers[key][name], None
-            spreads = over[name][key]
-            errors = dict(type="data", array=[v["std"] for v in spreads.values()], visible=True)
-            return {k: v["mean"] for k, v in spreads.items()}, errors
-
-        label = f"{name} (mean +- sd, {len(numbers['seeds'])} seeds)" if name in over else name
-        panels = (
-            (1, 1, "cascade_balanced"),
-            (1, 2, "cascade_uniform"),
-            (2, 1, "digit_class_uniform"),
-        )
-        for row, col, key in panels:
-            ys, errors = values(key)
-            fig.add_bar(
-                x=list(ys),
-                y=list(ys.values()),
-                error_y=errors,
-                name=label,
-                marker_color=color,
-                showlegend=(row, col) == (1, 1),
-                legendgroup=name,
-                row=row,
-                col=col,
-            )
-        for kind, dash in (("chains", "solid"), ("twins", "dash")):
-            if name in numbers[kind]:
-                ys, errors = values(kind)
-                fig.add_scatter(
-                    x=[int(k) for k in ys],
-                    y=list(ys.values()),
-                    error_y=errors,
-                    name=f"{name} {kind}",
-                    line=dict(color=color, dash=dash),
-                    row=2,
-                    col=2,
-                )
+        _model_traces(fig, numbers, name, color)
     for row, col in ((1, 1), (1, 2), (2, 1), (2, 2)):
         fig.update_yaxes(range=[0, 1.05], row=row, col=col)
     fig.update_xaxes(title_text="chain length (sum-9 run + 1)", row=2, col=2)
@@ -322,6 +282,52 @@ def _figure(numbers: dict):
         height=1080,
     )
     return fig
+
+
+def _model_traces(fig, numbers: dict, name: str, color: str) -> None:
+    """One model's bars (cascade classes, digit classes) and chain / twin lines, with error bars
+    (sd) when the model was retrained over seeds."""
+    over = numbers.get("retrained", {})
+
+    def values(key: str, name=name) -> tuple[dict, dict | None]:
+        """The zoo model's numbers, or the seeds' means and error bars (sd) if retrained."""
+        if name not in over:
+            return numbers[key][name], None
+        spreads = over[name][key]
+        errors = dict(type="data", array=[v["std"] for v in spreads.values()], visible=True)
+        return {k: v["mean"] for k, v in spreads.items()}, errors
+
+    label = f"{name} (mean +- sd, {len(numbers['seeds'])} seeds)" if name in over else name
+    panels = (
+        (1, 1, "cascade_balanced"),
+        (1, 2, "cascade_uniform"),
+        (2, 1, "digit_class_uniform"),
+    )
+    for row, col, key in panels:
+        ys, errors = values(key)
+        fig.add_bar(
+            x=list(ys),
+            y=list(ys.values()),
+            error_y=errors,
+            name=label,
+            marker_color=color,
+            showlegend=(row, col) == (1, 1),
+            legendgroup=name,
+            row=row,
+            col=col,
+        )
+    for kind, dash in (("chains", "solid"), ("twins", "dash")):
+        if name in numbers[kind]:
+            ys, errors = values(kind)
+            fig.add_scatter(
+                x=[int(k) for k in ys],
+                y=list(ys.values()),
+                error_y=errors,
+                name=f"{name} {kind}",
+                line=dict(color=color, dash=dash),
+                row=2,
+                col=2,
+            )
 
 
 __all__ = ["CHECKS", "make"]

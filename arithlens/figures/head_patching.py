@@ -28,6 +28,30 @@ CHECKS = [
 ]
 
 
+def _attention_panels(fig, t, top, labels: list[str]) -> dict[str, str]:
+    """One attention heatmap per top cell (row 2), on the traced problem; returns the token each
+    top head reads most from the query position that matters."""
+    reads = {}
+    for i, (_, r) in enumerate(top.iterrows(), start=1):
+        layer, head, pos = int(r["layer"]), int(r["head"]), int(r["pos"])
+        pat = t.pattern[layer, head]
+        fig.add_heatmap(
+            z=pat,
+            x=t.token_labels,
+            y=t.token_labels,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            row=2,
+            col=i,
+        )
+        fig.update_yaxes(autorange="reversed", row=2, col=i)
+        # what the head reads from the query position that matters (mean over the pairs' layout)
+        reads[f"L{layer}H{head}@{labels[pos]}"] = t.token_labels[int(np.argmax(pat[pos]))]
+    return reads
+
+
 @register(
     "head_patching",
     "Head x position patching and the top heads' attention, add3-2L",
@@ -58,24 +82,7 @@ def make(ctx: Context) -> FigureOutput:
     heat = res.plot().data[0]
     fig.add_trace(heat, row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
-    reads = {}
-    for i, (_, r) in enumerate(top.iterrows(), start=1):
-        layer, head, pos = int(r["layer"]), int(r["head"]), int(r["pos"])
-        pat = t.pattern[layer, head]
-        fig.add_heatmap(
-            z=pat,
-            x=t.token_labels,
-            y=t.token_labels,
-            colorscale="Blues",
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            row=2,
-            col=i,
-        )
-        fig.update_yaxes(autorange="reversed", row=2, col=i)
-        # what the head reads from the query position that matters (mean over the pairs' layout)
-        reads[f"L{layer}H{head}@{labels[pos]}"] = t.token_labels[int(np.argmax(pat[pos]))]
+    reads = _attention_panels(fig, t, top, labels)
     fig.update_layout(
         title=f"add3-2L head x position patching ({n} a.units pairs) and top heads' attention on 123+456",
         template="plotly_white",

@@ -193,13 +193,7 @@ def fit(
     """
     encoder = encoder_of(model)
     task = encoder.task
-    check_int("n", n, minimum=20)
-    check_int("min_per_class", min_per_class, minimum=1)
-    check_float("l2", l2, minimum=0)
-    check_float("test_fraction", test_fraction, minimum=0.05, maximum=0.5)
-    controls = [controls] if isinstance(controls, str) else list(controls)
-    for c in controls:
-        check_choice("control", c, CONTROLS)
+    controls = _check_options(n, min_per_class, l2, test_fraction, controls)
     targets = resolve(task, target)
     problems = _problems(model, encoder, problems, n, seed, strategy)
     problems, train, test = _split(problems, test_fraction, seed)
@@ -224,11 +218,12 @@ def fit(
     )
     score, control, weights = _with_control_task(acts, enc, controls, train, test, l2, bar)
     random_score = torch.full_like(score, float("nan"))
-    if "random_init" in controls:
+    if "random_init" in controls:  # the same probes on a randomly initialized twin
         racts = collect(random_init_like(model), batch.tokens, names, pi)
-        y = torch.from_numpy(enc.y)
         ncls = [len(c) for c in enc.classes]
-        random_score, _ = _probe_all(racts, y, enc.kinds, ncls, train, test, l2, bar)
+        random_score = _probe_all(
+            racts, torch.from_numpy(enc.y), enc.kinds, ncls, train, test, l2, bar
+        )[0]
     bar.close()
     K = len(targets)
     return ProbeResult(
@@ -256,6 +251,20 @@ def fit(
         control_types=control_types,
         task=task.to_dict(),
     )
+
+
+def _check_options(
+    n: int, min_per_class: int, l2: float, test_fraction: float, controls: Sequence[str] | str
+) -> list[str]:
+    """The sizes and penalties checked; the controls as a checked list."""
+    check_int("n", n, minimum=20)
+    check_int("min_per_class", min_per_class, minimum=1)
+    check_float("l2", l2, minimum=0)
+    check_float("test_fraction", test_fraction, minimum=0.05, maximum=0.5)
+    controls = [controls] if isinstance(controls, str) else list(controls)
+    for c in controls:
+        check_choice("control", c, CONTROLS)
+    return controls
 
 
 def _problems(
