@@ -1,7 +1,14 @@
-"""Loaded first by pytest (before any arithlens module is imported for doctests): the whole
-suite runs with the Hugging Face Hub offline, so nothing can be downloaded."""
+"""Loaded by pytest before anything is collected: the array shapes of arithlens are checked at
+run time during the tests. jaxtyping's import hook decorates every function of the package with
+``@jaxtyped``; :func:`tests.shapes.check` makes each one that annotates a shape
+(``Float[Tensor, "batch pos d_vocab"]``) check its arguments and return value, with one size per
+dimension name across them. Set ARITHLENS_NO_SHAPE_CHECKS=1 to turn it off."""
 
 import os
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
+if not os.environ.get("ARITHLENS_NO_SHAPE_CHECKS"):
+    from jaxtyping import install_import_hook
+
+    import tests.shapes  # noqa: F401  (the hook's typechecker, below, is found through it)
+
+    install_import_hook("arithlens", "tests.shapes.check")

@@ -366,18 +366,19 @@ def test_a_patch_whose_hook_never_fires_raises(zoo_add3_2l, batch, monkeypatch):
 def test_a_metric_of_the_wrong_shape_is_named(zoo_add3_2l, batch):
     import dataclasses
 
-    from arithlens.patching import metrics as M
+    good = make_metric("answer_logprob", batch)
 
-    bad = dataclasses.replace(make_metric("answer_logprob", batch), name="bad")
-    monkeypatch_fn = lambda lg, pos, c, k: lg[..., 0].sum()  # noqa: E731  (a scalar, not per row)
-    M.METRICS["bad"] = monkeypatch_fn
-    try:
-        with pytest.raises(ArithlensError, match=r"metric 'bad' returned shape \(\): expected \("):
-            activation_patch(
-                zoo_add3_2l, batch, "resid_pre", by=("layer", "pos"), metric=bad, progress=False
-            )
-    finally:
-        del M.METRICS["bad"]
+    class Scalar(type(good)):  # a user's metric that returns a scalar, not one value per row
+        def __call__(self, logits):
+            return logits[..., 0].sum()
+
+    bad = Scalar(
+        **{f.name: getattr(good, f.name) for f in dataclasses.fields(good)} | {"name": "bad"}
+    )
+    with pytest.raises(ArithlensError, match=r"metric 'bad' returned shape \(\): expected \("):
+        activation_patch(
+            zoo_add3_2l, batch, "resid_pre", by=("layer", "pos"), metric=bad, progress=False
+        )
 
 
 def test_interrupted_sweep_resumes_from_its_finished_layers(zoo_add3_2l, tmp_path, monkeypatch):

@@ -31,6 +31,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from einops import repeat
 from tqdm.auto import tqdm
@@ -70,7 +72,7 @@ def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: s
 
 
 def _frozen_run_hooks(
-    model, senders_mask: torch.Tensor, src: dict, tgt: dict, k: int, freeze_mlps: bool
+    model, senders_mask: torch.Tensor, src: Any, tgt: Any, k: int, freeze_mlps: bool
 ) -> sites.Hooks:
     """Hooks that set every head's z to tgt (or src for senders), and every MLP output to tgt
     when ``freeze_mlps``."""
@@ -212,7 +214,7 @@ def _senders_run(
 
 
 def _receiver_run(
-    model, tokens, frozen_hooks, receivers: list[Receiver], tgt: dict, k: int
+    model, tokens, frozen_hooks, receivers: list[Receiver], tgt: Any, k: int
 ) -> torch.Tensor:
     """Record receivers' q/k/v under the frozen run, then patch only those into a normal run."""
     names = {sites.hook(x, layer) for layer, _, x in receivers}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, 
 from arithlens.tokens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
 
 
+@runtime_checkable
 class Encoder(Protocol):
     @property
     def task(self) -> TaskSpec: ...
