@@ -169,6 +169,14 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
     return fig
 
 
+def _site_title(res, value: str) -> str:
+    """A probe result's heatmap title (held-out size) or a causal result's (examples used)."""
+    if hasattr(res, "n_test"):
+        return f"probe {value} on {res.activation} (held-out, n={res.n_test})"
+    used = ", ".join(f"{t} {int(k)}" for t, k in zip(res.targets, res.n_examples))
+    return f"causal {value} along {res.along} on {res.activation} ({res.mode}; examples: {used})"
+
+
 def _probe_targets(res, targets: list[str] | None) -> list[str]:
     names = targets or res.targets
     for t in names:
@@ -205,7 +213,7 @@ def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -
         )
         fig.update_yaxes(autorange="reversed", row=row, col=1)
     fig.update_layout(
-        title=f"probe {value} on {res.activation} (held-out, n={res.n_test})",
+        title=_site_title(res, value),
         template="plotly_white",
         height=max(300, len(names) * (22 * len(y) + 90) + 80),
     )

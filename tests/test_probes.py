@@ -199,6 +199,8 @@ def test_causal_flip_beats_a_random_direction(zoo_add3_2l, carry_probes, tmp_pat
     flips = causal_flip(zoo_add3_2l, carry_probes, n=128, progress=False)
     # saved and loaded, the result is the same table
     back = CausalResult.load(flips.save(tmp_path / "flips"))
+    title = flips.plot().layout.title.text  # how many examples each rate is over
+    assert f"{flips.targets[0]} {int(flips.n_examples[0])}" in title and "along mean_diff" in title
     pd.testing.assert_frame_equal(back.to_frame(), flips.to_frame())
     with pytest.raises(al.ArithlensError, match="not a saved causal result"):
         CausalResult.load(tmp_path)
