@@ -142,11 +142,19 @@ def test_natural_language_template(models):
 def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
     from transformer_lens import patching as tlp
 
-    from arithlens.models.run import can_resume
+    from arithlens.models import sites
+    from arithlens.models.run import can_resume, run_from_layer
 
     model = models[arch]
-    # rotary models need position embeddings computed outside their blocks: no resuming
-    assert can_resume(model) == (arch == "gpt2")
+    # every architecture resumes from a layer (rotary ones get their position embeddings and
+    # mask): the fast path runs here, and its logits equal a whole forward at every layer
+    assert can_resume(model)
+    tokens = model.encoder.encode(model.encoder.sample(5, seed=3)).tokens
+    names = set(sites.layers("resid_pre", model.cfg.n_layers))
+    logits, cache = model.run_with_cache(tokens, names_filter=lambda n: n in names)
+    for layer in range(model.cfg.n_layers):
+        resumed = run_from_layer(model, cache[sites.hook("resid_pre", layer)], layer)
+        assert torch.allclose(resumed, logits, atol=1e-5), layer
     batch = model.encoder.pairs(8, change="b.units")
     metric = al.patching.make_metric("logit_diff", batch)
     ours = activation_patch(
