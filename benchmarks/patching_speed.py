@@ -15,9 +15,14 @@
     Hugging Face GPT-2 bridges take the same resume-from-layer and one-position fast paths once
     ``can_resume`` has checked that their blocks reproduce the logits from a cached residual.
 
+(d) a Llama-shaped Hugging Face checkpoint with rotary embeddings and grouped-query attention
+    (12 layers, 12 query heads, 4 key-value heads, d_model 768, SwiGLU 2048; random weights,
+    written locally), same prompts and sampling as (c): rotary bridges resume from the patched
+    layer too (their blocks get the position embeddings and mask from ``run_from_layer``).
+
 Last line: ``patching_speedup_small=<x> patching_speedup_gpt2shape=<x>
-patching_speedup_hf_gpt2shape=<x> max_abs_diff=<d>``.
-Goal: >= 5x on all three, max abs diff <= 1e-4.
+patching_speedup_hf_gpt2shape=<x> patching_speedup_hf_llamashape=<x> max_abs_diff=<d>``.
+Goal: >= 5x on (a)-(c), max abs diff <= 1e-4; (d) is reported.
 """
 
 from __future__ import annotations
@@ -98,6 +103,33 @@ def _hf_gpt2_small():
     return model, model.encoder.pairs(16, "a.units", seed=0)
 
 
+def _hf_llama_shaped():
+    """A Llama-shaped Hugging Face checkpoint (rotary, GQA 12/4 heads, 12 layers, d_model 768)
+    with a locally made tokenizer, loaded through arithlens, and 16 prompt pairs."""
+    import tempfile
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from arithlens.models.toy import make_tokenizer
+
+    folder = Path(tempfile.mkdtemp()) / "llama-shaped"
+    tok = make_tokenizer("digits")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=768,
+        intermediate_size=2048,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        num_key_value_heads=4,
+        max_position_embeddings=64,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    model = al.load(str(folder), template="{a}+{b}=", offline=True)
+    return model, model.encoder.pairs(16, "a.units", seed=0)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--tl-cells", type=int, default=48, help="cells transformer_lens runs for (b)")
@@ -136,14 +168,23 @@ def main() -> None:
         f"pairs x {batch_c.n_pos} tokens, {cells_c} cells: arithlens {ours_c:.1f} s, "
         f"transformer_lens {tl_c:.1f} s (scaled from {args.tl_cells} cells)"
     )
-    for name, model_, batch_ in (("a", small, batch_a), ("b", big, batch), ("c", hf, batch_c)):
+    llama, batch_d = _hf_llama_shaped()
+    ours_d, tl_d, diff_d, cells_d = compare(llama, batch_d, args.tl_cells, args.layers)
+    print(
+        f"(d) Hugging Face Llama-shaped checkpoint (rotary, GQA 12/4 heads; random weights), 16 "
+        f"pairs x {batch_d.n_pos} tokens, {cells_d} cells: arithlens {ours_d:.1f} s, "
+        f"transformer_lens {tl_d:.1f} s (scaled from {args.tl_cells} cells)"
+    )
+    runs = (("a", small, batch_a), ("b", big, batch), ("c", hf, batch_c), ("d", llama, batch_d))
+    for name, model_, batch_ in runs:
         t0 = time.perf_counter()
         attribution_patch(model_, batch_, "z", by=("layer", "pos", "head"), metric="answer_logprob")
         print(f"({name}) attribution patching, same full sweep: {time.perf_counter() - t0:.2f} s")
     print(
         f"patching_speedup_small={tl_a / ours_a:.2f} patching_speedup_gpt2shape={tl_b / ours_b:.2f} "
         f"patching_speedup_hf_gpt2shape={tl_c / ours_c:.2f} "
-        f"max_abs_diff={max(diff_a, diff_b, diff_c):.2e}"
+        f"patching_speedup_hf_llamashape={tl_d / ours_d:.2f} "
+        f"max_abs_diff={max(diff_a, diff_b, diff_c, diff_d):.2e}"
     )
 
 
