@@ -3,8 +3,10 @@
 Denoising runs the corrupt input and patches in clean activations; noising runs the clean input
 and patches in corrupt ones. For each layer, the patches (one per position, head, or both) are
 stacked along the batch axis, ``k`` copies of the batch at a time, so one forward serves ``k``
-patches; chunks are sized to a row budget. On native arithlens models the forward resumes from
-the patched layer (blocks before it are not re-run: their output is the cached residual), and
+patches; chunks are sized to a row budget. On native arithlens models and Hugging Face bridges
+where :func:`~arithlens.models.run.can_resume` holds (GPT-2, GPT-NeoX, Llama/Qwen) the forward
+resumes from the patched layer (blocks before it are not re-run: their output is the cached
+residual), and
 positions after the last metric position are never run (causal attention makes their effect
 exactly zero, so they are filled with the unpatched value). The numbers equal
 ``transformer_lens.patching`` (tests compare them); only fewer, cheaper forwards are run.
