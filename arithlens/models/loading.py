@@ -22,18 +22,28 @@ from arithlens.models import checkpoint, zoo
 
 
 def load(
-    name_or_path: str | Path, *, device: str | torch.device | None = None, **pretrained: Any
+    name_or_path: str | Path,
+    *,
+    device: str | torch.device | None = None,
+    source: str | None = None,
+    **pretrained: Any,
 ) -> TransformerBridge:
     """The one way to load a model: a zoo name (``"add3-2L"``), an arithlens checkpoint folder
     (``arithlens.json`` + safetensors), a Hugging Face Hub id or a local Hugging Face folder
     (``config.json``). Every model comes back as a ``TransformerBridge`` with its task and
-    encoder attached (:mod:`arithlens.contract`).
+    encoder attached (:mod:`arithlens.contract`). With ``source=`` (``"hooked"``, ``"nanogpt"``,
+    ``"adder"``) the file is a model trained elsewhere, converted by
+    :func:`arithlens.models.imports.convert` (``task``, ``vocab``, ``config``).
 
     For Hugging Face models ``pretrained`` goes to
     :func:`arithlens.models.hf.load_pretrained` (``task``, ``template``, ``shots``, ``dtype``,
     ``device_map``, ``offline``, ...); an arithlens model takes none of them."""
     s = str(name_or_path)
     path = Path(s).expanduser()
+    if source is not None:  # a model trained elsewhere: see arithlens.models.imports
+        from arithlens.models.imports import convert
+
+        return convert(path, source, device=device, **pretrained)
     native = s in zoo.RECIPES or (path / "arithlens.json").is_file()
     if native and pretrained:
         raise ArithlensError(

@@ -25,7 +25,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._records import from_dict
 from arithlens.contract import attach
-from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.tasks import TaskSpec, max_length
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB
 
@@ -48,6 +48,7 @@ class ModelSpec:
         n_ctx: context length (longest sequence the model accepts).
         d_vocab: vocabulary size.
         seed: initialization seed.
+        eps: the normalization layers' epsilon (1e-5; 1e-8 for the tiny adders' RMSNorm).
     """
 
     n_layers: int
@@ -61,12 +62,14 @@ class ModelSpec:
     n_ctx: int = 32
     d_vocab: int = len(DEFAULT_VOCAB)
     seed: int = 0
+    eps: float = 1e-5
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_head", "n_ctx", "d_vocab"):
             check_int(name, getattr(self, name), minimum=1)
         check_int("d_mlp", self.d_mlp, minimum=0 if self.attn_only else 1)
         check_int("seed", self.seed, minimum=0)
+        check_float("eps", self.eps, above=0)
         check_choice("act_fn", self.act_fn, ACT_FNS)
         if self.normalization_type is not None:
             check_choice("normalization_type", self.normalization_type, ("LN", "LNPre", "RMS"))
@@ -96,6 +99,7 @@ class ModelSpec:
             normalization_type=self.normalization_type,
             attn_only=self.attn_only,
             seed=self.seed,
+            eps=self.eps,
             default_prepend_bos=False,
         )
 
