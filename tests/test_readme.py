@@ -4,10 +4,13 @@ of the same architectures (no network in tests). A renamed function or argument 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.test_imports import adder_checkpoint, hooked_checkpoint, nanogpt_checkpoint
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -56,6 +59,11 @@ def test_every_readme_example_runs(tmp_path, monkeypatch):
         code = code.replace(old, new)
     monkeypatch.chdir(tmp_path)  # results/ and runs/ land here
     toy = {a: toy_checkpoint(tmp_path / f"toy-{a}", a) for a in ("gpt2", "llama")}
+    # the files "Bring your own model" loads, in their layouts (random weights)
+    _, config, _ = hooked_checkpoint(tmp_path)  # writes model.pth
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    nanogpt_checkpoint(tmp_path)  # ckpt.pt
+    adder_checkpoint(tmp_path)  # adder.pt
     namespace: dict = {"TOY": toy}
     exec(compile(code, str(README), "exec"), namespace)
     # the last block's names are the Hugging Face ones: they ran on a local Llama checkpoint
