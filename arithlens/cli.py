@@ -23,13 +23,46 @@ from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
 
 
-def _cmd_train(a: argparse.Namespace) -> int:
-    from arithlens.models import TrainConfig, save, train
+def _task(a: argparse.Namespace):
+    """The task of the --op, --digits, --format, --no-pad and --signed options."""
     from arithlens.tasks import TaskSpec
 
-    task = TaskSpec(
+    return TaskSpec(
         op=a.op, n_digits=a.digits, format=a.format, pad=not a.no_pad, nonneg=not a.signed
     )
+
+
+def _task_options(p: argparse.ArgumentParser, digits: int = 3) -> None:
+    p.add_argument("--op", default="add", choices=["add", "sub", "mul"])
+    p.add_argument("--digits", type=POSITIVE, default=digits, help="digits per operand")
+    p.add_argument("--format", default="reversed", choices=["plain", "reversed", "scratchpad"])
+    p.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
+    p.add_argument("--signed", action="store_true", help="subtraction with negative results")
+
+
+def _cmd_convert(a: argparse.Namespace) -> int:
+    from arithlens.models import save
+    from arithlens.models.loading import load
+
+    check_writable(a.out, "checkpoint folder")
+    model = load(
+        a.path,
+        source=a.source,
+        task=_task(a),
+        vocab=a.vocab,
+        **({"config": a.config} if a.config else {}),
+    )
+    save(model, a.out)
+    print(
+        f"saved {a.out}: {a.source} model {a.path} as an arithlens checkpoint of {model.task.name}"
+    )
+    return 0
+
+
+def _cmd_train(a: argparse.Namespace) -> int:
+    from arithlens.models import TrainConfig, save, train
+
+    task = _task(a)
     cfg = TrainConfig(
         steps=a.steps,
         batch_size=a.batch_size,
@@ -233,16 +266,23 @@ def build_parser() -> argparse.ArgumentParser:
         prog="arithlens", description="Interpretability for arithmetic in transformers."
     )
     sub = p.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_eval, _add_zoo, _add_patch, _add_probe, _add_figures, _add_demo):
+    for add in (
+        _add_train,
+        _add_convert,
+        _add_eval,
+        _add_zoo,
+        _add_patch,
+        _add_probe,
+        _add_figures,
+        _add_demo,
+    ):
         add(sub)
     return p
 
 
 def _add_train(sub) -> None:
     t = sub.add_parser("train", help="train a small arithmetic transformer and save a checkpoint")
-    t.add_argument("--op", default="add", choices=["add", "sub", "mul"])
-    t.add_argument("--digits", type=POSITIVE, default=3, help="digits per operand")
-    t.add_argument("--format", default="reversed", choices=["plain", "reversed", "scratchpad"])
+    _task_options(t)
     t.add_argument("--preset", default="2L", help="model preset (1L, 2L, 3L, 4L)")
     t.add_argument("--steps", type=POSITIVE, default=1000)
     t.add_argument("--batch-size", type=POSITIVE, default=256)
@@ -257,10 +297,21 @@ def _add_train(sub) -> None:
         default=None,
         help="fixed training-set size (default: fresh problems every step)",
     )
-    t.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
-    t.add_argument("--signed", action="store_true", help="subtraction with negative results")
     t.add_argument("--out", required=True, help="checkpoint folder")
     t.set_defaults(func=_cmd_train)
+
+
+def _add_convert(sub) -> None:
+    c = sub.add_parser(
+        "convert", help="convert a model trained elsewhere (HookedTransformer, nanoGPT, tiny adder)"
+    )
+    c.add_argument("path", help="the checkpoint file")
+    c.add_argument("--source", required=True, choices=["hooked", "nanogpt", "adder"])
+    _task_options(c)
+    c.add_argument("--vocab", default=None, help="the source's token for each id, in id order")
+    c.add_argument("--config", default=None, help="HookedTransformer config JSON (--source hooked)")
+    c.add_argument("--out", required=True, help="arithlens checkpoint folder to write")
+    c.set_defaults(func=_cmd_convert)
 
 
 def _add_eval(sub) -> None:

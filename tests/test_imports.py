@@ -376,3 +376,34 @@ def test_bad_checkpoints_are_named(tmp_path):
         al.load(tmp_path / "code.pt", source="adder", task=ADD10)
     with pytest.raises(ArithlensError, match="does not exist"):
         al.load(tmp_path / "nope.pt", source="adder", task=ADD10)
+
+
+def test_the_cli_converts_to_a_checkpoint_that_evaluates(tmp_path, capsys):
+    from arithlens.cli import main
+
+    path, _, _ = adder_checkpoint(tmp_path)
+    out = tmp_path / "converted"
+    assert (
+        main(["convert", str(path), "--source", "adder", "--digits", "10", "--out", str(out)]) == 0
+    )
+    assert "as an arithlens checkpoint of add10" in capsys.readouterr().out
+    tokens = encode(al.tasks.sample(ADD10, 4, seed=0)).tokens
+    direct = al.load(path, source="adder", task=ADD10)
+    assert torch.equal(al.load(out)(tokens), direct(tokens))
+    assert main(["eval", str(out), "--n", "50"]) == 0
+    # a missing file: exit 2, one line naming it, nothing written
+    bad = tmp_path / "bad"
+    code = main(
+        [
+            "convert",
+            str(tmp_path / "nope.pt"),
+            "--source",
+            "adder",
+            "--digits",
+            "10",
+            "--out",
+            str(bad),
+        ]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "nope.pt" in err[0] and not bad.exists()
