@@ -8,6 +8,7 @@ import pytest
 import arithlens as al
 from arithlens.contract import attach, is_native, record_of, source_of, spec_of, task_of
 from arithlens.errors import ArithlensError
+from arithlens.models import ModelSpec
 from arithlens.tasks import TaskSpec
 from arithlens.tokens.encoders import CharEncoder, encoder_of
 
@@ -18,7 +19,9 @@ def test_a_zoo_model_carries_the_whole_contract(zoo_add3_2l):
     m = zoo_add3_2l
     assert task_of(m) == m.task and task_of(m).name == "add3-reversed"
     assert spec_of(m).n_layers == 2 and record_of(m).eval_steps and source_of(m) is None
-    assert m.meta["model"] == spec_of(m).to_dict()  # the checkpoint's metadata
+    # the checkpoint's metadata (written before ModelSpec gained eps and positional: defaults)
+    assert ModelSpec.from_dict(m.meta["model"]) == spec_of(m)
+    assert set(m.meta["model"]) <= set(spec_of(m).to_dict())
     assert is_native(m) and isinstance(encoder_of(m), CharEncoder)
 
 

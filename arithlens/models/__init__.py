@@ -8,10 +8,11 @@ Example:
 """
 
 from arithlens.models.checkpoint import read_metadata, save
-from arithlens.models.presets import PRESETS, ModelSpec, boot, build_model, preset_spec
+from arithlens.models.presets import POSITIONALS, PRESETS, ModelSpec, boot, build_model, preset_spec
 from arithlens.models.train import TrainConfig, TrainRecord, completion_loss, score_digits, train
 
 __all__ = [
+    "POSITIONALS",
     "PRESETS",
     "ModelSpec",
     "TrainConfig",

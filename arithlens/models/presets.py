@@ -30,6 +30,8 @@ from arithlens.tasks import TaskSpec, max_length
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB
 
 ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
+POSITIONALS = ("standard", "rotary")
+"""Position encodings a model can be built with (:attr:`ModelSpec.positional`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +51,10 @@ class ModelSpec:
         d_vocab: vocabulary size.
         seed: initialization seed.
         eps: the normalization layers' epsilon (1e-5; 1e-8 for the tiny adders' RMSNorm).
+        positional: ``"standard"`` (learned absolute position embeddings) or ``"rotary"``
+            (rotary embeddings of the queries and keys, base ``rotary_base``; no position
+            embedding).
+        rotary_base: the rotary frequencies' base (``"rotary"`` only).
     """
 
     n_layers: int
@@ -63,6 +69,8 @@ class ModelSpec:
     d_vocab: int = len(DEFAULT_VOCAB)
     seed: int = 0
     eps: float = 1e-5
+    positional: str = "standard"
+    rotary_base: float = 10000.0
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_head", "n_ctx", "d_vocab"):
@@ -70,6 +78,8 @@ class ModelSpec:
         check_int("d_mlp", self.d_mlp, minimum=0 if self.attn_only else 1)
         check_int("seed", self.seed, minimum=0)
         check_float("eps", self.eps, above=0)
+        check_choice("positional", self.positional, POSITIONALS)
+        check_float("rotary_base", self.rotary_base, above=1)
         check_choice("act_fn", self.act_fn, ACT_FNS)
         if self.normalization_type is not None:
             check_choice("normalization_type", self.normalization_type, ("LN", "LNPre", "RMS"))
@@ -100,6 +110,8 @@ class ModelSpec:
             attn_only=self.attn_only,
             seed=self.seed,
             eps=self.eps,
+            positional_embedding_type=self.positional,
+            rotary_base=self.rotary_base,
             default_prepend_bos=False,
         )
 
@@ -115,12 +127,24 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset_spec(
-    preset: str, task: TaskSpec, *, seed: int = 0, vocab_size: int = len(DEFAULT_VOCAB)
+    preset: str,
+    task: TaskSpec,
+    *,
+    seed: int = 0,
+    vocab_size: int = len(DEFAULT_VOCAB),
+    positional: str = "standard",
 ) -> ModelSpec:
-    """The :class:`ModelSpec` of ``preset`` sized for ``task``'s longest sequence."""
+    """The :class:`ModelSpec` of ``preset`` sized for ``task``'s longest sequence, with
+    ``positional`` position encodings."""
     check_choice("preset", preset, tuple(PRESETS))
     check_int("seed", seed, minimum=0)
-    return ModelSpec(**PRESETS[preset], n_ctx=max_length(task), d_vocab=vocab_size, seed=seed)
+    return ModelSpec(
+        **PRESETS[preset],
+        n_ctx=max_length(task),
+        d_vocab=vocab_size,
+        seed=seed,
+        positional=positional,
+    )
 
 
 def boot(
@@ -138,6 +162,15 @@ def boot(
     return attach(model, task=task, spec=spec, record=None)
 
 
-def build_model(preset: str, task: TaskSpec, *, seed: int = 0) -> TransformerBridge:
-    """A randomly initialized model of ``preset`` for ``task`` (deterministic in ``seed``)."""
-    return boot(preset_spec(preset, task, seed=seed), task)
+def build_model(
+    preset: str, task: TaskSpec, *, seed: int = 0, positional: str = "standard"
+) -> TransformerBridge:
+    """A randomly initialized model of ``preset`` for ``task`` (deterministic in ``seed``), with
+    ``positional`` position encodings (:data:`POSITIONALS`).
+
+    Example:
+        >>> from arithlens.tasks import TaskSpec
+        >>> build_model("1L", TaskSpec(op="add", n_digits=2), positional="rotary").cfg.positional_embedding_type
+        'rotary'
+    """
+    return boot(preset_spec(preset, task, seed=seed, positional=positional), task)
