@@ -256,9 +256,13 @@ def evaluate(
 def length_generalization(
     model: TransformerBridge, digits: list[int], *, n: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
-    """Exact match on the model's task at other operand widths (each must fit the context).
+    """Exact match and per-digit accuracy on the model's task at other operand widths (each
+    must fit the context: build the model with a longer ``n_ctx`` to pose wider problems).
 
-    Returns a frame with columns ``n_digits, exact_match, trained``.
+    Returns a frame with one row per width: ``n_digits``, ``exact_match``, ``digit_accuracy``
+    (mean over the answer digits), ``trained`` (the width the model was trained on), and one
+    column per answer digit name (``units``, ``tens``, ...; NaN where the width has no such
+    digit).
     """
     task = task_of(model)
     rows = []
@@ -270,7 +274,16 @@ def length_generalization(
                 f"n_ctx={model.cfg.n_ctx}"
             )
         res = evaluate(model, sample(other, n, seed), any_width=True)
-        rows.append(dict(n_digits=d, exact_match=res.exact_match, trained=d == task.n_digits))
+        per = res.per_digit()
+        rows.append(
+            dict(
+                n_digits=d,
+                exact_match=res.exact_match,
+                digit_accuracy=float(per.mean()),
+                trained=d == task.n_digits,
+                **per.to_dict(),
+            )
+        )
     return pd.DataFrame(rows)
 
 

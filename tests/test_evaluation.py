@@ -180,11 +180,29 @@ def test_scratchpad_scoring_reads_the_models_own_greedy_steps():
 
 
 def test_length_generalization_reports_each_width_and_refuses_what_does_not_fit(zoo_add3_2l):
-    frame = length_generalization(zoo_add3_2l, [1, 2, 3], n=300)
-    assert frame.n_digits.tolist() == [1, 2, 3]
-    assert frame.set_index("n_digits").exact_match[3] >= 0.99
+    frame = length_generalization(zoo_add3_2l, [1, 2, 3], n=300).set_index("n_digits")
+    assert frame.index.tolist() == [1, 2, 3] and frame.trained.tolist() == [False, False, True]
+    assert frame.exact_match[3] >= 0.99
+    # per-digit columns: 3-digit sums have 4 answer digits, 1-digit sums 2
+    assert frame.loc[3, ["units", "tens", "hundreds", "thousands"]].notna().all()
+    assert frame.loc[1, ["hundreds", "thousands"]].isna().all()
+    digits = frame.loc[2, ["units", "tens", "hundreds"]].astype(float)
+    assert frame.digit_accuracy[2] == pytest.approx(digits.mean())
     with pytest.raises(ArithlensError, match="n_digits=4 needs 16 tokens.*n_ctx=13"):
         length_generalization(zoo_add3_2l, [4])
+
+
+def test_a_model_built_with_a_longer_context_is_evaluated_beyond_its_training_width():
+    task = al.TaskSpec(op="add", n_digits=2)
+    wide = al.tasks.max_length(al.TaskSpec(op="add", n_digits=4))
+    model = al.build_model("1L", task, n_ctx=wide)
+    assert model.cfg.n_ctx == wide
+    frame = length_generalization(model, [2, 3, 4], n=50).set_index("n_digits")
+    assert frame.trained.tolist() == [True, False, False]
+    # a 4-digit sum has a ten-thousands digit, scored; a 2-digit one has none
+    assert frame.notna().loc[4, "ten_thousands"] and frame.isna().loc[2, "ten_thousands"]
+    with pytest.raises(ArithlensError, match="n_ctx=5 is shorter than task add2-reversed's 10"):
+        al.build_model("1L", task, n_ctx=5)
 
 
 def test_operand_wider_than_context_is_refused(zoo_add3_2l):

@@ -133,14 +133,21 @@ def preset_spec(
     seed: int = 0,
     vocab_size: int = len(DEFAULT_VOCAB),
     positional: str = "standard",
+    n_ctx: int | None = None,
 ) -> ModelSpec:
-    """The :class:`ModelSpec` of ``preset`` sized for ``task``'s longest sequence, with
-    ``positional`` position encodings."""
+    """The :class:`ModelSpec` of ``preset`` with ``positional`` position encodings and a
+    context of ``n_ctx`` tokens (default: ``task``'s longest sequence; more, to evaluate the
+    model on wider operands than it is trained on)."""
     check_choice("preset", preset, tuple(PRESETS))
     check_int("seed", seed, minimum=0)
+    need = max_length(task)
+    if n_ctx is not None and check_int("n_ctx", n_ctx, minimum=1) < need:
+        raise ArithlensError(
+            f"n_ctx={n_ctx} is shorter than task {task.name}'s {need} tokens: expected at least {need}"
+        )
     return ModelSpec(
         **PRESETS[preset],
-        n_ctx=max_length(task),
+        n_ctx=need if n_ctx is None else n_ctx,
         d_vocab=vocab_size,
         seed=seed,
         positional=positional,
@@ -163,14 +170,22 @@ def boot(
 
 
 def build_model(
-    preset: str, task: TaskSpec, *, seed: int = 0, positional: str = "standard"
+    preset: str,
+    task: TaskSpec,
+    *,
+    seed: int = 0,
+    positional: str = "standard",
+    n_ctx: int | None = None,
 ) -> TransformerBridge:
     """A randomly initialized model of ``preset`` for ``task`` (deterministic in ``seed``), with
-    ``positional`` position encodings (:data:`POSITIONALS`).
+    ``positional`` position encodings (:data:`POSITIONALS`) and a context of ``n_ctx`` tokens
+    (default: the task's longest sequence; e.g. ``max_length(wider_task)`` to evaluate it on
+    wider operands with :func:`arithlens.length_generalization`).
 
     Example:
         >>> from arithlens.tasks import TaskSpec
         >>> build_model("1L", TaskSpec(op="add", n_digits=2), positional="rotary").cfg.positional_embedding_type
         'rotary'
     """
-    return boot(preset_spec(preset, task, seed=seed, positional=positional), task)
+    spec = preset_spec(preset, task, seed=seed, positional=positional, n_ctx=n_ctx)
+    return boot(spec, task)
