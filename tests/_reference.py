@@ -132,3 +132,23 @@ def reference_attribution(model, batch, metric):
         rows.append((kept[n].grad * diff).sum(dim=(0, 1, 3)))
     model.zero_grad(set_to_none=True)
     return torch.stack(rows)
+
+
+def assert_head_by_pos_matches_transformer_lens(model, batch, metric, *, min_effect: float = 0.0):
+    """arithlens's head x position patching of ``hook_z`` equals
+    ``transformer_lens.patching.get_act_patch_attn_head_out_by_pos`` (to 1e-5), and some cell
+    has an effect above ``min_effect`` (so the comparison is not between zeros); returns ours."""
+    from transformer_lens import patching as tlp
+
+    from arithlens.patching import activation_patch
+
+    ours = activation_patch(
+        model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
+    )
+    cache = model.run_with_cache(batch.clean.tokens)[1]
+    theirs = tlp.get_act_patch_attn_head_out_by_pos(
+        model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
+    )
+    assert torch.allclose(ours.values, theirs, atol=1e-5)
+    assert ours.effect().abs().max() > min_effect
+    return ours

@@ -10,7 +10,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from _reference import reference_attribution, reference_path_patch
+from _reference import (
+    assert_head_by_pos_matches_transformer_lens,
+    reference_attribution,
+    reference_path_patch,
+)
 
 import arithlens as al
 from arithlens.cli import main
@@ -140,7 +144,6 @@ def test_natural_language_template(models):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
-    from transformer_lens import patching as tlp
 
     from arithlens.models import sites
     from arithlens.models.run import can_resume, run_from_layer
@@ -157,14 +160,7 @@ def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
         assert torch.allclose(resumed, logits, atol=1e-5), layer
     batch = model.encoder.pairs(8, change="b.units")
     metric = al.patching.make_metric("logit_diff", batch)
-    ours = activation_patch(
-        model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
-    )
-    cache = model.run_with_cache(batch.clean.tokens)[1]
-    theirs = tlp.get_act_patch_attn_head_out_by_pos(
-        model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
-    )
-    assert torch.allclose(ours.values, theirs, atol=1e-5)
+    ours = assert_head_by_pos_matches_transformer_lens(model, batch, metric)
     for mlps in ("recompute", "freeze"):  # Wang et al.'s variant and the direct-path one
         path = path_patch(model, batch, metric=metric, mlps=mlps, progress=False)
         ref = reference_path_patch(model, batch, metric, mlps=mlps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _reference import assert_head_by_pos_matches_transformer_lens
 from transformer_lens import patching as tlp
 
 import arithlens as al
@@ -504,15 +505,7 @@ def test_head_output_by_position_on_an_attention_only_model_equals_transformer_l
 ):
     # an attention-only block has no resid_mid: the one-position shortcut reads its output
     metric = make_metric("logit_diff", batch)
-    ours = activation_patch(
-        attn_only_model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
-    )
-    cache = attn_only_model.run_with_cache(batch.clean.tokens)[1]
-    theirs = tlp.get_act_patch_attn_head_out_by_pos(
-        attn_only_model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
-    )
-    assert torch.allclose(ours.values, theirs, atol=1e-5)
-    assert ours.effect().abs().max() > 1e-4
+    assert_head_by_pos_matches_transformer_lens(attn_only_model, batch, metric, min_effect=1e-4)
 
 
 @pytest.mark.parametrize("direction", ["denoise", "noise"])

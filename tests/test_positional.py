@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformer_lens import patching as tlp
+from _reference import assert_head_by_pos_matches_transformer_lens
 
 import arithlens as al
 from arithlens.errors import ArithlensError
 from arithlens.models import POSITIONALS, build_model, save
-from arithlens.patching import activation_patch, make_metric
+from arithlens.patching import make_metric
 from arithlens.tokens import encode, encode_pairs
 
 TASK = al.TaskSpec(op="add", n_digits=2)
@@ -31,15 +31,7 @@ def test_each_position_encoding_trains_saves_and_patches_exactly(positional, tmp
     assert torch.equal(back(tokens), model(tokens))
     batch = encode_pairs(al.tasks.corrupt_pairs(TASK, 8, change="a.units", seed=0))
     metric = make_metric("logit_diff", batch)
-    ours = activation_patch(
-        model, batch, "z", by=("layer", "pos", "head"), metric=metric, progress=False
-    )
-    cache = model.run_with_cache(batch.clean.tokens)[1]
-    theirs = tlp.get_act_patch_attn_head_out_by_pos(
-        model, batch.corrupt.tokens, cache, lambda lg: metric(lg).mean()
-    )
-    assert torch.allclose(ours.values, theirs, atol=1e-5)
-    assert ours.effect().abs().max() > 1e-3  # not a comparison of zeros
+    assert_head_by_pos_matches_transformer_lens(model, batch, metric, min_effect=1e-3)
     probes = al.probes.fit(model, "carry.tens", n=300, controls=("majority",), progress=False)
     assert probes.score.shape[1] == model.cfg.n_layers + 1
 
