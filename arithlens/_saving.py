@@ -4,8 +4,8 @@
 ``torch.Tensor`` or ``numpy`` array field goes to ``result.safetensors`` (arrays come back as
 arrays of the same dtype), so does a field holding a ``dict`` of tensors (non-empty), a
 :class:`~arithlens.tasks.Problems` field as its operand digits and task, and every other field to
-``result.json`` (tuples come back as lists unless the class
-restores them in ``__post_init__``). Written atomically, like every arithlens folder.
+``result.json`` (a field annotated ``tuple[...]`` comes back as a tuple; tuples nested inside
+other values come back as lists unless the class restores them in ``__post_init__``). Written atomically, like every arithlens folder.
 
 Example:
     >>> kh.save("out/key_heads"); KeyHeads.load("out/key_heads")     # doctest: +SKIP
@@ -101,6 +101,9 @@ class Saveable:
             arrays = {k: v for k, v in arrays.items() if not k.startswith(prefix)}
         for name, tensor in arrays.items():
             values[name] = tensor.numpy() if name in info["numpy"] else tensor
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if str(f.type).startswith("tuple") and isinstance(values.get(f.name), list):
+                values[f.name] = tuple(values[f.name])  # JSON gives lists back
         return cls(**values)
 
 

@@ -150,7 +150,7 @@ def test_patching_matches_transformer_lens_on_every_architecture(models, arch):
 
     model = models[arch]
     # every architecture resumes from a layer (rotary ones get their position embeddings and
-    # mask): the fast path runs here, and its logits equal a whole forward at every layer
+    # position ids): the fast path runs here, and its logits equal a whole forward at every layer
     assert can_resume(model)
     tokens = model.encoder.encode(model.encoder.sample(5, seed=3)).tokens
     names = set(sites.layers("resid_pre", model.cfg.n_layers))

@@ -38,7 +38,6 @@ from typing import Any
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.tasks import TaskSpec, max_length, sample
@@ -139,7 +138,7 @@ def convert(
     target = model.state_dict()
     state = _complete(_reindex(state, vocab), target)
     model.load_state_dict({k: v.to(target[k].dtype) for k, v in state.items()}, strict=True)
-    return attach(model, source=f"{source}:{Path(path).name}")
+    return model
 
 
 def _check_vocab(task: TaskSpec, vocab: str) -> None:

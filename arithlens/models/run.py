@@ -109,9 +109,9 @@ def can_resume(model: TransformerBridge) -> bool:
     """Whether blocks of ``model`` can be run one by one from a cached residual: native models
     always; a Hugging Face bridge when running its blocks from every layer's cached input
     reproduces its logits (checked once per model on a short input, to 1e-5 of the logits'
-    scale). Rotary models (GPT-NeoX, Pythia, Llama, Qwen) get the rotary position embeddings,
-    the position ids and the causal mask their blocks need, as the Hugging Face model computes
-    them outside the blocks."""
+    scale). Rotary models (GPT-NeoX, Pythia, Llama, Qwen) get the rotary position embeddings
+    and position ids their blocks need, as the Hugging Face model computes them outside the
+    blocks."""
     if is_native(model):
         return True
     if model not in _RESUMES:
@@ -154,20 +154,11 @@ def run_from_layer(
 def _block_inputs(model: TransformerBridge, x: torch.Tensor) -> dict:
     """What a block needs besides the residual stream: nothing for native and GPT-2 blocks; for
     a Hugging Face model with rotary embeddings (a ``rotary_emb`` component) the ``(cos, sin)``
-    position embeddings, the position ids and an additive causal mask (the bridge runs
-    attention eagerly, which masks only what it is given), for unpadded rows at positions
-    ``0..pos-1``."""
+    position embeddings and the position ids of unpadded rows at positions ``0..pos-1`` (the
+    bridge's attention applies the causal mask itself; :func:`can_resume` checks the result)."""
     rotary = getattr(model, "rotary_emb", None)
     if rotary is None or is_native(model):
         return {}
     b, n = x.shape[:2]
     pos = torch.arange(n, device=x.device)[None].expand(b, n)
-    future = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
-    mask = torch.zeros(n, n, dtype=x.dtype, device=x.device).masked_fill(
-        future, torch.finfo(x.dtype).min
-    )
-    return {
-        "position_embeddings": rotary(x, pos),
-        "position_ids": pos,
-        "attention_mask": mask[None, None].expand(b, 1, n, n),
-    }
+    return {"position_embeddings": rotary(x, pos), "position_ids": pos}

@@ -57,9 +57,6 @@ class PatchResult(Saveable):
     scale: Literal["raw", "normalized"] = "raw"
     settings: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:  # JSON gives lists back
-        object.__setattr__(self, "axes", tuple(self.axes))
-
     @classmethod
     def of(
         cls,

@@ -91,9 +91,6 @@ class CausalResult(SiteTable, Saveable):
 
     VALUES: ClassVar[tuple[str, ...]] = VALUES
 
-    def __post_init__(self) -> None:  # JSON gives lists back
-        object.__setattr__(self, "axes", tuple(self.axes))
-
     def to_frame(self) -> pd.DataFrame:
         """One row per target x site: flip, random, changed, n_examples, and the marks
         ``edits_input`` and ``carry_is_answer`` (see the module docstring)."""

@@ -120,9 +120,6 @@ class ProbeResult(SiteTable, Saveable):
     task: dict[str, Any] | None = None
     control_coverage: np.ndarray | None = None
 
-    def __post_init__(self) -> None:  # JSON gives lists back
-        object.__setattr__(self, "axes", tuple(self.axes))
-
     @property
     def selectivity(self) -> np.ndarray:
         """Score minus control-task score (Hewitt & Liang 2019); NaN for targets whose control
