@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -85,7 +84,8 @@ class EvalResult(Saveable):
     Attributes:
         problems: the problems scored.
         pred_digits: ``(batch, digit)`` predicted answer digits (-1 where none).
-        true_digits: ``(batch, digit)`` correct answer digits.
+        true_digits: ``(batch, digit)`` correct answer digits; -1 where an unpadded answer
+            has no such digit (such digits count neither as right nor as wrong).
         exact: ``(batch,)`` whole answer right.
         mode: ``"teacher_forced"`` or ``"greedy"``.
     """
@@ -107,9 +107,17 @@ class EvalResult(Saveable):
     def digit_correct(self) -> Bool[np.ndarray, "batch digit"]:
         return self.pred_digits == self.true_digits
 
+    @property
+    def digit_present(self) -> Bool[np.ndarray, "batch digit"]:
+        """Where the answer has the digit (all True for padded tasks)."""
+        return self.true_digits >= 0
+
     def per_digit(self) -> pd.Series:
-        """Accuracy of each answer digit, indexed by digit name (units first)."""
-        acc = self.digit_correct.mean(0)
+        """Accuracy of each answer digit over the problems whose answer has it, indexed by
+        digit name (units first); NaN for a digit no answer has."""
+        present = self.digit_present
+        with np.errstate(invalid="ignore", divide="ignore"):
+            acc = (self.digit_correct & present).sum(0) / present.sum(0)
         return pd.Series(acc, index=[place_name(k) for k in range(len(acc))], name="accuracy")
 
     def by_carry(self) -> pd.DataFrame:
@@ -118,7 +126,9 @@ class EvalResult(Saveable):
         rows = []
         for k in range(c.shape[1]):
             for v in np.unique(c[:, k]):
-                sel = c[:, k] == v
+                sel = (c[:, k] == v) & self.digit_present[:, k]
+                if not sel.any():
+                    continue
                 rows.append(
                     dict(
                         digit=place_name(k),
@@ -134,7 +144,7 @@ class EvalResult(Saveable):
         cls = digit_class(self.problems)
         rows = []
         for code, name in enumerate(CLASS_NAMES):
-            sel = cls == code
+            sel = (cls == code) & self.digit_present
             if sel.any():
                 rows.append(
                     dict(
@@ -238,7 +248,7 @@ def evaluate(
     check_task(model, problems.task, any_width=any_width)
     batch = encoder.encode(problems)
     check_fits(model, batch)
-    truth = answer_digits(problems)
+    truth = np.where(batch.answer_pos.numpy() >= 0, answer_digits(problems), -1)
     was_training = model.training
     model.eval()
     try:
@@ -257,21 +267,28 @@ def length_generalization(
     model: TransformerBridge, digits: list[int], *, n: int = 1000, seed: int = 0
 ) -> pd.DataFrame:
     """Exact match and per-digit accuracy on the model's task at other operand widths (each
-    must fit the context: build the model with a longer ``n_ctx`` to pose wider problems).
+    must fit the context: build the model with a longer ``n_ctx`` to pose wider problems). At
+    width ``d`` the problems are ``model.task.at_width(d)``: for a mixed-length model both
+    operands have exactly ``d`` digits (as the papers evaluate), for a fixed-width model
+    ``d``-digit operands in its layout.
 
     Returns a frame with one row per width: ``n_digits``, ``exact_match``, ``digit_accuracy``
-    (mean over the answer digits), ``trained`` (the width the model was trained on), and one
-    column per answer digit name (``units``, ``tens``, ...; NaN where the width has no such
-    digit).
+    (mean over the answer digits present), ``trained`` (whether the width lies in the trained
+    range), and one column per answer digit name (``units``, ``tens``, ...; NaN where the width
+    has no such digit).
+
+    Example:
+        >>> length_generalization(model, [4, 8, 12], n=500)[["n_digits", "exact_match"]]  # doctest: +SKIP
     """
     task = task_of(model)
+    lo = task.min_digits if task.min_digits is not None else task.n_digits
     rows = []
     for d in digits:
-        other = dataclasses.replace(task, n_digits=check_int("n_digits", d, minimum=1))
+        other = task.at_width(check_int("n_digits", d, minimum=1))
         if max_length(other) > model.cfg.n_ctx:
             raise ArithlensError(
                 f"n_digits={d} needs {max_length(other)} tokens but the model's context is "
-                f"n_ctx={model.cfg.n_ctx}"
+                f"n_ctx={model.cfg.n_ctx}: build it with n_ctx >= {max_length(other)}"
             )
         res = evaluate(model, sample(other, n, seed), any_width=True)
         per = res.per_digit()
@@ -280,7 +297,7 @@ def length_generalization(
                 n_digits=d,
                 exact_match=res.exact_match,
                 digit_accuracy=float(per.mean()),
-                trained=d == task.n_digits,
+                trained=lo <= d <= task.n_digits,
                 **per.to_dict(),
             )
         )

@@ -26,11 +26,12 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._records import from_dict
 from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
+from arithlens.models import positions
 from arithlens.tasks import TaskSpec, max_length
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB
 
 ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
-POSITIONALS = ("standard", "rotary")
+POSITIONALS = ("standard", "rotary", *positions.SCHEMES)
 """Position encodings a model can be built with (:attr:`ModelSpec.positional`)."""
 
 
@@ -51,9 +52,12 @@ class ModelSpec:
         d_vocab: vocabulary size.
         seed: initialization seed.
         eps: the normalization layers' epsilon (1e-5; 1e-8 for the tiny adders' RMSNorm).
-        positional: ``"standard"`` (learned absolute position embeddings) or ``"rotary"``
+        positional: ``"standard"`` (learned absolute position embeddings), ``"rotary"``
             (rotary embeddings of the queries and keys, base ``rotary_base``; no position
-            embedding).
+            embedding), or a learned table read at other ids (:mod:`arithlens.models.positions`):
+            ``"nope"`` (no position information), ``"randomized"`` (Ruoss et al. 2023: ordered
+            random ids from ``0..n_ctx-1``) or ``"abacus"`` (McLeish et al. 2024: a digit's
+            place in its number, randomly offset in training; reversed format only).
         rotary_base: the rotary frequencies' base (``"rotary"`` only).
     """
 
@@ -110,7 +114,7 @@ class ModelSpec:
             attn_only=self.attn_only,
             seed=self.seed,
             eps=self.eps,
-            positional_embedding_type=self.positional,
+            positional_embedding_type="rotary" if self.positional == "rotary" else "standard",
             rotary_base=self.rotary_base,
             default_prepend_bos=False,
         )
@@ -164,7 +168,11 @@ def boot(
             f"task {task.name} needs sequences of {need} tokens but the model's context "
             f"n_ctx={spec.n_ctx} is shorter"
         )
+    if spec.positional in positions.SCHEMES:
+        positions.check_scheme(spec.positional, task)
     model = TransformerBridge.boot_native(spec.bridge_config(), device=device)  # type: ignore[attr-defined]  # added by transformer_lens at import
+    if spec.positional in positions.SCHEMES:
+        positions.install(model, spec.positional)
     model.eval()  # analyses expect eval mode; train() switches to training mode itself
     return attach(model, task=task, spec=spec, record=None)
 

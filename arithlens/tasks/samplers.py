@@ -49,11 +49,29 @@ def _order(task: TaskSpec, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np
 
 
 def uniform(task: TaskSpec, n: int, seed: int | np.random.Generator = 0) -> Problems:
-    """``n`` problems with operands uniform on ``[0, 10**n_digits)`` (duplicates possible)."""
+    """``n`` problems with operands uniform on ``[0, 10**n_digits)`` (duplicates possible); for
+    a mixed-length task (``task.min_digits``) each operand's length is uniform on
+    ``min_digits..n_digits`` and the operand uniform among the numbers of that length."""
     rng = _rng(seed)
-    a = rng.integers(0, 10, size=(n, task.n_digits))
-    b = rng.integers(0, 10, size=(n, task.n_digits))
+    if task.mixed:
+        a, b = _of_length(task, n, rng), _of_length(task, n, rng)
+    else:
+        a = rng.integers(0, 10, size=(n, task.n_digits))
+        b = rng.integers(0, 10, size=(n, task.n_digits))
     return Problems(task, *_order(task, a, b))
+
+
+def _of_length(task: TaskSpec, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n, n_digits)`` digits of operands whose length is uniform on ``min_digits..n_digits``
+    (leading digit 1-9 unless the length is 1, zeros above the length)."""
+    assert task.min_digits is not None
+    length = rng.integers(task.min_digits, task.n_digits + 1, size=n)
+    digits = rng.integers(0, 10, size=(n, task.n_digits))
+    top = rng.integers(1, 10, size=n)
+    rows = np.arange(n)
+    digits[rows, length - 1] = np.where(length > 1, top, digits[rows, length - 1])
+    digits[np.arange(task.n_digits)[None, :] >= length[:, None]] = 0
+    return digits
 
 
 def _pairs(op: str, kind: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -145,13 +163,19 @@ def sample(
     """
     check_int("n", n, minimum=1, maximum=MAX_PROBLEMS)
     check_choice("strategy", strategy, STRATEGIES)
+    if task.mixed and strategy != "uniform":
+        raise ArithlensError(
+            f"strategy={strategy!r} needs a fixed operand width but task {task.name} has operands "
+            f"of {task.min_digits}..{task.n_digits} digits: use strategy='uniform' (and "
+            "TrainConfig(cascade_fraction=0) to train on it)"
+        )
     rng = _rng(seed)
     draw = {"uniform": uniform, "cascade": cascade_balanced, "cascade_chained": cascade_chained}[
         strategy
     ]
     banned = set(exclude.keys()) if exclude is not None else set()
     if unique or banned:
-        space = 100**task.n_digits - len(banned)
+        space = _space(task) - len(banned)
         if unique and n > space:
             raise ArithlensError(
                 f"n={n} unique problems requested but {task.name} has only {space} left"
@@ -173,6 +197,16 @@ def sample(
         if have >= n:
             return Problems.concat(parts)[:n]
     raise ArithlensError(f"could not draw n={n} problems for {task.name} with the exclusions given")
+
+
+def _space(task: TaskSpec) -> int:
+    """How many distinct problems ``task`` has (ordered pairs of operands; an upper bound for
+    non-negative subtraction)."""
+    if not task.mixed:
+        return 100**task.n_digits
+    assert task.min_digits is not None
+    lo = 0 if task.min_digits == 1 else 10 ** (task.min_digits - 1)
+    return (10**task.n_digits - lo) ** 2
 
 
 def split(

@@ -82,6 +82,11 @@ class TaskSpec:
             problem has the same token layout (the default; analyses assume it).
         nonneg: subtraction only: sample ``a >= b`` so the result is never negative. When
             False the answer carries a sign character (``+`` or ``-``) before its digits.
+        min_digits: mixed lengths (length generalization): each operand has between
+            ``min_digits`` and ``n_digits`` digits, no leading zeros (needs ``pad=False``). The
+            sampler draws each operand's length uniformly, then the number uniformly among
+            those of that length. None (the default): operands of up to ``n_digits`` digits,
+            uniform on ``[0, 10**n_digits)``.
     """
 
     op: str
@@ -89,6 +94,7 @@ class TaskSpec:
     format: str = "reversed"
     pad: bool = True
     nonneg: bool = True
+    min_digits: int | None = None
 
     def __post_init__(self) -> None:
         check_choice("op", self.op, OPS)
@@ -96,6 +102,13 @@ class TaskSpec:
         check_choice("format", self.format, FORMATS)
         if not isinstance(self.pad, bool) or not isinstance(self.nonneg, bool):
             raise ArithlensError(f"pad={self.pad!r}, nonneg={self.nonneg!r}: expected booleans")
+        if self.min_digits is not None:
+            check_int("min_digits", self.min_digits, minimum=1, maximum=self.n_digits)
+            if self.pad:
+                raise ArithlensError(
+                    f"min_digits={self.min_digits} needs pad=False: operands of mixed lengths "
+                    "are written without leading zeros"
+                )
 
     @property
     def answer_width(self) -> int:
@@ -108,9 +121,33 @@ class TaskSpec:
         return self.op == "sub" and not self.nonneg
 
     @property
+    def mixed(self) -> bool:
+        """Whether operand lengths vary from ``min_digits`` to ``n_digits`` (see ``min_digits``)."""
+        return self.min_digits is not None
+
+    @property
     def name(self) -> str:
-        """Short name, e.g. ``add3-reversed``."""
-        return f"{self.op}{self.n_digits}-{self.format}"
+        """Short name, e.g. ``add3-reversed``; ``add1to8-reversed`` for mixed lengths."""
+        width = f"{self.min_digits}to{self.n_digits}" if self.mixed else str(self.n_digits)
+        return f"{self.op}{width}-{self.format}"
+
+    def at_width(self, n_digits: int) -> TaskSpec:
+        """This task with operands of exactly ``n_digits`` digits (unpadded, as mixed-length
+        models are trained), or, for a fixed-width task, of ``n_digits`` digits in its layout:
+        the task of a longer-than-trained evaluation.
+
+        Example:
+            >>> TaskSpec(op="add", n_digits=8, min_digits=1, pad=False).at_width(12).name
+            'add12to12-reversed'
+        """
+        check_int("n_digits", n_digits, minimum=1, maximum=MAX_DIGITS)
+        lo = n_digits if self.mixed else None
+        return dataclasses.replace(self, n_digits=n_digits, min_digits=lo)
+
+    def same_but_width(self, other: TaskSpec) -> bool:
+        """Whether ``other`` is this task at another operand width (see :meth:`at_width`)."""
+        strip = dict(n_digits=1, min_digits=None)
+        return dataclasses.replace(self, **strip) == dataclasses.replace(other, **strip)
 
     def operand_digit(self, name: str) -> tuple[str, int]:
         """Parse ``"a.units"`` / ``"b.d3"`` into ``(operand, place)``, checking the range.

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -120,9 +119,7 @@ def check_task(
         raise ArithlensError(
             f"{what} have task {task!r}: expected a TaskSpec (problems from arithlens.tasks)"
         )
-    same = task == enc.task or (
-        any_width and dataclasses.replace(task, n_digits=enc.task.n_digits) == enc.task
-    )
+    same = task == enc.task or (any_width and enc.task.same_but_width(task))
     if not same:
         raise ArithlensError(
             f"{what} {'are' if what.endswith('s') else 'is'} of task {describe(task)} but the "
