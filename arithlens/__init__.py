@@ -7,6 +7,7 @@ Example:
 """
 
 from arithlens import circuits, finetune, lens, llm, models, patching, plots, probes, tasks, tokens
+from arithlens.attention import digit_alignment
 from arithlens.errors import ArithlensError
 from arithlens.evaluation import EvalResult, evaluate, length_generalization
 from arithlens.models import TrainConfig, build_model, train, zoo
@@ -26,6 +27,7 @@ __all__ = [
     "__version__",
     "build_model",
     "circuits",
+    "digit_alignment",
     "encode",
     "evaluate",
     "figures",

@@ -15,7 +15,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.evaluation import evaluate
 from arithlens.models.checkpoint import save
-from arithlens.models.train import held_out, train
+from arithlens.models.train import held_out
 from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
 
 
@@ -23,7 +23,7 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     """Train zoo model ``name`` from its recipe, evaluate it on its held-out set, save it."""
     _check_name(name)
     r = RECIPES[name]
-    model = train(r.task, r.preset, r.config, progress=progress)
+    model = r.train(progress=progress)
     res = evaluate(model, held_out(r.task, r.config))
     model.record.final = {"held_out": res.summary()}
     save(model, (out or zoo_dir()) / name, card=model_card(name, model))

@@ -34,6 +34,10 @@ WHAT = {
     "key_heads": "Zhang et al. 2024: cumulative share of the path-patching effect (Wang et al.'s "
     "variant: other heads frozen, MLPs recomputed) by the top-k heads; the paper's \"under 5% of "
     'heads" is about 7B LLMs (pass one with `--model`).',
+    "length_generalization": "Shen et al. 2023 / McLeish et al. 2024: exact match by operand "
+    "length of add1to8-abacus-2L (Abacus / position-coupling ids) and add1to8-2L (learned "
+    "absolute positions), both trained on operands of 1-8 digits, and the attention each pays "
+    "to the operand digits of the place it writes at 12 digits.",
 }
 
 
@@ -149,6 +153,14 @@ def _key_heads(n: dict) -> str:
     return text
 
 
+def _length_generalization(n: dict) -> str:
+    ex = "; ".join(
+        f"{v} " + ", ".join(f"{w} {n['exact'][v][w]:.3f}" for w in ("8", "9", "12", "16", "24"))
+        for v in n["exact"]
+    )
+    return f"exact match by digits ({n['n_per_width']} problems per length, {_seeds(n)}): {ex}"
+
+
 FRAGMENTS = {
     "sample_efficiency": _sample_efficiency,
     "digit_phases": _digit_phases,
@@ -157,6 +169,7 @@ FRAGMENTS = {
     "carry_probes": _carry_probes,
     "mul_digits": _mul_digits,
     "key_heads": _key_heads,
+    "length_generalization": _length_generalization,
 }
 
 
@@ -169,6 +182,8 @@ PAPER = {
     "carry_probes": "-",
     "mul_digits": "ends first, middle digits last",
     "key_heads": "< 5% of heads in 7B LLMs",
+    "length_generalization": "Abacus: trained on 20 digits, 99% at 100; standard positions "
+    "fail 2 digits past training",
 }
 
 

@@ -325,6 +325,39 @@ CASES = [
 ]
 
 
+_W = {"4": 1.0, "8": 0.97, "9": 0.99, "12": 0.95, "16": 0.6}
+LENGTHS = dict(
+    exact_min={"abacus": _W, "learned absolute": {"4": 1.0, "8": 0.93, "9": 0.2, "12": 0.0}},
+    exact_max={"abacus": _W, "learned absolute": {"4": 1.0, "8": 0.95, "9": 0.3, "12": 0.0}},
+    alignment={"abacus": [0.9] * 12, "learned absolute": [0.9] * 8 + [0.3, 0.2, 0.1, 0.1]},
+)
+LENGTHS["exact_max"]["learned absolute"]["16"] = 0.0
+CASES += [
+    ("length_generalization", 0, LENGTHS, [("exact_min/abacus/12", 0.85)]),
+    (
+        "length_generalization",
+        1,
+        LENGTHS,
+        [
+            ("exact_max/learned absolute/9", 0.995),  # the best baseline seed wins at 9
+            ("exact_min/abacus/16", 0.0),  # a tie at 16 is no win
+        ],
+    ),
+    (
+        "length_generalization",
+        2,
+        LENGTHS,
+        [("exact_min/learned absolute/8", 0.5)],  # never learned its own lengths
+    ),
+    (
+        "length_generalization",
+        3,
+        LENGTHS,
+        [("alignment/abacus", [0.9] * 8 + [0.2, 0.9, 0.9, 0.9])],  # loses place 8
+    ),
+]
+
+
 @pytest.mark.parametrize(
     "module, index, holds, breaks",
     CASES,

@@ -41,6 +41,7 @@ FLOORS = [
         "analyses",
         [
             "arithlens.evaluation",
+            "arithlens.attention",
             "arithlens.lens",
             "arithlens.patching",
             "arithlens.probes",

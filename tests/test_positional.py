@@ -146,3 +146,54 @@ def test_mixed_tasks_refuse_cascade_sampling_and_padding():
         al.tasks.sample(MIXED, 10, strategy="cascade")
     with pytest.raises(ArithlensError, match="min_digits=1 needs pad=False"):
         al.TaskSpec(op="add", n_digits=4, min_digits=1)
+
+
+def test_digit_alignment_matches_patterns_read_at_positions_found_in_the_text():
+    model = build_model("2L", MIXED, positional="abacus", n_ctx=48, seed=3)
+    problems = al.tasks.sample(MIXED.at_width(4), 12, seed=6)
+    frame = al.digit_alignment(model, problems)
+    batch = encode(problems)
+    _, cache = model.run_with_cache(batch.tokens)
+    for (layer, head, place), got in frame.set_index(["layer", "head", "place"]).mass.items():
+        masses = []
+        for r, text in enumerate(batch.texts):
+            a, rest = text.split("+")
+            b, answer = rest.split("=")
+            answer = answer.rstrip(".")
+            if place >= len(answer):
+                continue
+            keys = [len(a) - 1 - place, len(a) + len(b) - place]  # a's and b's digit of place
+            pattern = cache["pattern", layer][r, head, len(a) + len(b) + 1 + place]
+            masses.append(float(pattern[keys].sum()))  # every operand has 4 digits here
+        assert got == pytest.approx(sum(masses) / len(masses), abs=1e-6)
+    assert set(frame.place) == {0, 1, 2, 3} and set(frame.layer) == {0, 1}
+
+
+@pytest.mark.parametrize("positional", ["abacus", "standard"])
+def test_a_mixed_length_model_trains_saves_and_is_analysed_at_a_longer_width(positional, tmp_path):
+    task = al.TaskSpec(op="add", n_digits=3, min_digits=1, pad=False)
+    model = build_model("1L", task, positional=positional, n_ctx=24, seed=0)
+    cfg = al.TrainConfig(steps=40, batch_size=64, eval_every=40, n_test=100, cascade_fraction=0)
+    model = al.train(task, model, cfg, progress=False)
+    save(model, tmp_path / "m")
+    back = al.load(tmp_path / "m")
+    assert back.task == task and back.spec.positional == positional
+    wide = al.tasks.sample(task.at_width(5), 64, seed=1)
+    tokens = encode(wide).tokens
+    assert torch.equal(back(tokens), model(tokens))
+    table = al.length_generalization(back, [2, 3, 5], n=64)
+    assert table.trained.tolist() == [True, True, False]
+    # per-digit accuracy counts only answers that have the digit: at width 2, digit 'hundreds'
+    # (the carry out) exists in some answers, 'thousands' in none
+    assert np.isnan(table.loc[0, "thousands"]) and not np.isnan(table.loc[0, "hundreds"])
+    pairs = encode_pairs(al.tasks.corrupt_pairs(task.at_width(5), 16, change="a.units"))
+    result = al.patching.activation_patch(
+        back, pairs, "resid_pre", by=("layer", "pos"), metric="logit_diff", digits=("units",)
+    )
+    assert tuple(result.values.shape) == (1, pairs.n_pos)
+    probes = al.probes.fit(
+        back, "carry.tens", problems=wide, n=64, controls=("majority",), progress=False
+    )
+    assert probes.pos_labels[:2] == ["0:a4", "1:a3"] and probes.task["n_digits"] == 5
+    with pytest.raises(ArithlensError, match="operands of different lengths"):
+        al.probes.fit(back, "carry.tens", n=64, controls=(), progress=False)

@@ -15,6 +15,7 @@ from arithlens.figures import (  # noqa: F401  (each module registers its figure
     digit_phases,
     head_patching,
     key_heads,
+    length_generalization,
     mul_digits,
     sample_efficiency,
 )
@@ -29,7 +30,7 @@ from arithlens.figures.base import (
     select,
 )
 
-#: the issue's order: Lee, Nanda, Quirke & Barez, patching, probes, Qiu, Zhang
+#: the issues' order: Lee, Nanda, Quirke & Barez, patching, probes, Qiu, Zhang, length
 ORDER = (
     "sample_efficiency",
     "digit_phases",
@@ -38,6 +39,7 @@ ORDER = (
     "carry_probes",
     "mul_digits",
     "key_heads",
+    "length_generalization",
 )
 _ordered = {name: REGISTRY[name] for name in ORDER}
 REGISTRY.clear()

@@ -84,8 +84,9 @@ def position_ids(
     training: bool,
     tokenizer: CharTokenizer | None = None,
 ) -> Int[torch.Tensor, "batch pos"]:
-    """The ids a model with position ``scheme`` reads its table at (training draws random
-    offsets or subsets from torch's global generator, so seeded training is reproducible)."""
+    """The ids a model with position ``scheme`` reads its table at, below ``n_ctx`` (training
+    draws random offsets or subsets from torch's global generator, so seeded training is
+    reproducible)."""
     b, n = tokens.shape
     if scheme == "nope":
         return torch.zeros_like(tokens)
@@ -118,13 +119,20 @@ def check_scheme(scheme: str, task: TaskSpec) -> None:
         )
 
 
-def install(model: TransformerBridge, scheme: str, tokenizer: CharTokenizer | None = None) -> None:
+def install(
+    model: TransformerBridge,
+    scheme: str,
+    tokenizer: CharTokenizer | None = None,
+    *,
+    limit: int | None = None,
+) -> None:
     """Make ``model`` (a native bridge with a learned position table) read its table at the
-    ids of ``scheme`` on every forward, whatever calls it."""
+    ids of ``scheme`` on every forward, whatever calls it; random ids stay below ``limit``
+    (default: the whole table, ``n_ctx``)."""
     if scheme not in SCHEMES:
         raise ArithlensError(f"position scheme {scheme!r} is unknown: expected one of {SCHEMES}")
     native = model.original_model
-    n_ctx = int(model.cfg.n_ctx)
+    n_ctx = int(limit or model.cfg.n_ctx)
 
     def pre(module, args, kwargs):
         tokens = args[0] if args else kwargs.get("input_ids")

@@ -59,6 +59,8 @@ class ModelSpec:
             random ids from ``0..n_ctx-1``) or ``"abacus"`` (McLeish et al. 2024: a digit's
             place in its number, randomly offset in training; reversed format only).
         rotary_base: the rotary frequencies' base (``"rotary"`` only).
+        position_range: ``"randomized"`` and ``"abacus"``: training draws position ids below
+            this (default ``n_ctx``, the whole table); fewer ids train each one more often.
     """
 
     n_layers: int
@@ -75,6 +77,7 @@ class ModelSpec:
     eps: float = 1e-5
     positional: str = "standard"
     rotary_base: float = 10000.0
+    position_range: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "d_head", "n_ctx", "d_vocab"):
@@ -84,6 +87,8 @@ class ModelSpec:
         check_float("eps", self.eps, above=0)
         check_choice("positional", self.positional, POSITIONALS)
         check_float("rotary_base", self.rotary_base, above=1)
+        if self.position_range is not None:
+            check_int("position_range", self.position_range, minimum=2, maximum=self.n_ctx)
         check_choice("act_fn", self.act_fn, ACT_FNS)
         if self.normalization_type is not None:
             check_choice("normalization_type", self.normalization_type, ("LN", "LNPre", "RMS"))
@@ -138,6 +143,7 @@ def preset_spec(
     vocab_size: int = len(DEFAULT_VOCAB),
     positional: str = "standard",
     n_ctx: int | None = None,
+    position_range: int | None = None,
 ) -> ModelSpec:
     """The :class:`ModelSpec` of ``preset`` with ``positional`` position encodings and a
     context of ``n_ctx`` tokens (default: ``task``'s longest sequence; more, to evaluate the
@@ -155,6 +161,7 @@ def preset_spec(
         d_vocab=vocab_size,
         seed=seed,
         positional=positional,
+        position_range=position_range,
     )
 
 
@@ -172,7 +179,7 @@ def boot(
         positions.check_scheme(spec.positional, task)
     model = TransformerBridge.boot_native(spec.bridge_config(), device=device)  # type: ignore[attr-defined]  # added by transformer_lens at import
     if spec.positional in positions.SCHEMES:
-        positions.install(model, spec.positional)
+        positions.install(model, spec.positional, limit=spec.position_range)
     model.eval()  # analyses expect eval mode; train() switches to training mode itself
     return attach(model, task=task, spec=spec, record=None)
 
@@ -184,16 +191,20 @@ def build_model(
     seed: int = 0,
     positional: str = "standard",
     n_ctx: int | None = None,
+    position_range: int | None = None,
 ) -> TransformerBridge:
     """A randomly initialized model of ``preset`` for ``task`` (deterministic in ``seed``), with
     ``positional`` position encodings (:data:`POSITIONALS`) and a context of ``n_ctx`` tokens
     (default: the task's longest sequence; e.g. ``max_length(wider_task)`` to evaluate it on
-    wider operands with :func:`arithlens.length_generalization`).
+    wider operands with :func:`arithlens.length_generalization`); ``position_range`` bounds
+    the random ids of ``"randomized"`` and ``"abacus"`` (:class:`ModelSpec`).
 
     Example:
         >>> from arithlens.tasks import TaskSpec
         >>> build_model("1L", TaskSpec(op="add", n_digits=2), positional="rotary").cfg.positional_embedding_type
         'rotary'
     """
-    spec = preset_spec(preset, task, seed=seed, positional=positional, n_ctx=n_ctx)
+    spec = preset_spec(
+        preset, task, seed=seed, positional=positional, n_ctx=n_ctx, position_range=position_range
+    )
     return boot(spec, task)

@@ -24,6 +24,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import read_metadata
+from arithlens.models.presets import build_model
 from arithlens.models.train import TrainConfig, train
 from arithlens.tasks import TaskSpec
 
@@ -39,12 +40,33 @@ class Recipe:
         preset: model preset name.
         config: training settings.
         note: one line for the model card.
+        positional: the position encoding (:data:`arithlens.models.POSITIONALS`).
+        n_ctx: the context (None: the task's longest sequence; more for length
+            generalization).
+        position_range: the random position ids' bound (see :class:`ModelSpec`).
     """
 
     task: TaskSpec
     preset: str
     config: TrainConfig
     note: str
+    positional: str = "standard"
+    n_ctx: int | None = None
+    position_range: int | None = None
+
+    def train(self, config: TrainConfig | None = None, *, progress: bool = True):
+        """Train this recipe's model (with ``config`` instead of the recipe's, if given),
+        initialised from the config's seed."""
+        cfg = config or self.config
+        model = build_model(
+            self.preset,
+            self.task,
+            seed=cfg.seed,
+            positional=self.positional,
+            n_ctx=self.n_ctx,
+            position_range=self.position_range,
+        )
+        return train(self.task, model, cfg, progress=progress)
 
 
 def _addition(steps: int, eval_every: int, **more) -> TrainConfig:
@@ -153,8 +175,8 @@ def model_card(name: str, model: TransformerBridge) -> str:
         "",
         r.note,
         "",
-        f"- task: `{r.task.name}` ({r.task.op}, {r.task.n_digits} digits, {r.task.format} format, padded)",
-        f"- architecture: preset `{r.preset}`: {model.spec.n_layers} layers, {model.spec.n_heads} heads, d_model {model.spec.d_model}, d_mlp {model.spec.d_mlp}, n_ctx {model.spec.n_ctx}",
+        f"- task: `{r.task.name}` ({r.task.op}, {_widths(r.task)}, {r.task.format} format, {'padded' if r.task.pad else 'unpadded'})",
+        f"- architecture: preset `{r.preset}`: {model.spec.n_layers} layers, {model.spec.n_heads} heads, d_model {model.spec.d_model}, d_mlp {model.spec.d_mlp}, n_ctx {model.spec.n_ctx}, `{model.spec.positional}` positions",
         f"- training: {r.config.steps} AdamW steps, batch {r.config.batch_size}, lr {r.config.lr}, {r.config.schedule} schedule, seed {r.config.seed}; {rec.wall_s:.0f} s on {torch.get_num_threads()} CPU threads",
         f"- held-out set: {held['n']} problems never trained on (half uniform, half balanced over carry cascades for add/sub)",
         f"- held-out exact match: **{held['exact_match']:.4f}**",
@@ -171,6 +193,12 @@ def model_card(name: str, model: TransformerBridge) -> str:
         ]
     lines += ["", "Rebuild with `arithlens zoo rebuild --only " + name + "`."]
     return "\n".join(lines) + "\n"
+
+
+def _widths(task: TaskSpec) -> str:
+    if task.mixed:
+        return f"operands of {task.min_digits} to {task.n_digits} digits"
+    return f"{task.n_digits} digits"
 
 
 def retrain(name: str, *, progress: bool = True, **changes: Any) -> TransformerBridge:
@@ -192,5 +220,4 @@ def retrain(name: str, *, progress: bool = True, **changes: Any) -> TransformerB
         raise ArithlensError(
             f"{bad[0]!r} is not a TrainConfig field: expected one of {sorted(fields)}"
         )
-    cfg = TrainConfig(**{**fields, **changes})
-    return train(r.task, r.preset, cfg, progress=progress)
+    return r.train(TrainConfig(**{**fields, **changes}), progress=progress)

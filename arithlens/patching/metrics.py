@@ -170,6 +170,13 @@ def checked_values(metric: Metric, logits: torch.Tensor, rows: int) -> torch.Ten
     return out
 
 
+def _same_first_row(encoder, batch: PairBatch) -> bool:
+    """Whether ``encoder`` tokenizes the batch's first clean problem as the batch holds it
+    (alone it may be shorter: rows of unpadded tasks are right-padded to the longest)."""
+    one = encoder.encode(batch.pairs.clean[:1]).tokens[0]
+    return len(one) <= batch.n_pos and torch.equal(one, batch.clean.tokens[0, : len(one)])
+
+
 def prepare(
     pairs: Pairs | PairBatch,
     metric: str | Metric,
@@ -193,10 +200,10 @@ def prepare(
         if batch is None:
             batch = encode_pairs(raw)
     else:
-        encoder = check_task(model, task, "pairs")
+        encoder = check_task(model, task, "pairs", any_width=True)
         if batch is None:
             batch = encode_pairs(raw, encoder)
-        elif not torch.equal(encoder.encode(batch.pairs.clean[:1]).tokens, batch.clean.tokens[:1]):
+        elif not _same_first_row(encoder, batch):
             raise ArithlensError(
                 "the PairBatch was tokenized by another encoder than the model's: build it with "
                 "model.encoder.pairs(...) or encode_pairs(pairs, encoder_of(model))"

@@ -192,10 +192,10 @@ def fit(
         progress: show a progress bar.
     """
     encoder = encoder_of(model)
-    task = encoder.task
     controls = _check_options(n, min_per_class, l2, test_fraction, controls)
-    targets = resolve(task, target)
     problems = _problems(model, encoder, problems, n, seed, strategy)
+    task = problems.task  # the model's, or at another width (length generalization)
+    targets = resolve(task, target)
     problems, train, test = _split(problems, test_fraction, seed)
     batch = encoder.encode(problems)
     check_fits(model, batch)
@@ -275,14 +275,15 @@ def _problems(
     seed: int,
     strategy: Strategy,
 ) -> Problems:
-    """The given problems (checked to be of the model's task), or ``n`` sampled."""
+    """The given problems (checked to be of the model's task, at any width), or ``n``
+    sampled."""
     if problems is None:
         return encoder.sample(n, seed, strategy=strategy)
     if not isinstance(problems, Problems):
         raise ArithlensError(
             f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
         )
-    check_task(model, problems.task)
+    check_task(model, problems.task, any_width=True)
     return problems
 
 

@@ -43,11 +43,14 @@ class Rendered:
         prompt_len: ``(batch,)`` characters up to and including ``=``.
         answer_pos: ``(batch, digit)`` index of answer digit k (0 = units) in the text;
             -1 where an unpadded answer has no such digit.
+        operand_pos: ``(batch, 2, place)`` index of operand a's (row 0) and b's (row 1) digit
+            of place k (0 = units) in the text; -1 where an unpadded operand is shorter.
     """
 
     texts: list[str]
     prompt_len: Int[np.ndarray, " batch"]
     answer_pos: Int[np.ndarray, "batch digit"]
+    operand_pos: Int[np.ndarray, "batch 2 place"]
 
 
 def _operand(task: TaskSpec, digits: np.ndarray) -> str:
@@ -106,15 +109,19 @@ def render(problems: Problems, col: ColumnResult | None = None) -> Rendered:
     writer = FORMATS[task.format]
     texts, prompt_len = [], []
     answer_pos = np.full((len(problems), task.answer_width), -1, dtype=np.int64)
+    operand_pos = np.full((len(problems), 2, task.n_digits), -1, dtype=np.int64)
     sym = SYMBOLS[task.op]
     for i in range(len(problems)):
-        prompt = _operand(task, problems.a[i]) + sym + _operand(task, problems.b[i]) + "="
+        a, b = _operand(task, problems.a[i]), _operand(task, problems.b[i])
+        prompt = a + sym + b + "="
+        operand_pos[i, 0, : len(a)] = np.arange(len(a))[::-1]
+        operand_pos[i, 1, : len(b)] = len(a) + len(sym) + np.arange(len(b))[::-1]
         m = _shown_digits(task, col.digits[i])
         completion, pos = writer(task, m, col.digits[i], col.carry_in[i], bool(col.negative[i]))
         texts.append(prompt + completion + END)
         prompt_len.append(len(prompt))
         answer_pos[i, :m] = len(prompt) + np.asarray(pos)
-    return Rendered(texts, np.asarray(prompt_len, dtype=np.int64), answer_pos)
+    return Rendered(texts, np.asarray(prompt_len, dtype=np.int64), answer_pos, operand_pos)
 
 
 def max_length(task: TaskSpec) -> int:

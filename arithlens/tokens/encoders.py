@@ -70,8 +70,13 @@ class CharEncoder:
         return encode(problems, self.tokenizer)
 
     def position_labels(self, batch: TokenBatch) -> list[str]:
-        """``"pos:role"`` labels (``"8:c0"``); positions must line up across problems."""
-        return position_labels(self.task)
+        """``"pos:role"`` labels (``"8:c0"``); positions must line up across problems (for
+        unpadded tasks: operands of one width, e.g. ``task.at_width(12)``; an answer digit
+        that only some problems have is labelled by its character)."""
+        task = batch.problems.task
+        if task.pad:
+            return position_labels(task)
+        return unpadded_labels(batch)
 
     def digit_token_ids(self) -> torch.Tensor:
         """Token id of each digit 0-9 where it stands alone in an answer."""
@@ -90,6 +95,28 @@ class CharEncoder:
     def pairs(self, n: int, change: str = "a.units", seed: int = 0) -> PairBatch:
         """``n`` clean/corrupt pairs (see :func:`arithlens.tasks.corrupt_pairs`), encoded."""
         return encode_pairs(corrupt_pairs(self.task, n, change=change, seed=seed), self)
+
+
+def unpadded_labels(batch: TokenBatch) -> list[str]:
+    """``"pos:role"`` labels of a batch of unpadded problems whose operands share one layout
+    (roles as in :func:`~arithlens.tasks.position_labels`)."""
+    if batch.operand_pos is None or not bool((batch.operand_pos == batch.operand_pos[:1]).all()):
+        raise ArithlensError(
+            f"the problems of {batch.problems.task.name} have operands of different lengths, so "
+            "their positions have no common labels: use problems of one width "
+            "(al.tasks.sample(model.task.at_width(n_digits), n))"
+        )
+    n_pos = batch.tokens.shape[1]
+    roles = [f"{c}" for c in batch.texts[int(torch.argmax(batch.lengths))].ljust(n_pos, "_")]
+    for j, name in enumerate("ab"):
+        for k, p in enumerate(batch.operand_pos[0, j].tolist()):
+            if p >= 0:
+                roles[p] = f"{name}{k}"
+    for k in range(batch.answer_pos.shape[1]):
+        col = batch.answer_pos[:, k]
+        if bool((col == col[0]).all()) and int(col[0]) >= 0:
+            roles[int(col[0])] = f"c{k}"
+    return [f"{i}:{role}" for i, role in enumerate(roles)]
 
 
 def describe(task: TaskSpec) -> str:

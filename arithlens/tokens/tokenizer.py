@@ -103,6 +103,9 @@ class TokenBatch:
         prompt_len: ``(batch,)`` tokens up to and including ``=``.
         answer_pos: ``(batch, digit)`` position of answer digit k (0 = units); -1 if absent.
         texts: the rendered strings.
+        operand_pos: ``(batch, 2, place)`` position of operand a's (row 0) and b's (row 1)
+            digit of place k (0 = units); -1 if absent; None where the encoder does not know
+            (a Hugging Face tokenizer's chunks).
     """
 
     problems: Problems
@@ -111,6 +114,7 @@ class TokenBatch:
     prompt_len: Int[torch.Tensor, " batch"]
     answer_pos: Int[torch.Tensor, "batch digit"]
     texts: list[str]
+    operand_pos: Int[torch.Tensor, "batch 2 place"] | None = None
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
@@ -154,6 +158,7 @@ class TokenBatch:
             self.prompt_len[idx],
             self.answer_pos[idx],
             [self.texts[i] for i in np.arange(len(self.texts))[np_idx]],
+            None if self.operand_pos is None else self.operand_pos[idx],
         )
 
 
@@ -169,6 +174,7 @@ def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenB
         torch.from_numpy(r.prompt_len),
         torch.from_numpy(r.answer_pos),
         r.texts,
+        torch.from_numpy(r.operand_pos),
     )
 
 
