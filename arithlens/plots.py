@@ -451,3 +451,32 @@ def split_histogram(
         legend=dict(orientation="h", y=-0.3, x=0),
     )
     return fig
+
+
+def length_figure(tables: dict, title: str = "exact match by operand length") -> go.Figure:
+    """Exact match by operand width, one line per model, the trained widths shaded: ``tables``
+    maps a name to a :func:`arithlens.length_generalization` frame."""
+    fig = go.Figure()
+    trained: set[int] = set()
+    for name, frame in tables.items():
+        fig.add_scatter(x=frame.n_digits, y=frame.exact_match, mode="lines+markers", name=name)
+        trained |= set(frame.n_digits[frame.trained].tolist())
+    if trained:
+        fig.add_vrect(
+            x0=min(trained) - 0.5,
+            x1=max(trained) + 0.5,
+            fillcolor="grey",
+            opacity=0.12,
+            line_width=0,
+            annotation_text="trained",
+            annotation_position="top left",
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="digits per operand",
+        yaxis=dict(title="exact match", range=[0, 1.02]),
+        template="plotly_white",
+        width=720,
+        height=400,
+    )
+    return fig

@@ -13,10 +13,14 @@ from pathlib import Path
 
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.evaluation import evaluate
+from arithlens.evaluation import evaluate, length_generalization
 from arithlens.models.checkpoint import save
 from arithlens.models.train import held_out
 from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
+from arithlens.tasks import max_length
+
+LENGTH_WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 16, 20, 24)
+"""Operand widths a mixed-length zoo model's card reports."""
 
 
 def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
@@ -26,6 +30,12 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     model = r.train(progress=progress)
     res = evaluate(model, held_out(r.task, r.config))
     model.record.final = {"held_out": res.summary()}
+    if r.task.mixed:  # exact match by operand length, up to what the context holds
+        widths = [w for w in LENGTH_WIDTHS if max_length(r.task.at_width(w)) <= model.cfg.n_ctx]
+        table = length_generalization(model, widths, n=1000)
+        model.record.final["length"] = table[["n_digits", "exact_match", "trained"]].to_dict(
+            "records"
+        )
     save(model, (out or zoo_dir()) / name, card=model_card(name, model))
     return model
 

@@ -52,16 +52,16 @@ def _abacus_reference(text: str) -> list[int]:
     out, eq = [], text.index("=")
     for i, ch in enumerate(text):
         if i == eq:
-            out.append(0)
+            out.append(1)
         elif not ch.isdigit():
             out.append(0)
-        elif i < eq:  # digits from here to the end of the operand
+        elif i < eq:  # place + 2, the place counted from the end of the operand
             j = i
             while j < len(text) and text[j].isdigit():
                 j += 1
-            out.append(j - i)
-        else:  # digits from the answer's start up to here
-            out.append(i - eq)
+            out.append(j - i + 1)
+        else:  # place + 2, the place counted from the answer's start
+            out.append(i - eq + 1)
     return out
 
 
@@ -93,6 +93,7 @@ def test_abacus_offsets_shift_digits_only_and_stay_in_the_table():
     moved = ids != base
     offset = (ids - base).max(1).values
     assert int(ids.max()) < 48 and len(set(offset.tolist())) > 10  # offsets vary by row
+    assert 0.3 < float((offset == 0).float().mean()) < 0.7  # half the rows as evaluated
     for r, text in enumerate(batch.texts):
         for i, ch in enumerate(text):  # exactly the digits and '=' move, all by one offset
             assert bool(moved[r, i]) == (ch.isdigit() or ch == "=") or int(offset[r]) == 0
@@ -119,7 +120,7 @@ def test_abacus_needs_the_reversed_format_and_ids_that_fit():
     with pytest.raises(ArithlensError, match="positional='abacus' needs the reversed format"):
         build_model("1L", al.TaskSpec(op="add", n_digits=2, format="plain"), positional="abacus")
     tok = al.tokens.CharTokenizer()
-    with pytest.raises(ArithlensError, match="needs position id 9 but"):
+    with pytest.raises(ArithlensError, match="needs position id 10 but"):
         positions.position_ids(
             torch.tensor([tok.encode("123456789+1=")]), "abacus", n_ctx=8, training=False
         )

@@ -13,19 +13,22 @@ it is read at, inside the model's forward (a pre-hook on the native model), so h
   at test time too.
 - ``"abacus"``: McLeish et al. (2024), in the form of position coupling (Cho et al. 2024): a
   digit's id is its place value + 1 counted from the units (operands are written most
-  significant digit first, so an operand digit's id is the number of digits from it to the
-  end of its number), the ``=`` token is id 0 of the answer run and the reversed answer's
-  digit k is id k + 1, so digits of one place share an id. In training every digit id (and
-  ``=``) is shifted by one random offset per sequence, so ids beyond the trained lengths are
-  trained too; other tokens read id 0. Needs the ``reversed`` format (a plain answer's place
-  is not known while it is written).
+  significant digit first, so an operand digit's place + 1 is the number of digits from it
+  to the end of its number); ids start at 1 (other tokens read id 0): the ``=`` token is 1,
+  a digit of place k is k + 2, in the operands and in the reversed answer alike, so digits of
+  one place share an id. In training the ids of digits and ``=`` are shifted by one random
+  offset per sequence -- in half the rows uniform up to what fits ``position_range``, in the
+  other half 0 as in evaluation (the arithlens variant: McLeish et al. draw every offset
+  uniformly, which leaves the low ids rarely trained at the low places) -- so ids beyond the
+  trained lengths are trained too. Needs the ``reversed`` format (a plain answer's place is
+  not known while it is written).
 
 Example:
     >>> from arithlens.tokens import CharTokenizer
     >>> tok = CharTokenizer()
     >>> ids = torch.tensor([tok.encode("123+45=861.")])
     >>> abacus_ids(ids, tok).tolist()
-    [[3, 2, 1, 0, 2, 1, 0, 1, 2, 3, 0]]
+    [[4, 3, 2, 0, 3, 2, 1, 2, 3, 4, 0]]
 """
 
 from __future__ import annotations
@@ -62,10 +65,9 @@ def abacus_ids(
     after = torch.cumsum(is_eq.long(), dim=1) > 0  # '=' and everything after it
     from_start = _run_length(digit)
     to_end = _run_length(digit.flip(1)).flip(1)
-    ids = torch.where(after, from_start, to_end)
-    if offset is not None:
-        ids = torch.where(digit | is_eq, ids + offset[:, None], ids)
-    return ids
+    ids = torch.where(after, from_start, to_end) + 1
+    shift = 0 if offset is None else offset[:, None]
+    return torch.where(digit | is_eq, ids + shift, 0)
 
 
 def randomized_ids(
@@ -97,13 +99,14 @@ def position_ids(
         return fixed.expand(b, n).to(tokens.device)
     if scheme == "abacus":
         ids = abacus_ids(tokens, tokenizer or CharTokenizer())
-        if training:
+        if training:  # half the rows at offset 0 (as evaluated), half uniform up to the room
             room = n_ctx - 1 - ids.max(dim=1).values  # the largest offset that still fits
             offset = (torch.rand(b, device=tokens.device) * (room + 1).clamp(min=1)).long()
+            offset = torch.where(torch.rand(b, device=tokens.device) < 0.5, 0, offset)
             ids = abacus_ids(tokens, tokenizer or CharTokenizer(), offset)
         if int(ids.max()) >= n_ctx:
             raise ArithlensError(
-                f"a number of {int(ids.max())} digits needs position id {int(ids.max())} but "
+                f"a number of {int(ids.max()) - 1} digits needs position id {int(ids.max())} but "
                 f"the model's table has n_ctx={n_ctx} ids"
             )
         return ids
