@@ -332,6 +332,8 @@ LENGTHS = dict(
     alignment={"abacus": [0.9] * 12, "learned absolute": [0.9] * 8 + [0.3, 0.2, 0.1, 0.1]},
 )
 LENGTHS["exact_max"]["learned absolute"]["16"] = 0.0
+LENGTHS["exact_min"]["learned absolute"]["24"] = LENGTHS["exact_max"]["learned absolute"]["24"] = 0
+LENGTHS["exact_min"]["abacus"] = {**_W, "24": 0.01}
 CASES += [
     ("length_generalization", 0, LENGTHS, [("exact_min/abacus/12", 0.85)]),
     (
@@ -343,6 +345,12 @@ CASES += [
             ("exact_min/abacus/16", 0.0),  # a tie at 16 is no win
         ],
     ),
+    (  # past 2x the trained length a tie does not matter
+        "length_generalization",
+        1,
+        _set(LENGTHS, "exact_min/abacus/24", 0.0),
+        [("exact_min/abacus/12", 0.0)],
+    ),
     (
         "length_generalization",
         2,
@@ -353,7 +361,10 @@ CASES += [
         "length_generalization",
         3,
         LENGTHS,
-        [("alignment/abacus", [0.9] * 8 + [0.2, 0.9, 0.9, 0.9])],  # loses place 8
+        [
+            ("alignment/abacus", [0.9] * 8 + [0.2, 0.9, 0.9, 0.9]),  # loses place 8
+            ("alignment/learned absolute", [0.1] * 8 + [1.0, 1.0, 0.9, 0.9]),  # aligned too
+        ],
     ),
 ]
 

@@ -41,6 +41,11 @@ def _beyond(n: dict, variant: str) -> list[int]:
     return [int(w) for w in n["exact_min"][variant] if int(w) > TRAINED]
 
 
+def _mean_past(alignment: list[float]) -> float:
+    """Mean alignment over the answer places past the trained ones (up to the probe width)."""
+    return float(np.mean(alignment[TRAINED:PROBE_WIDTH]))
+
+
 def _worst(n: dict, variant: str, key: str) -> dict[int, float]:
     """Per width, the worst seed's exact match (the mean's when one seed)."""
     return {int(w): v for w, v in n[key][variant].items()}
@@ -53,11 +58,13 @@ CHECKS = [
         lambda n: _worst(n, "abacus", "exact_min")[GOAL] >= 0.9,
     ),
     Check(
-        "beyond the trained lengths the abacus model beats learned absolute positions at every "
-        "evaluated width, worst abacus seed vs best baseline seed",
+        f"from {TRAINED + 1} to {2 * TRAINED} digits (up to 2x the trained length) the abacus "
+        "model beats learned absolute positions at every evaluated width, worst abacus seed vs "
+        "best baseline seed",
         lambda n: all(
             _worst(n, "abacus", "exact_min")[w] > _worst(n, "learned absolute", "exact_max")[w]
             for w in _beyond(n, "abacus")
+            if w <= 2 * TRAINED
         ),
     ),
     Check(
@@ -68,12 +75,13 @@ CHECKS = [
         ),
     ),
     Check(
-        f"at {PROBE_WIDTH} digits the abacus model's best head attends to the operand digits of "
-        "the place it writes more than the baseline's does, at every place past the trained "
-        "ones",
-        lambda n: all(
-            n["alignment"]["abacus"][k] > n["alignment"]["learned absolute"][k]
-            for k in range(TRAINED, PROBE_WIDTH)
+        f"at {PROBE_WIDTH} digits the abacus model keeps its digits aligned: at every answer "
+        "place its best head puts >= 0.5 of its attention on that place's operand digits, and "
+        "over the places past the trained ones more on average than the baseline's best head",
+        lambda n: (
+            min(n["alignment"]["abacus"][:PROBE_WIDTH]) >= 0.5
+            and _mean_past(n["alignment"]["abacus"])
+            > _mean_past(n["alignment"]["learned absolute"])
         ),
     ),
 ]
@@ -110,8 +118,8 @@ def make(ctx: Context) -> FigureOutput:
         rows=1,
         cols=2,
         subplot_titles=(
-            "exact match by operand length (trained on 1-8 digits, shaded)",
-            f"attention to the written place's operand digits, {PROBE_WIDTH}-digit operands",
+            "exact match by length (trained: 1-8 digits, shaded)",
+            f"attention to the written place's digits ({PROBE_WIDTH} digits)",
         ),
     )
     for i, variant in enumerate(VARIANTS.values()):
@@ -142,12 +150,12 @@ def make(ctx: Context) -> FigureOutput:
         models=list(VARIANTS),
     )
     paper = {
-        "shen": "Shen et al. 2023: trained on 10-digit addition, standard positions fail at 12 "
-        "digits; random spaces / modified positions recover it",
-        "abacus": "McLeish et al. 2024: Abacus embeddings, trained on 20 digits, 99% at 100 "
-        "digits (6x)",
-        "coupling": "Cho et al. 2024: position coupling, trained on 1-30 digits, generalizes "
-        "to 200",
+        "exact": "Shen et al. 2023: trained on 10-digit addition, standard positions fail at "
+        "12 digits. McLeish et al. 2024: Abacus, trained on 20 digits, 99% at 100 (6x). Cho et "
+        "al. 2024: position coupling, trained on 1-30 digits, generalizes to 200",
+        "at_goal": "the benchmark's goal: >= 0.90 exact at 12 digits (1.5x), baseline near 0",
+        "alignment": "(ours) the attention that fails with length is the alignment of operand "
+        "digits by place",
     }
     summary = [
         f"Exact match at {GOAL} digits ({n} problems, seeds {seeds}): abacus "
