@@ -210,8 +210,9 @@ def prepare(
             )
         if batch.n_pos > model.cfg.n_ctx:
             raise ArithlensError(
-                f"pairs have {batch.n_pos} tokens but the model's context is "
-                f"n_ctx={model.cfg.n_ctx}"
+                f"pairs of {task.name} have {batch.n_pos} tokens but the model (of "
+                f"{encoder.task.name}) has a context of n_ctx={model.cfg.n_ctx}: use pairs of "
+                "its task, or build it with a longer n_ctx to patch longer problems"
             )
     return batch, metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
 
