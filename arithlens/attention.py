@@ -49,10 +49,10 @@ def digit_alignment(model: TransformerBridge, problems: Problems) -> pd.DataFram
             continue
         for layer, name in enumerate(names):
             pattern = cache[name][rows, :, query.clamp(min=0)]  # (batch, head, kpos)
-            mass = sum(
-                torch.where(keys[:, j, None] >= 0, pattern[rows, :, keys[:, j].clamp(min=0)], 0.0)
-                for j in range(2)
-            )
+            mass = torch.zeros(pattern.shape[:2])
+            for j in range(2):  # a's and b's digit of place k, where the operand has one
+                key = keys[:, j]
+                mass += torch.where(key[:, None] >= 0, pattern[rows, :, key.clamp(min=0)], 0.0)
             for head in range(pattern.shape[1]):
                 rows_out.append(
                     dict(

@@ -138,11 +138,12 @@ def make(ctx: Context) -> FigureOutput:
     fig.update_yaxes(title_text="best head's attention mass", range=[0, 1.02], row=1, col=2)
     fig.update_layout(template="plotly_white", width=1100, height=440)
     widths = [str(w) for w in WIDTHS]
-    numbers = dict(
+    exact = {v: dict(zip(widths, np.mean(r, 0).tolist())) for v, r in runs.items()}
+    numbers: dict = dict(
         seeds=seeds,
         n_per_width=n,
         trained_digits=[1, TRAINED],
-        exact={v: dict(zip(widths, np.mean(r, 0).tolist())) for v, r in runs.items()},
+        exact=exact,
         exact_min={v: dict(zip(widths, np.min(r, 0).tolist())) for v, r in runs.items()},
         exact_max={v: dict(zip(widths, np.max(r, 0).tolist())) for v, r in runs.items()},
         at_goal={v: spread([r[WIDTHS.index(GOAL)] for r in runs[v]]) for v in runs},
@@ -159,9 +160,9 @@ def make(ctx: Context) -> FigureOutput:
     }
     summary = [
         f"Exact match at {GOAL} digits ({n} problems, seeds {seeds}): abacus "
-        f"{numbers['exact']['abacus'][str(GOAL)]:.3f}, learned absolute "
-        f"{numbers['exact']['learned absolute'][str(GOAL)]:.3f}; at 16 / 24 digits abacus "
-        f"{numbers['exact']['abacus']['16']:.3f} / {numbers['exact']['abacus']['24']:.3f}.",
+        f"{exact['abacus'][str(GOAL)]:.3f}, learned absolute "
+        f"{exact['learned absolute'][str(GOAL)]:.3f}; at 16 / 24 digits abacus "
+        f"{exact['abacus']['16']:.3f} / {exact['abacus']['24']:.3f}.",
         "Not built yet: the task-hinting sorting panel (Awasthi & Gupta 2023).",
     ]
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

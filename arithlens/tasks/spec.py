@@ -146,8 +146,8 @@ class TaskSpec:
 
     def same_but_width(self, other: TaskSpec) -> bool:
         """Whether ``other`` is this task at another operand width (see :meth:`at_width`)."""
-        strip = dict(n_digits=1, min_digits=None)
-        return dataclasses.replace(self, **strip) == dataclasses.replace(other, **strip)
+        mine = dataclasses.replace(self, n_digits=1, min_digits=None)
+        return mine == dataclasses.replace(other, n_digits=1, min_digits=None)
 
     def operand_digit(self, name: str) -> tuple[str, int]:
         """Parse ``"a.units"`` / ``"b.d3"`` into ``(operand, place)``, checking the range.
