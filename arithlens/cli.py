@@ -18,24 +18,31 @@ from pathlib import Path
 
 from arithlens._atomic import check_writable
 from arithlens.errors import ArithlensError
-from arithlens.models import loading
+from arithlens.models import POSITIONALS, loading
 from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
+from arithlens.tasks import FORMATS
 
 
 def _task(a: argparse.Namespace):
     """The task of the --op, --digits, --format, --no-pad and --signed options."""
     from arithlens.tasks import TaskSpec
 
+    min_digits = getattr(a, "min_digits", None)
     return TaskSpec(
-        op=a.op, n_digits=a.digits, format=a.format, pad=not a.no_pad, nonneg=not a.signed
+        op=a.op,
+        n_digits=a.digits,
+        format=a.format,
+        pad=not a.no_pad and min_digits is None,
+        nonneg=not a.signed,
+        min_digits=min_digits,
     )
 
 
 def _task_options(p: argparse.ArgumentParser, digits: int = 3) -> None:
     p.add_argument("--op", default="add", choices=["add", "sub", "mul"])
     p.add_argument("--digits", type=POSITIVE, default=digits, help="digits per operand")
-    p.add_argument("--format", default="reversed", choices=["plain", "reversed", "scratchpad"])
+    p.add_argument("--format", default="reversed", choices=list(FORMATS))
     p.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
     p.add_argument("--signed", action="store_true", help="subtraction with negative results")
 
@@ -60,10 +67,11 @@ def _cmd_convert(a: argparse.Namespace) -> int:
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
-    from arithlens.models import TrainConfig, save, train
+    from arithlens.models import TrainConfig, build_model, save, train
 
     task = _task(a)
     cfg = TrainConfig(
+        cascade_fraction=0 if task.mixed else 0.25,
         steps=a.steps,
         batch_size=a.batch_size,
         lr=a.lr,
@@ -74,7 +82,15 @@ def _cmd_train(a: argparse.Namespace) -> int:
         n_train=a.n_train,
     )
     check_writable(a.out, "checkpoint folder")
-    model = train(task, a.preset, cfg)
+    model = build_model(
+        a.preset,
+        task,
+        seed=a.seed,
+        positional=a.positional,
+        n_ctx=a.n_ctx,
+        position_range=a.position_range,
+    )
+    model = train(task, model, cfg)
     save(model, a.out)
     print(
         f"saved {a.out}: held-out exact match {model.record.eval_exact[-1]:.4f} after {cfg.steps} steps ({model.record.wall_s:.1f} s)"
@@ -296,6 +312,22 @@ def _add_train(sub) -> None:
         type=POSITIVE,
         default=None,
         help="fixed training-set size (default: fresh problems every step)",
+    )
+    t.add_argument(
+        "--min-digits",
+        type=POSITIVE,
+        default=None,
+        help="mixed lengths: operands of --min-digits to --digits digits, unpadded",
+    )
+    t.add_argument("--positional", default="standard", choices=list(POSITIONALS))
+    t.add_argument(
+        "--n-ctx", type=POSITIVE, default=None, help="context (default: the task's longest text)"
+    )
+    t.add_argument(
+        "--position-range",
+        type=POSITIVE,
+        default=None,
+        help="randomized / abacus: training draws position ids below this",
     )
     t.add_argument("--out", required=True, help="checkpoint folder")
     t.set_defaults(func=_cmd_train)

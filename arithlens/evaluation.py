@@ -48,6 +48,7 @@ from arithlens.tasks import (
     place_name,
     sample,
 )
+from arithlens.tasks.spec import HINTS
 from arithlens.tokens.encoders import CharEncoder, check_task, encoder_of
 from arithlens.tokens.tokenizer import TokenBatch
 
@@ -57,10 +58,12 @@ def parse_answer(task: TaskSpec, completion: str) -> list[int]:
     text = completion.split(">")[-1] if task.format == "scratchpad" else completion
     if task.signed:
         text = text[1:]
+    if task.format == "index_hints":  # a0b1c2: the letters mark places, the digits answer
+        text = text[1::2] if text[::2] == HINTS[: len(text[::2])] else ""
     if not text.isdigit():
         return []
     digits = [int(c) for c in text]
-    return digits if task.format == "reversed" else digits[::-1]
+    return digits if task.answer_reversed else digits[::-1]
 
 
 def _greedy(

@@ -198,3 +198,36 @@ def test_a_mixed_length_model_trains_saves_and_is_analysed_at_a_longer_width(pos
     assert probes.pos_labels[:2] == ["0:a4", "1:a3"] and probes.task["n_digits"] == 5
     with pytest.raises(ArithlensError, match="operands of different lengths"):
         al.probes.fit(back, "carry.tens", n=64, controls=(), progress=False)
+
+
+@pytest.mark.parametrize("fmt", ["index_hints", "random_spaces"])
+def test_shen_et_al_formats_train_save_evaluate_and_patch(fmt, tmp_path):
+    task = al.TaskSpec(op="add", n_digits=2, format=fmt)
+    model = build_model("1L", task, seed=0)
+    assert model.cfg.d_vocab == len(al.tokens.vocab_for(fmt)) > len(al.tokens.DEFAULT_VOCAB)
+    model = al.train(
+        task, model, al.TrainConfig(steps=40, eval_every=40, n_test=100), progress=False
+    )
+    save(model, tmp_path / "m")
+    back = al.load(tmp_path / "m")
+    problems = al.tasks.sample(task, 64, seed=2)
+    assert torch.equal(back(encode(problems).tokens), model(encode(problems).tokens))
+    res = al.evaluate(back, problems)
+    # teacher-forced digits are the argmax at the position before each answer digit
+    batch = encode(problems)
+    logits = back(batch.tokens)
+    pred = logits[torch.arange(64)[:, None], batch.answer_pos - 1].argmax(-1)
+    assert np.array_equal(res.pred_digits, torch.where(pred < 10, pred, -1).numpy())
+    pairs = al.tasks.corrupt_pairs(task, 64, change="a.units", seed=0)
+    clean, corrupt = al.tasks.render(pairs.clean), al.tasks.render(pairs.corrupt)
+    same = [
+        i
+        for i in range(64)
+        if len(clean.texts[i]) == len(corrupt.texts[i])
+        and (clean.operand_pos[i] == corrupt.operand_pos[i]).all()
+    ]
+    batch = encode_pairs(pairs[np.asarray(same)])  # random spaces: pairs laid out alike
+    assert_head_by_pos_matches_transformer_lens(back, batch, make_metric("logit_diff", batch))
+    if fmt == "index_hints":  # one layout for every problem: probes label positions by role
+        probes = al.probes.fit(back, "carry.tens", n=200, controls=("majority",), progress=False)
+        assert "1:a1" in probes.pos_labels and "0:h1" in probes.pos_labels

@@ -22,6 +22,7 @@ from arithlens.tasks import (
     split,
 )
 from arithlens.tasks.formats import max_length
+from arithlens.tasks.spec import FORMATS, HINTS
 
 widths = st.integers(min_value=1, max_value=20)
 
@@ -118,7 +119,7 @@ def test_quirke_barez_classes_on_the_papers_cascade_example():
 
 def test_formats_place_every_answer_digit_where_the_text_has_it():
     for op in ("add", "sub", "mul"):
-        for fmt in ("plain", "reversed", "scratchpad"):
+        for fmt in FORMATS:
             for pad in (True, False):
                 task = TaskSpec(op=op, n_digits=4, format=fmt, pad=pad, nonneg=op != "sub")
                 p = sample(task, 50, seed=3)
@@ -131,11 +132,20 @@ def test_formats_place_every_answer_digit_where_the_text_has_it():
                         if pos >= 0:
                             assert text[pos] == str(truth[i, k])
                     a, b = p.ints()[i]
+                    for j, x in enumerate((a, b)):  # operand digits where they are said to be
+                        shown = str(x).zfill(4) if pad else str(x)
+                        for k, pos in enumerate(r.operand_pos[i, j]):
+                            assert (text[pos] == shown[::-1][k]) if k < len(shown) else pos == -1
                     value = {"add": a + b, "sub": a - b, "mul": a * b}[op]
                     ans = text[r.prompt_len[i] :].rstrip(".").split(">")[-1]
                     sign = -1 if ans.startswith("-") else 1
                     ans = ans.lstrip("+-")
-                    assert sign * int(ans[::-1] if fmt == "reversed" else ans) == value
+                    if fmt == "index_hints":  # letter of the place, then its digit
+                        assert ans[::2] == HINTS[: len(ans) // 2]
+                        ans = ans[1::2]
+                    assert " " not in ans
+                    reversed_ = fmt in ("reversed", "random_spaces", "index_hints")
+                    assert sign * int(ans[::-1] if reversed_ else ans) == value
 
 
 def test_plain_and_reversed_render_as_in_lee_et_al():
@@ -145,6 +155,23 @@ def test_plain_and_reversed_render_as_in_lee_et_al():
     assert render(p).texts == ["123+456=9750."]
     p = Problems.from_ints(TaskSpec(op="add", n_digits=3, format="scratchpad"), [(128, 367)])
     assert render(p).texts == ["128+367=A5C1,A9C0,A4C0,A0C0,>0495."]
+
+
+def test_shen_et_al_formats_render_as_described():
+    p = Problems.from_ints(TaskSpec(op="add", n_digits=3, format="index_hints"), [(123, 456)])
+    assert render(p).texts == ["c1b2a3+c4b5a6=a9b7c5d0."]
+    task = TaskSpec(op="add", n_digits=6, format="random_spaces", pad=False)
+    p = sample(task, 4000, seed=1)
+    texts, again = render(p).texts, render(p).texts
+    assert texts == again  # a problem always reads the same
+    prompts = [t.split("=")[0] for t in texts]
+    gaps = sum(len(x) - 1 for t in prompts for x in t.replace(" ", "").split("+"))
+    spaces = sum(t.count(" ") for t in prompts)
+    # one space per gap between digits with probability 1/2: within 4 standard deviations
+    assert abs(spaces - gaps / 2) < 4 * (gaps / 4) ** 0.5, (spaces, gaps)
+    assert all("  " not in t and not t.startswith(" ") for t in prompts)
+    with pytest.raises(ArithlensError, match="marks places with 26 letters"):
+        TaskSpec(op="mul", n_digits=14, format="index_hints")
 
 
 def test_split_is_disjoint_deterministic_and_seed_dependent():

@@ -31,7 +31,7 @@ from arithlens.errors import ArithlensError
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.models.train import TrainRecord
 from arithlens.tasks import TaskSpec
-from arithlens.tokens.tokenizer import DEFAULT_VOCAB
+from arithlens.tokens.tokenizer import DEFAULT_VOCAB, vocab_for
 from arithlens.version import __version__
 
 WEIGHTS = "model.safetensors"
@@ -58,7 +58,7 @@ def metadata(model: TransformerBridge, extra: dict[str, Any] | None = None) -> d
         "format_version": FORMAT_VERSION,
         "model": model.spec.to_dict(),
         "task": model.task.to_dict(),
-        "vocab": DEFAULT_VOCAB,
+        "vocab": vocab_for(model.task.format),
         "record": record.to_dict() if record is not None else None,
         **(extra or {}),
     }
@@ -126,11 +126,14 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
             f"{str(path)!r} has format_version={fmt!r}: this arithlens reads format_version="
             f"{FORMAT_VERSION}"
         )
-    vocab = meta.get("vocab", DEFAULT_VOCAB)
-    if vocab != DEFAULT_VOCAB:
+    task = meta.get("task")
+    fmt = task.get("format") if isinstance(task, dict) else None
+    expected = vocab_for(fmt) if isinstance(fmt, str) else DEFAULT_VOCAB
+    vocab = meta.get("vocab", expected)
+    if vocab != expected:
         raise ArithlensError(
             f"{str(path)!r} has vocab={vocab!r} but the character tokenizer's vocabulary is "
-            f"{DEFAULT_VOCAB!r}: the weights would read other tokens"
+            f"{expected!r}: the weights would read other tokens"
         )
     return meta
 

@@ -28,7 +28,7 @@ from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.models import positions
 from arithlens.tasks import TaskSpec, max_length
-from arithlens.tokens.tokenizer import DEFAULT_VOCAB
+from arithlens.tokens.tokenizer import DEFAULT_VOCAB, vocab_for
 
 ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
 POSITIONALS = ("standard", "rotary", *positions.SCHEMES)
@@ -140,7 +140,7 @@ def preset_spec(
     task: TaskSpec,
     *,
     seed: int = 0,
-    vocab_size: int = len(DEFAULT_VOCAB),
+    vocab_size: int | None = None,
     positional: str = "standard",
     n_ctx: int | None = None,
     position_range: int | None = None,
@@ -158,7 +158,7 @@ def preset_spec(
     return ModelSpec(
         **PRESETS[preset],
         n_ctx=need if n_ctx is None else n_ctx,
-        d_vocab=vocab_size,
+        d_vocab=len(vocab_for(task.format)) if vocab_size is None else vocab_size,
         seed=seed,
         positional=positional,
         position_range=position_range,

@@ -22,7 +22,9 @@ from arithlens._records import from_dict
 from arithlens.errors import ArithlensError, check_choice, check_int
 
 OPS = ("add", "sub", "mul")
-FORMATS = ("plain", "reversed", "scratchpad")
+FORMATS = ("plain", "reversed", "scratchpad", "random_spaces", "index_hints")
+HINTS = "abcdefghijklmnopqrstuvwxyz"
+"""Index-hint markers: place k (0 = units) is marked ``HINTS[k]``."""
 MAX_DIGITS = 64
 
 PLACE_NAMES = (
@@ -76,8 +78,11 @@ class TaskSpec:
         op: ``"add"``, ``"sub"`` or ``"mul"``.
         n_digits: digits per operand (>= 1).
         format: answer format: ``"plain"`` (most significant digit first), ``"reversed"``
-            (least significant first, Lee et al. 2023) or ``"scratchpad"`` (per-column digit
-            and carry, then the plain answer).
+            (least significant first, Lee et al. 2023), ``"scratchpad"`` (per-column digit
+            and carry, then the plain answer), or one of Shen et al.'s (2023) positional
+            descriptions, answers written reversed: ``"random_spaces"`` (random spaces between
+            the operands' digits) or ``"index_hints"`` (every digit preceded by the letter of
+            its place, ``a`` for the units; Zhou et al. 2023).
         pad: zero-pad operands to ``n_digits`` and the answer to :attr:`answer_width`, so every
             problem has the same token layout (the default; analyses assume it).
         nonneg: subtraction only: sample ``a >= b`` so the result is never negative. When
@@ -100,6 +105,11 @@ class TaskSpec:
         check_choice("op", self.op, OPS)
         check_int("n_digits", self.n_digits, minimum=1, maximum=MAX_DIGITS)
         check_choice("format", self.format, FORMATS)
+        if self.format == "index_hints" and self.answer_width > len(HINTS):
+            raise ArithlensError(
+                f"format='index_hints' marks places with {len(HINTS)} letters but a {self.op} "
+                f"of {self.n_digits} digits has {self.answer_width} answer places"
+            )
         if not isinstance(self.pad, bool) or not isinstance(self.nonneg, bool):
             raise ArithlensError(f"pad={self.pad!r}, nonneg={self.nonneg!r}: expected booleans")
         if self.min_digits is not None:
@@ -114,6 +124,11 @@ class TaskSpec:
     def answer_width(self) -> int:
         """Number of answer digits (padded width): n+1 for add, n for sub, 2n for mul."""
         return {"add": self.n_digits + 1, "sub": self.n_digits, "mul": 2 * self.n_digits}[self.op]
+
+    @property
+    def answer_reversed(self) -> bool:
+        """Whether the answer is written least significant digit first."""
+        return self.format in ("reversed", "random_spaces", "index_hints")
 
     @property
     def signed(self) -> bool:

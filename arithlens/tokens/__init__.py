@@ -20,9 +20,18 @@ Example:
 from arithlens.tokens.encoders import CharEncoder, Encoder, check_task, encoder_of
 from arithlens.tokens.numbers import number_tokenization, tokenization_summary
 from arithlens.tokens.prompts import PromptBuilder
-from arithlens.tokens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
+from arithlens.tokens.tokenizer import (
+    DEFAULT_VOCAB,
+    CharTokenizer,
+    PairBatch,
+    TokenBatch,
+    encode,
+    encode_pairs,
+    vocab_for,
+)
 
 __all__ = [
+    "DEFAULT_VOCAB",
     "CharEncoder",
     "CharTokenizer",
     "Encoder",
@@ -35,4 +44,5 @@ __all__ = [
     "encoder_of",
     "number_tokenization",
     "tokenization_summary",
+    "vocab_for",
 ]

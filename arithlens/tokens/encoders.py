@@ -29,7 +29,15 @@ from arithlens.choices import Strategy
 from arithlens.contract import attached_encoder, task_of
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
-from arithlens.tokens.tokenizer import CharTokenizer, PairBatch, TokenBatch, encode, encode_pairs
+from arithlens.tasks.formats import fixed_layout
+from arithlens.tokens.tokenizer import (
+    CharTokenizer,
+    PairBatch,
+    TokenBatch,
+    encode,
+    encode_pairs,
+    vocab_for,
+)
 
 
 @runtime_checkable
@@ -60,7 +68,11 @@ class CharEncoder:
     """The arithlens character encoder for ``task`` (digit token id == digit value)."""
 
     task: TaskSpec
-    tokenizer: CharTokenizer = CharTokenizer()
+    tokenizer: CharTokenizer = None  # type: ignore[assignment]  # set from the task's format
+
+    def __post_init__(self) -> None:
+        if self.tokenizer is None:
+            object.__setattr__(self, "tokenizer", CharTokenizer(vocab_for(self.task.format)))
 
     def sample(self, n: int, seed: int = 0, *, strategy: Strategy = "uniform") -> Problems:
         """``n`` distinct problems (padded tasks share one layout by construction)."""
@@ -74,7 +86,7 @@ class CharEncoder:
         unpadded tasks: operands of one width, e.g. ``task.at_width(12)``; an answer digit
         that only some problems have is labelled by its character)."""
         task = batch.problems.task
-        if task.pad:
+        if fixed_layout(task):
             return position_labels(task)
         return unpadded_labels(batch)
 
@@ -102,9 +114,9 @@ def unpadded_labels(batch: TokenBatch) -> list[str]:
     (roles as in :func:`~arithlens.tasks.position_labels`)."""
     if batch.operand_pos is None or not bool((batch.operand_pos == batch.operand_pos[:1]).all()):
         raise ArithlensError(
-            f"the problems of {batch.problems.task.name} have operands of different lengths, so "
-            "their positions have no common labels: use problems of one width "
-            "(al.tasks.sample(model.task.at_width(n_digits), n))"
+            f"the problems of {batch.problems.task.name} have operands of different lengths (or "
+            "random spaces), so their positions have no common labels: use problems of one "
+            "width (al.tasks.sample(model.task.at_width(n_digits), n)) laid out alike"
         )
     n_pos = batch.tokens.shape[1]
     roles = [f"{c}" for c in batch.texts[int(torch.argmax(batch.lengths))].ljust(n_pos, "_")]

@@ -26,10 +26,24 @@ from jaxtyping import Bool, Int
 
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Pairs, Problems, max_length, position_labels, render
-from arithlens.tasks.spec import place_index
+from arithlens.tasks.formats import fixed_layout
+from arithlens.tasks.spec import HINTS, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
 PAD = "_"
+EXTRA_VOCAB = {"random_spaces": " ", "index_hints": HINTS}
+"""Characters a format adds after :data:`DEFAULT_VOCAB` (so digits, ``=`` and the rest keep
+their ids)."""
+
+
+def vocab_for(format: str) -> str:
+    """The character vocabulary of tasks written in ``format``.
+
+    Example:
+        >>> vocab_for("random_spaces")[-1], vocab_for("reversed") == DEFAULT_VOCAB
+        (' ', True)
+    """
+    return DEFAULT_VOCAB + EXTRA_VOCAB.get(format, "")
 
 
 @dataclass(frozen=True)
@@ -164,7 +178,7 @@ class TokenBatch:
 
 def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenBatch:
     """Render ``problems`` in their task's format and tokenize them."""
-    tokenizer = tokenizer or CharTokenizer()
+    tokenizer = tokenizer or CharTokenizer(vocab_for(problems.task.format))
     r = render(problems)
     tokens, lengths = tokenizer.encode_batch(r.texts)
     return TokenBatch(
@@ -178,7 +192,7 @@ def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenB
     )
 
 
-__all__ = ["CharTokenizer", "DEFAULT_VOCAB", "TokenBatch", "encode", "place_index"]
+__all__ = ["CharTokenizer", "DEFAULT_VOCAB", "TokenBatch", "encode", "place_index", "vocab_for"]
 
 
 @dataclass(frozen=True)
@@ -209,7 +223,7 @@ class PairBatch:
         if self.pos_labels is not None:
             return self.pos_labels
         task = self.pairs.clean.task
-        if task.pad and self.n_pos == max_length(task):
+        if fixed_layout(task) and self.n_pos == max_length(task):
             return position_labels(task)
         return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
 
