@@ -32,6 +32,21 @@ def test_zoo_list_shows_models_and_accuracy(capsys):
         assert name in out
 
 
+def test_train_a_mixed_length_abacus_model(tmp_path, capsys):
+    out = tmp_path / "lengths"
+    argv = ["train", "--digits", "3", "--min-digits", "1", "--positional", "abacus"]
+    argv += ["--n-ctx", "24", "--position-range", "12", "--steps", "5", "--batch-size", "16"]
+    assert main([*argv, "--n-test", "20", "--eval-every", "5", "--out", str(out)]) == 0
+    meta = json.loads((out / "arithlens.json").read_text())
+    assert meta["task"]["min_digits"] == 1 and meta["task"]["pad"] is False
+    assert meta["model"]["positional"] == "abacus" and meta["model"]["n_ctx"] == 24
+    assert meta["model"]["position_range"] == 12
+    assert meta["record"]["config"]["cascade_fraction"] == 0  # mixed lengths: uniform batches
+    argv = ["train", "--positional", "abacus", "--format", "plain", "--out", str(tmp_path / "x")]
+    assert main(argv) == 2
+    assert "positional='abacus' needs the reversed format" in capsys.readouterr().err
+
+
 def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
     assert (

@@ -147,6 +147,22 @@ RECIPES: dict[str, Recipe] = {
         config=_lengths(),
         note="Length generalization (McLeish et al. 2024; Cho et al. 2024): additions with operands of 1-8 digits, unpadded, Abacus / position-coupling ids (a digit's place in its number, randomly offset in training), a context of 80 tokens so that operands of up to 24 digits can be posed. The benchmark `benchmarks/length_generalization.py` trains this recipe.",
     ),
+    "add1to8-nope-2L": Recipe(
+        task=LENGTHS,
+        preset="2L",
+        positional="nope",
+        n_ctx=80,
+        config=_lengths(),
+        note="Length generalization without position information (NoPE; Kazemnejad et al. 2023): the same task, budget and seed as add1to8-abacus-2L; order comes from the causal mask only.",
+    ),
+    "add1to8-randomized-2L": Recipe(
+        task=LENGTHS,
+        preset="2L",
+        positional="randomized",
+        n_ctx=80,
+        config=_lengths(),
+        note="Length generalization with randomized positions (Ruoss et al. 2023): in training each sequence reads an ordered random subset of the 80 position ids; the same task, budget and seed as add1to8-abacus-2L.",
+    ),
     "add1to8-2L": Recipe(
         task=LENGTHS,
         preset="2L",
