@@ -34,10 +34,11 @@ WHAT = {
     "key_heads": "Zhang et al. 2024: cumulative share of the path-patching effect (Wang et al.'s "
     "variant: other heads frozen, MLPs recomputed) by the top-k heads; the paper's \"under 5% of "
     'heads" is about 7B LLMs (pass one with `--model`).',
-    "length_generalization": "Shen et al. 2023 / McLeish et al. 2024: exact match by operand "
-    "length of add1to8-abacus-2L (Abacus / position-coupling ids) and add1to8-2L (learned "
-    "absolute positions), both trained on operands of 1-8 digits, and the attention each pays "
-    "to the operand digits of the place it writes at 12 digits.",
+    "length_generalization": "Shen et al. 2023 / McLeish et al. 2024 / Ruoss et al. 2023: exact "
+    "match by operand length of the four add1to8 zoo models (Abacus / position-coupling ids, "
+    "randomized positions, NoPE, learned absolute positions), all trained on operands of 1-8 "
+    "digits with one budget, and the attention each pays to the operand digits of the place it "
+    "writes at 12 digits.",
 }
 
 

@@ -34,6 +34,8 @@ FLOORS = {
     "mul2-3L": 0.99,
     "add1to8-abacus-2L": 0.999,
     "add1to8-2L": BASELINE_FLOOR,
+    "add1to8-nope-2L": 0.164,  # its card: 0.1690
+    "add1to8-randomized-2L": 0.323,  # its card: 0.3280
 }
 
 

@@ -1,10 +1,10 @@
-"""Length generalization (Shen et al. 2023; McLeish et al. 2024; Cho et al. 2024): exact match
-by operand length of two models trained on additions with operands of 1-8 digits, one with
-Abacus / position-coupling ids (a digit's place in its number) and one with learned absolute
-positions, and where their attention goes when they write an answer digit past the trained
-length.
+"""Length generalization (Shen et al. 2023; McLeish et al. 2024; Cho et al. 2024; Ruoss et al.
+2023): exact match by operand length of four models trained on additions with operands of 1-8
+digits with the same budget -- Abacus / position-coupling ids (a digit's place in its number),
+randomized positions, no positions (NoPE) and learned absolute positions -- and where their
+attention goes when they write an answer digit past the trained length.
 
-Quick mode evaluates the two zoo models (200 problems per length); full mode retrains both
+Quick mode evaluates the four zoo models (200 problems per length); full mode retrains the
 recipes once per seed and evaluates 2000 problems per length. The task-hinting panel (sorting,
 Awasthi & Gupta 2023) is not built yet."""
 
@@ -29,7 +29,12 @@ from arithlens.models import loading, zoo
 from arithlens.tasks import sample
 
 ABACUS, BASELINE = "add1to8-abacus-2L", "add1to8-2L"
-VARIANTS = {ABACUS: "abacus", BASELINE: "learned absolute"}
+VARIANTS = {
+    ABACUS: "abacus",
+    "add1to8-randomized-2L": "randomized",
+    "add1to8-nope-2L": "nope",
+    BASELINE: "learned absolute",
+}
 WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 14, 16, 20, 24)
 TRAINED = 8  # the longest training operands
 GOAL = 12  # 1.5x the trained length: the benchmark's goal width
