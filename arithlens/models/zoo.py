@@ -7,7 +7,7 @@ recipes, deterministically.
 
 Example:
     >>> sorted(RECIPES)[:3]
-    ['add1to8-2L', 'add1to8-abacus-2L', 'add3-1L']
+    ['add1to8-2L', 'add1to8-abacus-2L', 'add1to8-nope-2L']
     >>> model = load("add3-2L")                     # doctest: +SKIP
 """
 
