@@ -12,11 +12,10 @@ it is read at, inside the model's forward (a pre-hook on the native model), so h
   so clean and corrupt runs share it) -- the variant arithlens implements, the paper samples
   at test time too.
 - ``"abacus"``: McLeish et al. (2024), in the form of position coupling (Cho et al. 2024): a
-  digit's id is its place value + 1 counted from the units (operands are written most
-  significant digit first, so an operand digit's place + 1 is the number of digits from it
-  to the end of its number); ids start at 1 (other tokens read id 0): the ``=`` token is 1,
-  a digit of place k is k + 2, in the operands and in the reversed answer alike, so digits of
-  one place share an id. In training the ids of digits and ``=`` are shifted by one random
+  digit of place k (0 = units) reads id k + 2, in the operands and in the reversed answer
+  alike, so digits of one place share an id (operands are written most significant digit
+  first, so an operand digit's place + 1 is the number of digits from it to the end of its
+  number); the ``=`` token reads 1 and every other token 0. In training the ids of digits and ``=`` are shifted by one random
   offset per sequence -- in half the rows uniform up to what fits ``position_range``, in the
   other half 0 as in evaluation (the arithlens variant: McLeish et al. draw every offset
   uniformly, which leaves the low ids rarely trained at the low places) -- so ids beyond the
@@ -103,7 +102,7 @@ def position_ids(
             room = n_ctx - 1 - ids.max(dim=1).values  # the largest offset that still fits
             offset = (torch.rand(b, device=tokens.device) * (room + 1).clamp(min=1)).long()
             offset = torch.where(torch.rand(b, device=tokens.device) < 0.5, 0, offset)
-            ids = abacus_ids(tokens, tokenizer or CharTokenizer(), offset)
+            ids = torch.where(ids > 0, ids + offset[:, None], ids)  # digits and '=' only
         if int(ids.max()) >= n_ctx:
             raise ArithlensError(
                 f"a number of {int(ids.max()) - 1} digits needs position id {int(ids.max())} but "
