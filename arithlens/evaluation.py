@@ -26,17 +26,21 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import torch
 from jaxtyping import Bool, Int
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Strategy
-from arithlens.contract import task_of
+from arithlens.contract import any_task_of, task_of
 from arithlens.errors import ArithlensError, check_int
-from arithlens.models.run import check_fits, greedy_complete, teacher_forced
+from arithlens.models.run import check_fits, forward_chunked, greedy_complete, teacher_forced
 from arithlens.tasks import (
     CLASS_NAMES,
+    AnyTask,
+    Sequences,
+    SortSpec,
     Problems,
     TaskSpec,
     answer_digits,
@@ -47,10 +51,11 @@ from arithlens.tasks import (
     max_length,
     place_name,
     sample,
+    sample_sequences,
 )
 from arithlens.tasks.spec import HINTS
 from arithlens.tokens.encoders import CharEncoder, check_task, encoder_of
-from arithlens.tokens.tokenizer import TokenBatch
+from arithlens.tokens.tokenizer import TokenBatch, encode
 
 
 def parse_answer(task: TaskSpec, completion: str) -> list[int]:
@@ -273,26 +278,26 @@ def length_generalization(
     must fit the context: build the model with a longer ``n_ctx`` to pose wider problems). At
     width ``d`` the problems are ``model.task.at_width(d)``: for a mixed-length model both
     operands have exactly ``d`` digits (as the papers evaluate), for a fixed-width model
-    ``d``-digit operands in its layout.
+    ``d``-digit operands in its layout. For a sorting model ``digits`` are sequence lengths
+    (see :func:`sort_scores`).
 
     Returns a frame with one row per width: ``n_digits``, ``exact_match``, ``digit_accuracy``
     (mean over the answer digits present), ``trained`` (whether the width lies in the trained
     range), and one column per answer digit name (``units``, ``tens``, ...; NaN where the width
-    has no such digit).
+    has no such digit); for sorting ``length``, ``exact_match``, ``element_accuracy``,
+    ``trained``.
 
     Example:
         >>> length_generalization(model, [4, 8, 12], n=500)[["n_digits", "exact_match"]]  # doctest: +SKIP
     """
-    task = task_of(model)
+    task = any_task_of(model)
+    if isinstance(task, SortSpec):
+        return _sort_lengths(model, task, digits, n=n, seed=seed)
     lo = task.min_digits if task.min_digits is not None else task.n_digits
     rows = []
     for d in digits:
         other = task.at_width(check_int("n_digits", d, minimum=1))
-        if max_length(other) > model.cfg.n_ctx:
-            raise ArithlensError(
-                f"n_digits={d} needs {max_length(other)} tokens but the model's context is "
-                f"n_ctx={model.cfg.n_ctx}: build it with n_ctx >= {max_length(other)}"
-            )
+        _check_context(model, other, f"n_digits={d}")
         res = evaluate(model, sample(other, n, seed), any_width=True)
         per = res.per_digit()
         rows.append(
@@ -305,6 +310,69 @@ def length_generalization(
             )
         )
     return pd.DataFrame(rows)
+
+
+def _check_context(model: TransformerBridge, task: AnyTask, what: str) -> None:
+    need = max_length(task)
+    if need > model.cfg.n_ctx:
+        raise ArithlensError(
+            f"{what} needs {need} tokens but the model's context is n_ctx={model.cfg.n_ctx}: "
+            f"build it with n_ctx >= {need}"
+        )
+
+
+def _sort_lengths(
+    model: TransformerBridge, task: SortSpec, lengths: list[int], *, n: int, seed: int
+) -> pd.DataFrame:
+    rows = []
+    for length in lengths:
+        other = task.at_width(check_int("length", length, minimum=1))
+        _check_context(model, other, f"length={length}")
+        correct, exact = sort_scores(model, sample_sequences(other, n, seed))
+        rows.append(
+            dict(
+                length=length,
+                exact_match=float(exact.mean()),
+                element_accuracy=float(correct[:, :length].mean()),
+                trained=task.min_len <= length <= task.max_len,
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+@torch.no_grad()
+def sort_scores(
+    model: TransformerBridge, seqs: Sequences
+) -> tuple[Bool[np.ndarray, "batch elem"], Bool[np.ndarray, " batch"]]:
+    """Per answer element, whether a sorting model predicts it given the right elements before
+    it (False past a sequence's length), and per sequence exact match (every completion token
+    right, the end mark included: equal to greedy decoding, see the module text). The model
+    must sort ``n_values`` values like ``seqs``; lengths may differ from its training range.
+
+    Example:
+        >>> from arithlens.tasks import sample_sequences
+        >>> correct, exact = sort_scores(model, sample_sequences(model.task.at_width(20), 500))  # doctest: +SKIP
+    """
+    task = any_task_of(model)
+    if not isinstance(task, SortSpec) or not task.same_but_width(seqs.task):
+        raise ArithlensError(
+            f"sequences of {seqs.task.name} do not match the model's task {task.name}: expected "
+            "a sorting model of the same values"
+        )
+    batch = encode(seqs)
+    check_fits(model, batch)
+    was_training = model.training
+    model.eval()
+    try:
+        pred = forward_chunked(model, batch.tokens)[:, :-1].argmax(-1)
+    finally:
+        model.train(was_training)
+    mask = batch.target_mask()
+    exact = ((pred == batch.tokens[:, 1:]) | ~mask).all(1)
+    present = batch.answer_pos >= 0
+    got = torch.gather(pred, 1, (batch.answer_pos - 1).clamp(min=0))
+    correct = (got == batch.answer_tokens()) & present
+    return correct.numpy(), exact.numpy()
 
 
 def false_cascade_accuracy(

@@ -26,11 +26,11 @@ from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_dir
-from arithlens.contract import attach, record_of, spec_of, task_of
+from arithlens.contract import any_task_of, attach, record_of, spec_of
 from arithlens.errors import ArithlensError
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.models.train import TrainRecord
-from arithlens.tasks import TaskSpec
+from arithlens.tasks import task_from_dict
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB, vocab_for
 from arithlens.version import __version__
 
@@ -81,7 +81,7 @@ def save(
     """
     if spec_of(model) is None:
         raise ArithlensError("model has no .spec/.task: only arithlens-built models can be saved")
-    task_of(model)  # raises if no task is attached
+    any_task_of(model)  # raises if no task is attached
     meta = metadata(model, extra)
     state = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
 
@@ -127,7 +127,7 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
             f"{FORMAT_VERSION}"
         )
     task = meta.get("task")
-    fmt = task.get("format") if isinstance(task, dict) else None
+    fmt = task.get("format", task.get("family")) if isinstance(task, dict) else None
     expected = vocab_for(fmt) if isinstance(fmt, str) else DEFAULT_VOCAB
     vocab = meta.get("vocab", expected)
     if vocab != expected:
@@ -154,7 +154,7 @@ def load(folder: str | Path, *, device: str | torch.device | None = None) -> Tra
     meta = read_metadata(folder)
     try:
         spec = ModelSpec.from_dict(meta["model"])
-        task = TaskSpec.from_dict(meta["task"])
+        task = task_from_dict(meta["task"])
         record = TrainRecord.from_dict(meta["record"]) if meta.get("record") else None
     except ArithlensError as e:
         raise ArithlensError(f"{str(folder / META)!r}: {e}") from None

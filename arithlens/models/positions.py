@@ -37,7 +37,7 @@ from jaxtyping import Int
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks import TaskSpec
+from arithlens.tasks import AnyTask
 from arithlens.tokens.tokenizer import CharTokenizer
 
 SCHEMES = ("nope", "randomized", "abacus")
@@ -112,7 +112,7 @@ def position_ids(
     raise ArithlensError(f"position scheme {scheme!r} is unknown: expected one of {SCHEMES}")
 
 
-def check_scheme(scheme: str, task: TaskSpec) -> None:
+def check_scheme(scheme: str, task: AnyTask) -> None:
     """Raise if ``task`` cannot be read with position ``scheme``."""
     if scheme == "abacus" and task.format != "reversed":
         raise ArithlensError(

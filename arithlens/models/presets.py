@@ -27,7 +27,7 @@ from arithlens._records import from_dict
 from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.models import positions
-from arithlens.tasks import TaskSpec, max_length
+from arithlens.tasks import AnyTask, max_length
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB, vocab_for
 
 ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
@@ -137,7 +137,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def preset_spec(
     preset: str,
-    task: TaskSpec,
+    task: AnyTask,
     *,
     seed: int = 0,
     vocab_size: int | None = None,
@@ -166,7 +166,7 @@ def preset_spec(
 
 
 def boot(
-    spec: ModelSpec, task: TaskSpec, *, device: str | torch.device | None = None
+    spec: ModelSpec, task: AnyTask, *, device: str | torch.device | None = None
 ) -> TransformerBridge:
     """Boot a freshly initialized TransformerBridge from ``spec``, with ``task`` attached."""
     need = max_length(task)
@@ -186,7 +186,7 @@ def boot(
 
 def build_model(
     preset: str,
-    task: TaskSpec,
+    task: AnyTask,
     *,
     seed: int = 0,
     positional: str = "standard",

@@ -31,10 +31,11 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._records import from_dict
 from arithlens.contract import attach
-from arithlens.errors import check_choice, check_float, check_int
+from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.models.presets import build_model
-from arithlens.tasks import Problems, TaskSpec, sample
-from arithlens.tokens.tokenizer import TokenBatch, encode
+from arithlens.tasks import AnyTask, Problems, Sequences, SortSpec, sample, sample_sequences
+from arithlens.tasks.sorting import HINTS_FOR_SORT
+from arithlens.tokens.tokenizer import CharTokenizer, TokenBatch, concat_batches, encode, vocab_for
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +58,11 @@ class TrainConfig:
         n_test: held-out problems (never trained on).
         eval_every: steps between held-out evaluations.
         seed: seed for initialization, data and dropout-free training.
+        hint: task hinting (sorting only; Awasthi & Gupta 2023): ``"successor"`` trains the
+            successor hint task alongside the sort in the same batches (the model's context
+            must fit the hint texts, ``SortSpec.text_length(hint=True)``). None: no hint.
+        hint_fraction: share of each batch that is hint texts (of the same sequences' kind,
+            drawn independently).
     """
 
     steps: int = 1000
@@ -72,6 +78,8 @@ class TrainConfig:
     n_test: int = 2000
     eval_every: int = 100
     seed: int = 0
+    hint: str | None = None
+    hint_fraction: float = 0.5
 
     def __post_init__(self) -> None:
         check_int("steps", self.steps, minimum=1)
@@ -88,6 +96,9 @@ class TrainConfig:
         check_float("weight_decay", self.weight_decay, minimum=0)
         check_float("grad_clip", self.grad_clip, minimum=0)
         check_float("cascade_fraction", self.cascade_fraction, minimum=0, maximum=1)
+        check_float("hint_fraction", self.hint_fraction, minimum=0, maximum=1)
+        if self.hint is not None:
+            check_choice("hint", self.hint, HINTS_FOR_SORT)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -185,26 +196,57 @@ def _lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
     return f
 
 
-def _batches(task: TaskSpec, cfg: TrainConfig, test: Problems) -> Callable[[int], Problems]:
-    """A function step -> training problems (fixed set or fresh draws; never the test set)."""
+def _batches(
+    task: AnyTask, cfg: TrainConfig, test: Problems | Sequences
+) -> Callable[[int], TokenBatch]:
+    """A function step -> training tokens (fixed set or fresh draws; never the test set)."""
     rng = np.random.default_rng(cfg.seed + 1000)
+    if isinstance(task, SortSpec):
+        return _sort_batches(task, cfg, rng)
+    if cfg.hint is not None:
+        raise ArithlensError(
+            f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is arithmetic"
+        )
     cascade = task.op != "mul" and cfg.cascade_fraction > 0
     if cfg.n_train is not None:
         pool = sample(task, cfg.n_train, rng, exclude=test, unique=True)
-        return lambda step: pool[rng.integers(0, len(pool), size=cfg.batch_size)]
+        return lambda step: encode(pool[rng.integers(0, len(pool), size=cfg.batch_size)])
 
-    def draw(step: int) -> Problems:
+    def draw(step: int) -> TokenBatch:
         n_casc = int(round(cfg.batch_size * cfg.cascade_fraction)) if cascade else 0
         parts = [sample(task, cfg.batch_size - n_casc, rng, exclude=test)]
         if n_casc:
             parts.append(sample(task, n_casc, rng, strategy=cfg.cascade_strategy, exclude=test))
-        return Problems.concat(parts)
+        return encode(Problems.concat(parts))
 
     return draw
 
 
-def held_out(task: TaskSpec, cfg: TrainConfig) -> Problems:
-    """The held-out set training never sees: uniform + cascade-balanced halves (add/sub)."""
+def _sort_batches(
+    task: SortSpec, cfg: TrainConfig, rng: np.random.Generator
+) -> Callable[[int], TokenBatch]:
+    """Fresh sorting sequences every step; with a hint, ``hint_fraction`` of the rows are hint
+    texts. Sequences are not held out from training: the short ones are too few (ten of
+    length 1), so the held-out score measures the training distribution, not memorization."""
+    if cfg.n_train is not None:
+        raise ArithlensError("n_train (a fixed training set) is for arithmetic tasks")
+    n_hint = int(round(cfg.batch_size * cfg.hint_fraction)) if cfg.hint else 0
+    tok = CharTokenizer(vocab_for(task.format))
+
+    def draw(step: int) -> TokenBatch:
+        sort = encode(sample_sequences(task, cfg.batch_size - n_hint, rng), tok)
+        if not n_hint:
+            return sort
+        return concat_batches([sort, encode(sample_sequences(task, n_hint, rng), tok, hint=True)])
+
+    return draw
+
+
+def held_out(task: AnyTask, cfg: TrainConfig) -> Problems | Sequences:
+    """The held-out set training never sees: uniform + cascade-balanced halves (add/sub); for
+    sorting, sequences of the task's distribution (see :func:`_sort_batches`)."""
+    if isinstance(task, SortSpec):
+        return sample_sequences(task, cfg.n_test, cfg.seed + 7)
     if task.op == "mul" or cfg.cascade_fraction == 0:
         return sample(task, cfg.n_test, cfg.seed + 7, unique=True)
     half = cfg.n_test // 2
@@ -222,7 +264,7 @@ def held_out(task: TaskSpec, cfg: TrainConfig) -> Problems:
 
 
 def train(
-    task: TaskSpec,
+    task: AnyTask,
     model: TransformerBridge | str = "2L",
     config: TrainConfig | None = None,
     *,
@@ -232,7 +274,7 @@ def train(
     """Train ``model`` (a bridge, or a preset name) on ``task``; returns it with ``.record`` set.
 
     Args:
-        task: the task.
+        task: the task (arithmetic, or sorting with an optional hint, ``config.hint``).
         model: a TransformerBridge from :func:`build_model`, or a preset name.
         config: training settings.
         callback: called as ``callback(record, step)`` after every evaluation; return
@@ -242,7 +284,13 @@ def train(
     cfg = config or TrainConfig()
     torch.manual_seed(cfg.seed)
     if isinstance(model, str):
-        model = build_model(model, task, seed=cfg.seed)
+        need = task.text_length(hint=True) if isinstance(task, SortSpec) and cfg.hint else None
+        model = build_model(model, task, seed=cfg.seed, n_ctx=need)
+    if isinstance(task, SortSpec) and cfg.hint and model.cfg.n_ctx < task.text_length(hint=True):
+        raise ArithlensError(
+            f"hint={cfg.hint!r} texts of {task.name} have {task.text_length(hint=True)} tokens "
+            f"but the model's context is n_ctx={model.cfg.n_ctx}: build it with a longer n_ctx"
+        )
     test = held_out(task, cfg)
     test_batch = encode(test)
     draw = _batches(task, cfg, test)
@@ -253,7 +301,7 @@ def train(
     bar = tqdm(range(cfg.steps), desc=f"train {task.name}", disable=not progress)
     for step in bar:
         model.train()
-        batch = encode(draw(step))
+        batch = draw(step)
         loss = completion_loss(model(batch.tokens), batch)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -13,6 +13,7 @@ from arithlens.probes.causal import CausalResult, causal_flip
 from arithlens.probes.fitting import CONTROLS, fit, random_init_like
 from arithlens.probes.projection import projections
 from arithlens.probes.results import ProbeResult
+from arithlens.probes.successor import successor, successor_targets
 from arithlens.probes.targets import Target, resolve
 
 __all__ = [
@@ -26,4 +27,6 @@ __all__ = [
     "projections",
     "random_init_like",
     "resolve",
+    "successor",
+    "successor_targets",
 ]

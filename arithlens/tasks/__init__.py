@@ -1,4 +1,4 @@
-"""Arithmetic tasks: problems, answer formats, ground-truth labels, samplers.
+"""Arithmetic tasks (and sorting): problems, answer formats, ground-truth labels, samplers.
 
 Example:
     >>> from arithlens import tasks
@@ -9,6 +9,7 @@ Example:
 """
 
 from arithlens.tasks.balanced import cascade_balanced, class_sizes, exact_cascade
+from arithlens.tasks.families import AnyTask, task_from_dict
 from arithlens.tasks.formats import Rendered, max_length, position_labels, render
 from arithlens.tasks.labels import (
     CLASS_NAMES,
@@ -26,15 +27,19 @@ from arithlens.tasks.pairs import Pairs, corrupt_pairs
 from arithlens.tasks.parse import parse_problem
 from arithlens.tasks.problems import Problems, from_digits, to_digits
 from arithlens.tasks.samplers import cascade_chained, sample, split, uniform
+from arithlens.tasks.sorting import Sequences, SortSpec, render_sort, sample_sequences
 from arithlens.tasks.spec import FORMATS, OPS, TaskSpec, place_index, place_name
 
 __all__ = [
+    "AnyTask",
     "CLASS_NAMES",
     "FORMATS",
     "OPS",
     "Pairs",
     "Problems",
     "Rendered",
+    "Sequences",
+    "SortSpec",
     "TaskSpec",
     "answer_digits",
     "broken_chains",
@@ -59,8 +64,11 @@ __all__ = [
     "position_labels",
     "place_name",
     "render",
+    "render_sort",
     "sample",
+    "sample_sequences",
     "split",
+    "task_from_dict",
     "to_digits",
     "uniform",
 ]

@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from jaxtyping import Int
@@ -36,6 +37,9 @@ from arithlens.tasks.labels import columns
 from arithlens.tasks.ops import SYMBOLS, ColumnResult
 from arithlens.tasks.problems import Problems
 from arithlens.tasks.spec import HINTS, TaskSpec
+
+if TYPE_CHECKING:
+    from arithlens.tasks.sorting import SortSpec
 
 END = "."
 
@@ -50,13 +54,14 @@ class Rendered:
         answer_pos: ``(batch, digit)`` index of answer digit k (0 = units) in the text;
             -1 where an unpadded answer has no such digit.
         operand_pos: ``(batch, 2, place)`` index of operand a's (row 0) and b's (row 1) digit
-            of place k (0 = units) in the text; -1 where an unpadded operand is shorter.
+            of place k (0 = units) in the text; -1 where an unpadded operand is shorter. For
+            sorting ``(batch, 1, element)``: input element k.
     """
 
     texts: list[str]
     prompt_len: Int[np.ndarray, " batch"]
     answer_pos: Int[np.ndarray, "batch digit"]
-    operand_pos: Int[np.ndarray, "batch 2 place"]
+    operand_pos: Int[np.ndarray, "batch operand place"]
 
 
 def _operand(
@@ -170,8 +175,11 @@ def render(problems: Problems, col: ColumnResult | None = None) -> Rendered:
     return Rendered(texts, np.asarray(prompt_len, dtype=np.int64), answer_pos, operand_pos)
 
 
-def max_length(task: TaskSpec) -> int:
-    """Longest text any problem of ``task`` can render to (for the model's context size)."""
+def max_length(task: TaskSpec | SortSpec) -> int:
+    """Longest text any problem of ``task`` can render to (for the model's context size); for
+    a sorting task, its sort text (hint texts are longer: ``SortSpec.text_length(hint=True)``)."""
+    if getattr(task, "family", None) == "sort":
+        return task.text_length()  # type: ignore[union-attr]
     n, w = task.n_digits, task.answer_width
     answer = w + (1 if task.signed else 0)
     if task.format == "random_spaces":

@@ -25,13 +25,14 @@ import torch
 from jaxtyping import Bool, Int
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks import Pairs, Problems, max_length, position_labels, render
+from arithlens.tasks import Pairs, Problems, Sequences, max_length, position_labels, render
 from arithlens.tasks.formats import fixed_layout
+from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, render_sort
 from arithlens.tasks.spec import HINTS, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
 PAD = "_"
-EXTRA_VOCAB = {"random_spaces": " ", "index_hints": HINTS}
+EXTRA_VOCAB = {"random_spaces": " ", "index_hints": HINTS, "sort": SORT_MARK + HINT_MARK + NONE_MARK}
 """Characters a format adds after :data:`DEFAULT_VOCAB` (so digits, ``=`` and the rest keep
 their ids)."""
 
@@ -111,7 +112,7 @@ class TokenBatch:
     """A batch of problems as tokens.
 
     Attributes:
-        problems: the problems.
+        problems: the problems (or the sequences of a sorting task).
         tokens: ``(batch, pos)`` token ids, right-padded.
         lengths: ``(batch,)`` unpadded lengths.
         prompt_len: ``(batch,)`` tokens up to and including ``=``.
@@ -122,13 +123,13 @@ class TokenBatch:
             (a Hugging Face tokenizer's chunks).
     """
 
-    problems: Problems
+    problems: Problems | Sequences
     tokens: Int[torch.Tensor, "batch pos"]
     lengths: Int[torch.Tensor, " batch"]
     prompt_len: Int[torch.Tensor, " batch"]
     answer_pos: Int[torch.Tensor, "batch digit"]
     texts: list[str]
-    operand_pos: Int[torch.Tensor, "batch 2 place"] | None = None
+    operand_pos: Int[torch.Tensor, "batch operand place"] | None = None
 
     def __len__(self) -> int:
         return int(self.tokens.shape[0])
@@ -176,10 +177,19 @@ class TokenBatch:
         )
 
 
-def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenBatch:
-    """Render ``problems`` in their task's format and tokenize them."""
+def encode(
+    problems: Problems | Sequences, tokenizer: CharTokenizer | None = None, *, hint: bool = False
+) -> TokenBatch:
+    """Render ``problems`` in their task's format and tokenize them; sorting sequences as the
+    sort task, or as its successor hint with ``hint=True`` (answer k: input element k's
+    successor)."""
     tokenizer = tokenizer or CharTokenizer(vocab_for(problems.task.format))
-    r = render(problems)
+    if isinstance(problems, Sequences):
+        r = render_sort(problems, hint=hint)
+    elif hint:
+        raise ArithlensError(f"hint=True needs sorting sequences, not problems of {problems.task.name}")
+    else:
+        r = render(problems)
     tokens, lengths = tokenizer.encode_batch(r.texts)
     return TokenBatch(
         problems,
@@ -192,7 +202,47 @@ def encode(problems: Problems, tokenizer: CharTokenizer | None = None) -> TokenB
     )
 
 
-__all__ = ["CharTokenizer", "DEFAULT_VOCAB", "TokenBatch", "encode", "place_index", "vocab_for"]
+def concat_batches(parts: list[TokenBatch], pad_id: int | None = None) -> TokenBatch:
+    """One batch of ``parts`` (one task; e.g. sort and hint rows), right-padded to the
+    longest with ``pad_id`` (default: the padding token of the task's vocabulary).
+
+    Example:
+        >>> from arithlens.tasks import SortSpec, sample_sequences
+        >>> seqs = sample_sequences(SortSpec(max_len=4), 2, seed=0)
+        >>> both = concat_batches([encode(seqs), encode(seqs, hint=True)])
+        >>> len(both), both.texts[2][0]
+        (4, 'H')
+    """
+    if not parts:
+        raise ArithlensError("cannot concatenate an empty list of token batches")
+    task = parts[0].problems.task
+    if pad_id is None:
+        pad_id = CharTokenizer(vocab_for(task.format)).pad_id
+    width = max(int(p.tokens.shape[1]) for p in parts)
+    tokens = torch.cat(
+        [torch.nn.functional.pad(p.tokens, (0, width - p.tokens.shape[1]), value=pad_id) for p in parts]
+    )
+    ops = [p.operand_pos for p in parts]
+    return TokenBatch(
+        type(parts[0].problems).concat([p.problems for p in parts]),  # type: ignore[arg-type]
+        tokens,
+        torch.cat([p.lengths for p in parts]),
+        torch.cat([p.prompt_len for p in parts]),
+        torch.cat([p.answer_pos for p in parts]),
+        [t for p in parts for t in p.texts],
+        None if any(o is None for o in ops) else torch.cat(ops),  # type: ignore[arg-type]
+    )
+
+
+__all__ = [
+    "CharTokenizer",
+    "DEFAULT_VOCAB",
+    "TokenBatch",
+    "concat_batches",
+    "encode",
+    "place_index",
+    "vocab_for",
+]
 
 
 @dataclass(frozen=True)
