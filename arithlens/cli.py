@@ -29,6 +29,12 @@ def _task(a: argparse.Namespace):
     from arithlens.tasks import TaskSpec
 
     min_digits = getattr(a, "min_digits", None)
+    if a.op == "sort":
+        from arithlens.tasks import SortSpec
+
+        return SortSpec(max_len=a.digits, min_len=min_digits or 1)
+    if getattr(a, "hint", None):
+        raise ArithlensError(f"--hint {a.hint} is for --op sort, not {a.op}")
     return TaskSpec(
         op=a.op,
         n_digits=a.digits,
@@ -39,9 +45,16 @@ def _task(a: argparse.Namespace):
     )
 
 
-def _task_options(p: argparse.ArgumentParser, digits: int = 3) -> None:
-    p.add_argument("--op", default="add", choices=["add", "sub", "mul"])
-    p.add_argument("--digits", type=POSITIVE, default=digits, help="digits per operand")
+def _task_options(p: argparse.ArgumentParser, digits: int = 3, sort: bool = False) -> None:
+    p.add_argument(
+        "--op", default="add", choices=["add", "sub", "mul", *(["sort"] if sort else [])]
+    )
+    p.add_argument(
+        "--digits",
+        type=POSITIVE,
+        default=digits,
+        help="digits per operand" + (" (sort: the longest sequence)" if sort else ""),
+    )
     p.add_argument("--format", default="reversed", choices=list(FORMATS))
     p.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
     p.add_argument("--signed", action="store_true", help="subtraction with negative results")
@@ -68,10 +81,14 @@ def _cmd_convert(a: argparse.Namespace) -> int:
 
 def _cmd_train(a: argparse.Namespace) -> int:
     from arithlens.models import TrainConfig, build_model, save, train
+    from arithlens.tasks import TaskSpec
 
     task = _task(a)
+    sorting = not isinstance(task, TaskSpec)
     cfg = TrainConfig(
-        cascade_fraction=0 if task.mixed else 0.25,
+        cascade_fraction=0 if sorting or task.mixed else 0.25,
+        hint=a.hint,
+        hint_fraction=a.hint_fraction,
         steps=a.steps,
         batch_size=a.batch_size,
         lr=a.lr,
@@ -82,12 +99,15 @@ def _cmd_train(a: argparse.Namespace) -> int:
         n_train=a.n_train,
     )
     check_writable(a.out, "checkpoint folder")
+    n_ctx = a.n_ctx
+    if n_ctx is None and sorting and a.hint:
+        n_ctx = task.text_length(hint=True)
     model = build_model(
         a.preset,
         task,
         seed=a.seed,
         positional=a.positional,
-        n_ctx=a.n_ctx,
+        n_ctx=n_ctx,
         position_range=a.position_range,
     )
     model = train(task, model, cfg)
@@ -99,12 +119,20 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 
 def _cmd_eval(a: argparse.Namespace) -> int:
-    from arithlens.evaluation import evaluate
+    from arithlens.evaluation import evaluate, sort_scores
     from arithlens.models.loading import load
+    from arithlens.tasks import SortSpec, sample_sequences
 
     if a.out:
         check_writable(a.out)
     model = load(a.model)
+    task = model.task
+    if isinstance(task, SortSpec):  # sorters: exact match on the training distribution
+        if a.out:
+            raise ArithlensError("--out reports are for arithmetic models; sorters print a summary")
+        _, exact = sort_scores(model, sample_sequences(task, a.n, a.seed))
+        print(json.dumps({"exact_match": float(exact.mean()), "n": a.n}, indent=1))
+        return 0
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)
     print(json.dumps(res.summary(), indent=1))
     if a.out:
@@ -298,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_train(sub) -> None:
     t = sub.add_parser("train", help="train a small arithmetic transformer and save a checkpoint")
-    _task_options(t)
+    _task_options(t, sort=True)
     t.add_argument("--preset", default="2L", help="model preset (1L, 2L, 3L, 4L)")
     t.add_argument("--steps", type=POSITIVE, default=1000)
     t.add_argument("--batch-size", type=POSITIVE, default=256)
@@ -317,8 +345,16 @@ def _add_train(sub) -> None:
         "--min-digits",
         type=POSITIVE,
         default=None,
-        help="mixed lengths: operands of --min-digits to --digits digits, unpadded",
+        help="mixed lengths: operands of --min-digits to --digits digits, unpadded (sort: the "
+        "shortest sequence)",
     )
+    t.add_argument(
+        "--hint",
+        default=None,
+        choices=["successor"],
+        help="--op sort: train the successor hint task in the same batches (task hinting)",
+    )
+    t.add_argument("--hint-fraction", type=float, default=0.5, help="share of hint rows per batch")
     t.add_argument("--positional", default="standard", choices=list(POSITIONALS))
     t.add_argument(
         "--n-ctx", type=POSITIVE, default=None, help="context (default: the task's longest text)"

@@ -36,7 +36,7 @@ _KEEP: Any = object()
 def attach(
     model: TransformerBridge,
     *,
-    task: TaskSpec | None = _KEEP,
+    task: TaskSpec | SortSpec | None = _KEEP,
     encoder: Any = _KEEP,
     spec: ModelSpec | None = _KEEP,
     record: TrainRecord | None = _KEEP,

@@ -39,9 +39,9 @@ from arithlens.models.run import check_fits, forward_chunked, greedy_complete, t
 from arithlens.tasks import (
     CLASS_NAMES,
     AnyTask,
+    Problems,
     Sequences,
     SortSpec,
-    Problems,
     TaskSpec,
     answer_digits,
     carries,
@@ -75,6 +75,8 @@ def _greedy(
     model: TransformerBridge, batch: TokenBatch, truth: np.ndarray, any_width: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     task = batch.problems.task
+    if not isinstance(task, TaskSpec):
+        raise ArithlensError(f"greedy decoding reads arithmetic answers: {task.name} sorts")
     completions = greedy_complete(model, batch, any_width=any_width)
     texts = [t[int(p) :].rstrip(".") for t, p in zip(batch.texts, batch.prompt_len)]
     digits = np.full(truth.shape, -1, dtype=np.int64)

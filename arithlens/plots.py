@@ -454,13 +454,17 @@ def split_histogram(
 
 
 def length_figure(tables: dict, title: str = "exact match by operand length") -> go.Figure:
-    """Exact match by operand width, one line per model, the trained widths shaded: ``tables``
-    maps a name to a :func:`arithlens.length_generalization` frame."""
+    """Exact match by operand width (sequence length, for sorters), one line per model, the
+    trained widths shaded: ``tables`` maps a name to a :func:`arithlens.length_generalization`
+    frame."""
     fig = go.Figure()
     trained: set[int] = set()
+    sorting = False
     for name, frame in tables.items():
-        fig.add_scatter(x=frame.n_digits, y=frame.exact_match, mode="lines+markers", name=name)
-        trained |= set(frame.n_digits[frame.trained].tolist())
+        sorting = "length" in frame
+        x = frame["length" if sorting else "n_digits"]
+        fig.add_scatter(x=x, y=frame.exact_match, mode="lines+markers", name=name)
+        trained |= set(x[frame.trained].tolist())
     if trained:
         fig.add_vrect(
             x0=min(trained) - 0.5,
@@ -473,7 +477,7 @@ def length_figure(tables: dict, title: str = "exact match by operand length") ->
         )
     fig.update_layout(
         title=title,
-        xaxis_title="digits per operand",
+        xaxis_title="sequence length" if sorting else "digits per operand",
         yaxis=dict(title="exact match", range=[0, 1.02]),
         template="plotly_white",
         width=720,

@@ -13,14 +13,16 @@ from pathlib import Path
 
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.evaluation import evaluate, length_generalization
+from arithlens.evaluation import evaluate, length_generalization, sort_scores
 from arithlens.models.checkpoint import save
 from arithlens.models.train import held_out
 from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
-from arithlens.tasks import max_length
+from arithlens.tasks import Sequences, max_length
 
 LENGTH_WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 16, 20, 24)
 """Operand widths a mixed-length zoo model's card reports."""
+SORT_LENGTHS = (1, 5, 10, 12, 15, 20, 25, 30, 40, 50)
+"""Sequence lengths a sorting zoo model's card reports (those its context holds)."""
 
 
 def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
@@ -28,7 +30,10 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     _check_name(name)
     r = RECIPES[name]
     model = r.train(progress=progress)
-    res = evaluate(model, held_out(r.task, r.config))
+    test = held_out(r.task, r.config)
+    if isinstance(test, Sequences):
+        return _build_sorter(name, model, test, out)
+    res = evaluate(model, test)
     model.record.final = {"held_out": res.summary()}
     if r.task.mixed:  # exact match by operand length, up to what the context holds
         widths = [w for w in LENGTH_WIDTHS if max_length(r.task.at_width(w)) <= model.cfg.n_ctx]
@@ -36,6 +41,20 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
         model.record.final["length"] = table[["n_digits", "exact_match", "trained"]].to_dict(
             "records"
         )
+    save(model, (out or zoo_dir()) / name, card=model_card(name, model))
+    return model
+
+
+def _build_sorter(
+    name: str, model: TransformerBridge, test: Sequences, out: Path | None
+) -> TransformerBridge:
+    _, exact = sort_scores(model, test)
+    lengths = [n for n in SORT_LENGTHS if max_length(test.task.at_width(n)) <= model.cfg.n_ctx]
+    table = length_generalization(model, lengths, n=1000)
+    model.record.final = {
+        "held_out": {"exact_match": float(exact.mean()), "n": len(exact)},
+        "length": table[["length", "exact_match", "trained"]].to_dict("records"),
+    }
     save(model, (out or zoo_dir()) / name, card=model_card(name, model))
     return model
 

@@ -47,6 +47,22 @@ def test_train_a_mixed_length_abacus_model(tmp_path, capsys):
     assert "positional='abacus' needs the reversed format" in capsys.readouterr().err
 
 
+def test_train_and_eval_a_hinted_sorter(tmp_path, capsys):
+    out = tmp_path / "sorter"
+    argv = ["train", "--op", "sort", "--digits", "4", "--hint", "successor", "--preset", "1L"]
+    argv += ["--positional", "nope", "--steps", "4", "--batch-size", "8", "--eval-every", "4"]
+    assert main([*argv, "--n-test", "10", "--out", str(out)]) == 0
+    meta = json.loads((out / "arithlens.json").read_text())
+    assert meta["task"] == {"family": "sort", "max_len": 4, "min_len": 1, "n_values": 10}
+    assert meta["record"]["config"]["hint"] == "successor"
+    assert meta["model"]["n_ctx"] == 15  # the hint's texts: S + 4 + = + 8 + .
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n", "30"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 30
+    assert main(["train", "--hint", "successor", "--out", str(tmp_path / "x")]) == 2
+    assert "--hint successor is for --op sort, not add" in capsys.readouterr().err
+
+
 def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
     assert (

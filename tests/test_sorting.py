@@ -36,10 +36,14 @@ def test_texts_answers_and_successors_match_python(seqs):
     for r, xs in enumerate(seqs):
         digits = "".join(map(str, xs))
         assert sort.texts[r] == "S" + digits + "=" + "".join(map(str, sorted(xs))) + "."
-        assert hint.texts[r] == "H" + digits + "=" + "".join(str(x) + _succ(xs, x) for x in xs) + "."
+        assert (
+            hint.texts[r] == "H" + digits + "=" + "".join(str(x) + _succ(xs, x) for x in xs) + "."
+        )
         got = [sort.texts[r][p] for p in sort.answer_pos[r] if p >= 0]
         assert got == [str(x) for x in sorted(xs)]
-        assert [hint.texts[r][p] for p in hint.answer_pos[r] if p >= 0] == [_succ(xs, x) for x in xs]
+        assert [hint.texts[r][p] for p in hint.answer_pos[r] if p >= 0] == [
+            _succ(xs, x) for x in xs
+        ]
         assert [sort.texts[r][p] for p in sort.operand_pos[r, 0] if p >= 0] == list(digits)
         assert int(sort.prompt_len[r]) == sort.texts[r].index("=") + 1
     assert s.lists() == [list(x) for x in seqs]

@@ -203,7 +203,7 @@ def _batches(
     rng = np.random.default_rng(cfg.seed + 1000)
     if isinstance(task, SortSpec):
         return _sort_batches(task, cfg, rng)
-    if cfg.hint is not None:
+    if not isinstance(test, Problems) or cfg.hint is not None:
         raise ArithlensError(
             f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is arithmetic"
         )

@@ -26,7 +26,7 @@ from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import read_metadata
 from arithlens.models.presets import build_model
 from arithlens.models.train import TrainConfig, train
-from arithlens.tasks import TaskSpec
+from arithlens.tasks import SortSpec, TaskSpec
 
 DEFAULT = "add3-2L"
 
@@ -46,7 +46,7 @@ class Recipe:
         position_range: the random position ids' bound (see :class:`ModelSpec`).
     """
 
-    task: TaskSpec
+    task: TaskSpec | SortSpec
     preset: str
     config: TrainConfig
     note: str
@@ -215,6 +215,8 @@ def model_card(name: str, model: TransformerBridge) -> str:
     """Markdown model card with the measured accuracy."""
     r, rec = RECIPES[name], model.record
     final = rec.final
+    if isinstance(r.task, SortSpec):
+        return _sort_card(name, r, r.task, model)
     held = final["held_out"]
     lines = [
         f"# {name}",
@@ -247,9 +249,41 @@ def model_card(name: str, model: TransformerBridge) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sort_card(name: str, r: Recipe, task: SortSpec, model: TransformerBridge) -> str:
+    """Model card of a sorting model: held-out exact match and exact match by length."""
+    rec = model.record
+    held = rec.final["held_out"]
+    hint = (
+        f"with the `{r.config.hint}` hint on {r.config.hint_fraction:.0%} of each batch"
+        if r.config.hint
+        else "no hint"
+    )
+    lines = [
+        f"# {name}",
+        "",
+        r.note,
+        "",
+        f"- task: `{task.name}` (sort sequences of {task.min_len} to {task.max_len} values in 0..{task.n_values - 1}; {hint})",
+        f"- architecture: preset `{r.preset}`: {model.spec.n_layers} layers, {model.spec.n_heads} heads, d_model {model.spec.d_model}, d_mlp {model.spec.d_mlp}, n_ctx {model.spec.n_ctx}, `{model.spec.positional}` positions",
+        f"- training: {r.config.steps} AdamW steps, batch {r.config.batch_size}, lr {r.config.lr}, {r.config.schedule} schedule, seed {r.config.seed}; {rec.wall_s:.0f} s on {torch.get_num_threads()} CPU threads",
+        f"- held-out set: {held['n']} sequences of the training distribution (short sequences are too few to hold out)",
+        f"- held-out exact match: **{held['exact_match']:.4f}**",
+        "",
+        "| sequence length | exact match | trained |",
+        "|---|---|---|",
+        *[
+            f"| {row['length']} | {row['exact_match']:.4f} | {'yes' if row['trained'] else 'no'} |"
+            for row in rec.final["length"]
+        ],
+        "",
+        "Rebuild with `arithlens zoo rebuild --only " + name + "`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def _held_out_kind(r: Recipe) -> str:
     """How the recipe's held-out set is drawn (as :func:`arithlens.models.train.held_out`)."""
-    if r.task.op == "mul" or r.config.cascade_fraction == 0:
+    if isinstance(r.task, SortSpec) or r.task.op == "mul" or r.config.cascade_fraction == 0:
         return "uniform" + (", each operand's length uniform" if r.task.mixed else "")
     return "half uniform, half balanced over carry cascades"
 

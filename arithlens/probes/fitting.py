@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.choices import ControlTypes, Strategy
-from arithlens.contract import any_task_of, spec_of, task_of
+from arithlens.contract import any_task_of, spec_of
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.models.presets import ModelSpec, boot
 from arithlens.models.run import check_fits
@@ -41,7 +41,9 @@ def random_init_like(model: TransformerBridge, seed: int = 1) -> TransformerBrid
     from their config with the architecture's initialization (no weights are read)."""
     spec = spec_of(model)
     if isinstance(spec, ModelSpec):
-        return boot(replace(spec, seed=spec.seed + seed), any_task_of(model), device=model.cfg.device)
+        return boot(
+            replace(spec, seed=spec.seed + seed), any_task_of(model), device=model.cfg.device
+        )
     from arithlens.models.hf import random_init as llm_random_init
 
     return llm_random_init(model, seed=seed)

@@ -178,8 +178,8 @@ def render(problems: Problems, col: ColumnResult | None = None) -> Rendered:
 def max_length(task: TaskSpec | SortSpec) -> int:
     """Longest text any problem of ``task`` can render to (for the model's context size); for
     a sorting task, its sort text (hint texts are longer: ``SortSpec.text_length(hint=True)``)."""
-    if getattr(task, "family", None) == "sort":
-        return task.text_length()  # type: ignore[union-attr]
+    if not isinstance(task, TaskSpec):
+        return task.text_length()
     n, w = task.n_digits, task.answer_width
     answer = w + (1 if task.signed else 0)
     if task.format == "random_spaces":

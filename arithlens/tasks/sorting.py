@@ -210,9 +210,7 @@ class Sequences:
         return Sequences(parts[0].task, np.concatenate([p.values for p in parts]))
 
 
-def sample_sequences(
-    task: SortSpec, n: int, seed: int | np.random.Generator = 0
-) -> Sequences:
+def sample_sequences(task: SortSpec, n: int, seed: int | np.random.Generator = 0) -> Sequences:
     """``n`` sequences: length uniform on ``min_len..max_len``, values uniform, independent.
 
     Example:
@@ -243,7 +241,9 @@ def render_sort(seqs: Sequences, *, hint: bool = False) -> Rendered:
         L = len(s)
         prompt = (HINT_MARK if hint else SORT_MARK) + "".join(map(str, s)) + "="
         if hint:
-            marks = [NONE_MARK if int(x) == seqs.task.n_values else str(int(x)) for x in succ[r, :L]]
+            marks = [
+                NONE_MARK if int(x) == seqs.task.n_values else str(int(x)) for x in succ[r, :L]
+            ]
             body = "".join(str(x) + m for x, m in zip(s, marks))
             answer_pos[r, :L] = len(prompt) + 1 + 2 * np.arange(L)
         else:

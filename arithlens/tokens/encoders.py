@@ -28,7 +28,7 @@ from jaxtyping import Int
 from arithlens.choices import Strategy
 from arithlens.contract import attached_encoder, task_of
 from arithlens.errors import ArithlensError
-from arithlens.tasks import Problems, TaskSpec, corrupt_pairs, position_labels, sample
+from arithlens.tasks import AnyTask, Problems, TaskSpec, corrupt_pairs, position_labels, sample
 from arithlens.tasks.formats import fixed_layout
 from arithlens.tokens.tokenizer import (
     CharTokenizer,
@@ -86,6 +86,10 @@ class CharEncoder:
         unpadded tasks: operands of one width, e.g. ``task.at_width(12)``; an answer digit
         that only some problems have is labelled by its character)."""
         task = batch.problems.task
+        if not isinstance(task, TaskSpec):  # sorting: one length per batch, labelled by character
+            return [
+                f"{i}:{c}" for i, c in enumerate(batch.texts[0].ljust(batch.tokens.shape[1], "_"))
+            ]
         if fixed_layout(task):
             return position_labels(task)
         return unpadded_labels(batch)
@@ -139,9 +143,7 @@ def describe(task: TaskSpec) -> str:
     return f"{task.name} ({extra})" if extra else task.name
 
 
-def check_task(
-    model, task: TaskSpec, what: str = "problems", *, any_width: bool = False
-) -> Encoder:
+def check_task(model, task: AnyTask, what: str = "problems", *, any_width: bool = False) -> Encoder:
     """The model's encoder, after checking that ``what`` (of ``task``) is of the model's task
     (with ``any_width``, operands may have another number of digits: length generalization).
 

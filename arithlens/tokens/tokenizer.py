@@ -32,7 +32,11 @@ from arithlens.tasks.spec import HINTS, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
 PAD = "_"
-EXTRA_VOCAB = {"random_spaces": " ", "index_hints": HINTS, "sort": SORT_MARK + HINT_MARK + NONE_MARK}
+EXTRA_VOCAB = {
+    "random_spaces": " ",
+    "index_hints": HINTS,
+    "sort": SORT_MARK + HINT_MARK + NONE_MARK,
+}
 """Characters a format adds after :data:`DEFAULT_VOCAB` (so digits, ``=`` and the rest keep
 their ids)."""
 
@@ -187,7 +191,9 @@ def encode(
     if isinstance(problems, Sequences):
         r = render_sort(problems, hint=hint)
     elif hint:
-        raise ArithlensError(f"hint=True needs sorting sequences, not problems of {problems.task.name}")
+        raise ArithlensError(
+            f"hint=True needs sorting sequences, not problems of {problems.task.name}"
+        )
     else:
         r = render(problems)
     tokens, lengths = tokenizer.encode_batch(r.texts)
@@ -220,11 +226,14 @@ def concat_batches(parts: list[TokenBatch], pad_id: int | None = None) -> TokenB
         pad_id = CharTokenizer(vocab_for(task.format)).pad_id
     width = max(int(p.tokens.shape[1]) for p in parts)
     tokens = torch.cat(
-        [torch.nn.functional.pad(p.tokens, (0, width - p.tokens.shape[1]), value=pad_id) for p in parts]
+        [
+            torch.nn.functional.pad(p.tokens, (0, width - p.tokens.shape[1]), value=pad_id)
+            for p in parts
+        ]
     )
     ops = [p.operand_pos for p in parts]
     return TokenBatch(
-        type(parts[0].problems).concat([p.problems for p in parts]),  # type: ignore[arg-type]
+        type(parts[0].problems).concat([p.problems for p in parts]),  # type: ignore[arg-type,misc]
         tokens,
         torch.cat([p.lengths for p in parts]),
         torch.cat([p.prompt_len for p in parts]),
