@@ -89,6 +89,19 @@ def test_bad_sort_inputs_are_named():
     assert task_from_dict(TASK.to_dict()) == TASK
 
 
+def test_more_than_ten_values_are_letters_in_a_larger_vocabulary(tmp_path):
+    task = SortSpec(max_len=4, n_values=36)
+    s = Sequences.from_lists(task, [[35, 10, 3]])
+    assert render_sort(s).texts == ["Sza3=3az."]
+    assert render_sort(s, hint=True).texts == ["Hza3=z#az3a."]
+    assert vocab_for(task.format) == vocab_for("sort") + "abcdefghijklmnopqrstuvwxyz"
+    model = build_model("1L", task)
+    assert model.cfg.d_vocab == len(vocab_for(task.format))
+    save(model, tmp_path / "m")
+    assert al.load(tmp_path / "m").task == task
+    assert encode(s).tokens[0, 1].item() == vocab_for(task.format).index("z")
+
+
 def test_mixed_batches_pad_each_part_and_keep_answer_positions():
     seqs = sample_sequences(TASK, 5, seed=1)
     sort, hint = encode(seqs), encode(seqs, hint=True)

@@ -127,7 +127,10 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
             f"{FORMAT_VERSION}"
         )
     task = meta.get("task")
-    fmt = task.get("format", task.get("family")) if isinstance(task, dict) else None
+    try:
+        fmt = task_from_dict(task).format if isinstance(task, dict) else None
+    except ArithlensError as e:
+        raise ArithlensError(f"{str(path)!r}: {e}") from None
     expected = vocab_for(fmt) if isinstance(fmt, str) else DEFAULT_VOCAB
     vocab = meta.get("vocab", expected)
     if vocab != expected:

@@ -38,6 +38,8 @@ from arithlens.tasks.formats import END, Rendered
 SORT_MARK, HINT_MARK, NONE_MARK = "S", "H", "#"
 """First character of a sort and of a hint text; the hint's "no successor"."""
 HINTS_FOR_SORT = ("successor",)
+VALUE_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
+"""The character of each value: digits, then lowercase letters for values 10..35."""
 MAX_LEN = 200
 
 
@@ -48,7 +50,8 @@ class SortSpec:
     Attributes:
         max_len: longest sequence (>= 1).
         min_len: shortest sequence; lengths are uniform on ``min_len..max_len``.
-        n_values: values are digits ``0..n_values-1`` (2..10), uniform and independent.
+        n_values: values ``0..n_values-1`` (2..36), uniform and independent, one character
+            each (:data:`VALUE_CHARS`: digits, then ``a`` = 10 ... ``z`` = 35).
     """
 
     max_len: int
@@ -58,11 +61,14 @@ class SortSpec:
     def __post_init__(self) -> None:
         check_int("max_len", self.max_len, minimum=1, maximum=MAX_LEN)
         check_int("min_len", self.min_len, minimum=1, maximum=self.max_len)
-        check_int("n_values", self.n_values, minimum=2, maximum=10)
+        check_int("n_values", self.n_values, minimum=2, maximum=len(VALUE_CHARS))
 
     family = "sort"
-    format = "sort"
-    """The vocabulary key (``tokens.vocab_for``)."""
+
+    @property
+    def format(self) -> str:
+        """The vocabulary key (``tokens.vocab_for``): ``sort``, or ``sort36`` past ten values."""
+        return "sort" if self.n_values <= 10 else f"sort{self.n_values}"
 
     @property
     def name(self) -> str:
@@ -239,15 +245,15 @@ def render_sort(seqs: Sequences, *, hint: bool = False) -> Rendered:
     texts, prompt_len = [], np.zeros(n, dtype=np.int64)
     for r, s in enumerate(lists):
         L = len(s)
-        prompt = (HINT_MARK if hint else SORT_MARK) + "".join(map(str, s)) + "="
+        prompt = (HINT_MARK if hint else SORT_MARK) + "".join(VALUE_CHARS[x] for x in s) + "="
         if hint:
             marks = [
-                NONE_MARK if int(x) == seqs.task.n_values else str(int(x)) for x in succ[r, :L]
+                NONE_MARK if int(x) == seqs.task.n_values else VALUE_CHARS[x] for x in succ[r, :L]
             ]
-            body = "".join(str(x) + m for x, m in zip(s, marks))
+            body = "".join(VALUE_CHARS[x] + m for x, m in zip(s, marks))
             answer_pos[r, :L] = len(prompt) + 1 + 2 * np.arange(L)
         else:
-            body = "".join(map(str, sorted(s)))
+            body = "".join(VALUE_CHARS[x] for x in sorted(s))
             answer_pos[r, :L] = len(prompt) + np.arange(L)
         operand_pos[r, 0, :L] = 1 + np.arange(L)
         texts.append(prompt + body + END)

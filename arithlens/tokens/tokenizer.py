@@ -27,7 +27,7 @@ from jaxtyping import Bool, Int
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Pairs, Problems, Sequences, max_length, position_labels, render
 from arithlens.tasks.formats import fixed_layout
-from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, render_sort
+from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, VALUE_CHARS, render_sort
 from arithlens.tasks.spec import HINTS, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
@@ -47,7 +47,12 @@ def vocab_for(format: str) -> str:
     Example:
         >>> vocab_for("random_spaces")[-1], vocab_for("reversed") == DEFAULT_VOCAB
         (' ', True)
+
+    Sorting with more than ten values (format ``sort<n>``) adds its value letters after the
+    sort marks.
     """
+    if format.startswith("sort") and format[4:].isdigit():
+        return DEFAULT_VOCAB + EXTRA_VOCAB["sort"] + VALUE_CHARS[10 : int(format[4:])]
     return DEFAULT_VOCAB + EXTRA_VOCAB.get(format, "")
 
 
