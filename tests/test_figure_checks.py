@@ -334,6 +334,15 @@ LENGTHS = dict(
 LENGTHS["exact_max"]["learned absolute"]["16"] = 0.0
 LENGTHS["exact_min"]["learned absolute"]["24"] = LENGTHS["exact_max"]["learned absolute"]["24"] = 0
 LENGTHS["exact_min"]["abacus"] = {**_W, "24": 0.01}
+_S = {"5": 1.0, "10": 0.99, "20": 0.9, "30": 0.4}
+_H = {"5": 1.0, "10": 0.97, "20": 0.0, "30": 0.0}
+_P = {"10": {"emb": 0.2, "L0": 0.9, "L1": 0.99}, "20": {"emb": 0.4, "L0": 0.9, "L1": 0.98}}
+_R = {"10": {"emb": 0.2, "L0": 0.6, "L1": 0.6}, "20": {"emb": 0.4, "L0": 0.6, "L1": 0.7}}
+LENGTHS.update(
+    sort_exact_min={"no hint": _S, "successor hint": _H},
+    sort_exact_max={"no hint": _S, "successor hint": {**_H, "20": 0.1}},
+    successor_probe_repeat={"no hint": _P, "successor hint": _P, "random init": _R},
+)
 CASES += [
     ("length_generalization", 0, LENGTHS, [("exact_min/abacus/12", 0.85)]),
     (
@@ -364,6 +373,35 @@ CASES += [
         [
             ("alignment/abacus", [0.9] * 8 + [0.2, 0.9, 0.9, 0.9]),  # loses place 8
             ("alignment/learned absolute", [0.1] * 8 + [1.0, 1.0, 0.9, 0.9]),  # aligned too
+        ],
+    ),
+    (
+        "length_generalization",
+        4,
+        LENGTHS,
+        [
+            ("sort_exact_min/successor hint/10", 0.9),  # short of its own lengths
+            ("sort_exact_min/no hint/5", 0.5),
+        ],
+    ),
+    (
+        "length_generalization",
+        5,
+        LENGTHS,
+        [
+            ("sort_exact_max/successor hint/20", 0.95),  # the hint helps at 2x
+            ("sort_exact_max/successor hint/20", 0.9),  # a tie is no failure of the hint
+            ("sort_exact_min/no hint/20", 0.05),
+        ],
+    ),
+    (
+        "length_generalization",
+        6,
+        LENGTHS,
+        [
+            ("successor_probe_repeat/successor hint/20/L1", 0.8),  # lost at 2x
+            ("successor_probe_repeat/no hint/10/L1", 0.9),
+            ("successor_probe_repeat/random init/20/L1", 0.85),  # no better than untrained
         ],
     ),
 ]

@@ -5,8 +5,13 @@ randomized positions, no positions (NoPE) and learned absolute positions -- and 
 attention goes when they write an answer digit past the trained length.
 
 Quick mode evaluates the four zoo models (200 problems per length); full mode retrains the
-recipes once per seed and evaluates 2000 problems per length. The task-hinting panel (sorting,
-Awasthi & Gupta 2023) is not built yet."""
+recipes once per seed and evaluates 2000 problems per length.
+
+The lower panels are task hinting (Awasthi & Gupta 2023): two sorters trained on sequences of
+1-10 values of 36 with the same budget, one with the successor hint task in half of every
+batch, evaluated by sequence length; and the successor probe (:func:`arithlens.probes.successor`)
+at every layer, on sequences of the trained length and of twice it, on the positions where
+the next token repeats the current value (so the successor is not the next token)."""
 
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ from arithlens.figures.base import (
     spread,
 )
 from arithlens.models import loading, zoo
+from arithlens.probes import random_init_like
+from arithlens.probes import successor as successor_probe
 from arithlens.tasks import sample
 
 ABACUS, BASELINE = "add1to8-abacus-2L", "add1to8-2L"
@@ -35,6 +42,10 @@ VARIANTS = {
     "add1to8-nope-2L": "nope",
     BASELINE: "learned absolute",
 }
+SORT_PLAIN, SORT_HINT = "sort1to10-v36-2L", "sort1to10-v36-hint-2L"
+SORTERS = {SORT_PLAIN: "no hint", SORT_HINT: "successor hint"}
+SORT_LENGTHS = (2, 5, 8, 10, 12, 15, 20, 25, 30, 40, 50)
+SORT_TRAINED = 10
 WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 14, 16, 20, 24)
 TRAINED = 8  # the longest training operands
 GOAL = 12  # 1.5x the trained length: the benchmark's goal width
@@ -92,6 +103,92 @@ CHECKS = [
 ]
 
 
+def _sorting(ctx: Context, seeds: list[int], n: int) -> tuple[dict, dict]:
+    """Per sorter, exact match by length per seed, and the successor probe's held-out accuracy
+    on repeat positions per layer (first seed) at the trained length and twice it; the
+    random-init control under ``"random init"``."""
+    runs: dict[str, list[list[float]]] = {v: [] for v in SORTERS.values()}
+    probe: dict[str, dict] = {}
+    for name, label in SORTERS.items():
+        for seed in seeds:
+            model = (
+                loading.load(name)
+                if ctx.quick
+                else zoo.retrain(name, seed=seed, progress=ctx.progress)
+            )
+            runs[label].append(
+                length_generalization(
+                    model, list(SORT_LENGTHS), n=n, seed=seed
+                ).exact_match.tolist()
+            )
+            if seed == seeds[0]:
+                probe[label] = _probe(model, seed)
+    probe["random init"] = _probe(random_init_like(model), seeds[0])
+    return runs, probe
+
+
+def _probe(model, seed: int) -> dict[str, dict[str, float]]:
+    out = {}
+    for length in (SORT_TRAINED, 2 * SORT_TRAINED):
+        table = successor_probe(model, length=length, n=1000, seed=seed + 3)
+        out[str(length)] = dict(zip(table.site, table.accuracy_repeat.round(6).tolist()))
+    return out
+
+
+def _by_length(values) -> dict[str, float]:
+    return dict(zip([str(x) for x in SORT_LENGTHS], np.asarray(values, dtype=float).tolist()))
+
+
+def _last(by_length: dict) -> tuple[float, float]:
+    """The last layer's probe accuracy at the trained length and at twice it."""
+    return tuple(list(by_length[str(k)].values())[-1] for k in (SORT_TRAINED, 2 * SORT_TRAINED))  # type: ignore[return-value]
+
+
+def _sort_worst(n: dict, label: str) -> dict[int, float]:
+    return {int(k): v for k, v in n["sort_exact_min"][label].items()}
+
+
+def _sort_best(n: dict, label: str) -> dict[int, float]:
+    return {int(k): v for k, v in n["sort_exact_max"][label].items()}
+
+
+SORT_CHECKS = [
+    Check(
+        f"both sorters solve the trained lengths (>= 0.95 exact at every length <= {SORT_TRAINED} "
+        "in every seed), so what they lose past them is about length",
+        lambda n: all(
+            v >= 0.95
+            for label in SORTERS.values()
+            for k, v in _sort_worst(n, label).items()
+            if k <= SORT_TRAINED
+        ),
+    ),
+    Check(
+        f"here the successor hint does not help (unlike the paper's setting): at "
+        f"{2 * SORT_TRAINED} elements (2x the trained length) the hinted sorter's best seed is "
+        "below the unhinted sorter's worst seed",
+        lambda n: (
+            _sort_best(n, "successor hint")[2 * SORT_TRAINED]
+            < _sort_worst(n, "no hint")[2 * SORT_TRAINED]
+        ),
+    ),
+    Check(
+        "the failure past the trained length is not the successor: at the last layer the probe "
+        f"reads it on repeat positions with >= 0.95 accuracy at {SORT_TRAINED} and "
+        f"{2 * SORT_TRAINED} elements in both sorters, >= 0.2 above the random-init control",
+        lambda n: all(
+            acc >= 0.95 and acc >= control + 0.2
+            for label in SORTERS.values()
+            for acc, control in zip(
+                _last(n["successor_probe_repeat"][label]),
+                _last(n["successor_probe_repeat"]["random init"]),
+            )
+        ),
+    ),
+]
+CHECKS += SORT_CHECKS
+
+
 def _alignment(model, seed: int) -> list[float]:
     """Per answer place, the largest mean attention of any head to that place's operand digits,
     on problems of :data:`PROBE_WIDTH` digits."""
@@ -119,12 +216,16 @@ def make(ctx: Context) -> FigureOutput:
             frame = length_generalization(model, list(WIDTHS), n=n, seed=seed)
             runs[variant].append(frame.exact_match.tolist())
             align[variant].append(_alignment(model, seed))
+    sort_runs, probe = _sorting(ctx, seeds, n)
     fig = make_subplots(
-        rows=1,
+        rows=2,
         cols=2,
+        vertical_spacing=0.14,
         subplot_titles=(
             "exact match by length (trained: 1-8 digits, shaded)",
             f"attention to the written place's digits ({PROBE_WIDTH} digits)",
+            f"sorting: exact match by length (trained: 1-{SORT_TRAINED}, shaded)",
+            "successor probe on repeat positions (held out)",
         ),
     )
     for i, variant in enumerate(VARIANTS.values()):
@@ -134,15 +235,38 @@ def make(ctx: Context) -> FigureOutput:
         error_band(
             fig, places, np.asarray(align[variant]), f"{variant} (attention)", color, row=1, col=2
         )
+    for i, label in enumerate(SORTERS.values()):
+        color = PALETTE[4 + i]
+        error_band(fig, SORT_LENGTHS, np.asarray(sort_runs[label]), label, color, row=2, col=1)
+    for i, (label, by_length) in enumerate(probe.items()):
+        for length, dash in ((SORT_TRAINED, None), (2 * SORT_TRAINED, "dot")):
+            rows = by_length[str(length)]
+            fig.add_scatter(
+                x=list(rows),
+                y=list(rows.values()),
+                mode="lines+markers",
+                name=f"{label}, length {length} (probe)",
+                line=dict(color=PALETTE[(4 + i) % len(PALETTE)], dash=dash),
+                row=2,
+                col=2,
+            )
     for col in (1, 2):
         lo, hi = (0.5, TRAINED + 0.5) if col == 1 else (-0.5, TRAINED - 0.5)
         fig.add_vrect(x0=lo, x1=hi, fillcolor="grey", opacity=0.12, line_width=0, row=1, col=col)
+    fig.add_vrect(
+        x0=0.5, x1=SORT_TRAINED + 0.5, fillcolor="grey", opacity=0.12, line_width=0, row=2, col=1
+    )
     fig.update_xaxes(title_text="digits per operand", row=1, col=1)
     fig.update_xaxes(title_text="answer place (0 = units)", row=1, col=2)
+    fig.update_xaxes(title_text="sequence length", row=2, col=1)
+    fig.update_xaxes(title_text="layer (emb = embeddings)", row=2, col=2)
     fig.update_yaxes(title_text="exact match", range=[0, 1.02], row=1, col=1)
     fig.update_yaxes(title_text="best head's attention mass", range=[0, 1.02], row=1, col=2)
-    fig.update_layout(template="plotly_white", width=1100, height=440)
+    fig.update_yaxes(title_text="exact match", range=[0, 1.02], row=2, col=1)
+    fig.update_yaxes(title_text="probe accuracy", range=[0, 1.02], row=2, col=2)
+    fig.update_layout(template="plotly_white", width=1100, height=820)
     widths = [str(w) for w in WIDTHS]
+    sort_exact = {v: _by_length(np.mean(r, 0)) for v, r in sort_runs.items()}
     exact = {v: dict(zip(widths, np.mean(r, 0).tolist())) for v, r in runs.items()}
     numbers: dict = dict(
         seeds=seeds,
@@ -154,6 +278,13 @@ def make(ctx: Context) -> FigureOutput:
         at_goal={v: spread([r[WIDTHS.index(GOAL)] for r in runs[v]]) for v in runs},
         alignment={v: np.mean(a, 0).tolist() for v, a in align.items()},
         models=list(VARIANTS),
+        sort_lengths=list(SORT_LENGTHS),
+        sort_trained=[1, SORT_TRAINED],
+        sort_exact={v: _by_length(np.mean(r, 0)) for v, r in sort_runs.items()},
+        sort_exact_min={v: _by_length(np.min(r, 0)) for v, r in sort_runs.items()},
+        sort_exact_max={v: _by_length(np.max(r, 0)) for v, r in sort_runs.items()},
+        successor_probe_repeat=probe,
+        sorters=list(SORTERS),
     )
     paper = {
         "exact": "Shen et al. 2023: trained on 10-digit addition, standard positions fail at "
@@ -162,12 +293,22 @@ def make(ctx: Context) -> FigureOutput:
         "at_goal": "the benchmark's goal: >= 0.90 exact at 12 digits (1.5x), baseline near 0",
         "alignment": "(ours) the attention that fails with length is the alignment of operand "
         "digits by place",
+        "sort_exact": "Awasthi & Gupta 2023: sorting, trained on length <= 20, at length 100 "
+        "standard training < 1%, with the successor hint > 92% (their model and value range)",
+        "successor_probe_repeat": "Awasthi & Gupta 2023 probe the hinted model and find the "
+        "successor computed inside it",
     }
     summary = [
         f"Exact match at {GOAL} digits ({n} problems, seeds {seeds}): abacus "
         f"{exact['abacus'][str(GOAL)]:.3f}, learned absolute "
         f"{exact['learned absolute'][str(GOAL)]:.3f}; at 16 / 24 digits abacus "
         f"{exact['abacus']['16']:.3f} / {exact['abacus']['24']:.3f}.",
-        "Not built yet: the task-hinting sorting panel (Awasthi & Gupta 2023).",
+        f"Sorting (1-{SORT_TRAINED} values of 36, NoPE, same budget): at {2 * SORT_TRAINED} "
+        f"elements no hint {sort_exact['no hint'][str(2 * SORT_TRAINED)]:.3f}, successor hint "
+        f"{sort_exact['successor hint'][str(2 * SORT_TRAINED)]:.3f}: here the hint does not "
+        "help, although the probe reads the successor in both models at the last layer "
+        f"({_last(probe['no hint'])[1]:.3f} vs {_last(probe['successor hint'])[1]:.3f} on "
+        f"repeat positions at {2 * SORT_TRAINED} elements; random init "
+        f"{_last(probe['random init'])[1]:.3f}).",
     ]
     return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

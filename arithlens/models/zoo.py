@@ -74,6 +74,33 @@ def _addition(steps: int, eval_every: int, **more) -> TrainConfig:
     return TrainConfig(steps=steps, n_test=4000, eval_every=eval_every, seed=0, **more)
 
 
+def _cosine(steps: int, **more) -> TrainConfig:
+    """The settings the length-generalization and sorting models share: batch 128, lr 2e-3
+    with a cosine schedule after 100 warmup steps, 2000 held out, seed 0."""
+    return TrainConfig(
+        steps=steps,
+        batch_size=128,
+        lr=2e-3,
+        schedule="cosine",
+        warmup_steps=100,
+        n_test=2000,
+        eval_every=250,
+        seed=0,
+        **more,
+    )
+
+
+SORTING = SortSpec(max_len=10, n_values=36)
+"""The task-hinting task: sequences of 1-10 values of 36."""
+
+
+def _sort_recipe(hint: str | None, note: str) -> Recipe:
+    """A sorting model: the same task, preset, context (104 tokens: sequences of up to 50) and
+    budget with and without the hint (with it, half of each batch is hint texts)."""
+    config = _cosine(3000, hint=hint)
+    return Recipe(task=SORTING, preset="2L", config=config, note=note, positional="nope", n_ctx=104)
+
+
 LENGTHS = TaskSpec(op="add", n_digits=8, min_digits=1, pad=False, format="reversed")
 """The length-generalization task: operands of 1-8 digits, unpadded."""
 
@@ -81,17 +108,7 @@ LENGTHS = TaskSpec(op="add", n_digits=8, min_digits=1, pad=False, format="revers
 def _length_recipe(positional: str, note: str, position_range: int | None = None) -> Recipe:
     """A length-generalization model: the same task, preset, context (80 tokens: operands of up
     to 24 digits) and training for every position scheme (mixed lengths: no cascade balancing)."""
-    config = TrainConfig(
-        steps=7000,
-        batch_size=128,
-        lr=2e-3,
-        schedule="cosine",
-        warmup_steps=100,
-        cascade_fraction=0,
-        n_test=2000,
-        eval_every=250,
-        seed=0,
-    )
+    config = _cosine(7000, cascade_fraction=0)
     return Recipe(
         task=LENGTHS,
         preset="2L",
@@ -164,6 +181,14 @@ RECIPES: dict[str, Recipe] = {
     "add1to8-2L": _length_recipe(
         "standard",
         "The length-generalization baseline: the same task, budget and seed as add1to8-abacus-2L with learned absolute positions.",
+    ),
+    "sort1to10-v36-2L": _sort_recipe(
+        None,
+        "Sorting (Awasthi & Gupta 2023's task): sequences of 1-10 values of 36, no positions (NoPE), a context of 104 tokens so that sequences of up to 50 can be posed. The no-hint twin of sort1to10-v36-hint-2L.",
+    ),
+    "sort1to10-v36-hint-2L": _sort_recipe(
+        "successor",
+        "Task hinting (Awasthi & Gupta 2023): sort1to10-v36-2L's task, budget and seed, with half of every batch the successor hint task (each input element and the smallest larger value). In this setting the hint does not help length generalization: see the card's table and the length_generalization figure.",
     ),
 }
 
