@@ -214,7 +214,7 @@ def test_training_batches_never_hold_a_held_out_problem_and_n_train_fixes_the_po
         draw = _batches(task, cfg, held_out(task, cfg))
         seen = set()
         for step in range(200):
-            keys = set(draw(step).keys())
+            keys = set(draw(step).problems.keys())
             assert not keys & test, cfg
             seen |= keys
         if cfg.n_train is None:

@@ -122,6 +122,11 @@ def test_hint_training_needs_a_sort_task_and_a_context_that_fits():
         train(TASK, short, TrainConfig(steps=1, hint="successor"), progress=False)
     with pytest.raises(ArithlensError, match="'successor'"):
         TrainConfig(hint="count")
+    from arithlens.models.train import _batches, held_out
+
+    cfg = TrainConfig(batch_size=8, hint="successor", hint_fraction=0.25)
+    batch = _batches(TASK, cfg, held_out(TASK, cfg))(0)
+    assert [t[0] for t in batch.texts] == ["S"] * 6 + ["H"] * 2
 
 
 def _greedy_exact(model, seqs: Sequences) -> np.ndarray:
