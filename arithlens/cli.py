@@ -119,7 +119,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 
 def _cmd_eval(a: argparse.Namespace) -> int:
-    from arithlens.evaluation import evaluate, sort_scores
+    from arithlens.evaluation import evaluate, text_scores
     from arithlens.models.loading import load
     from arithlens.tasks import SortSpec, sample_sequences
 
@@ -130,7 +130,7 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     if isinstance(task, SortSpec):  # sorters: exact match on the training distribution
         if a.out:
             raise ArithlensError("--out reports are for arithmetic models; sorters print a summary")
-        _, exact = sort_scores(model, sample_sequences(task, a.n, a.seed))
+        _, exact = text_scores(model, sample_sequences(task, a.n, a.seed))
         print(json.dumps({"exact_match": float(exact.mean()), "n": a.n}, indent=1))
         return 0
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)

@@ -9,7 +9,7 @@ are set only by :func:`attach` and read only through the accessors below, so the
 declared once; users read them as ``model.task`` and so on.
 
 Example:
-    >>> from arithlens.tasks import SortSpec, TaskSpec
+    >>> from arithlens.tasks import AnyTask, TaskSpec
     >>> from arithlens.models import build_model
     >>> model = build_model("1L", TaskSpec(op="add", n_digits=3))
     >>> task_of(model).name, spec_of(model).n_layers, record_of(model)
@@ -24,7 +24,7 @@ from transformer_lens.model_bridge import TransformerBridge
 from transformer_lens.model_bridge.sources.native.model import NativeModel
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks import SortSpec, TaskSpec
+from arithlens.tasks import AnyTask, TaskSpec
 
 if TYPE_CHECKING:
     from arithlens.models.presets import ModelSpec
@@ -36,7 +36,7 @@ _KEEP: Any = object()
 def attach(
     model: TransformerBridge,
     *,
-    task: TaskSpec | SortSpec | None = _KEEP,
+    task: AnyTask | None = _KEEP,
     encoder: Any = _KEEP,
     spec: ModelSpec | None = _KEEP,
     record: TrainRecord | None = _KEEP,
@@ -51,9 +51,10 @@ def attach(
                 f"task {task.name} differs from the encoder's task {encoder.task.name}"
             )
         task = encoder.task
-    if task is not _KEEP and task is not None and not isinstance(task, (TaskSpec, SortSpec)):
+    if task is not _KEEP and task is not None and not isinstance(task, AnyTask):
         raise ArithlensError(
-            f"task is a {type(task).__name__}: expected arithlens.tasks.TaskSpec or SortSpec"
+            f"task is a {type(task).__name__}: expected arithlens.tasks.TaskSpec, SortSpec or "
+            "NumeracySpec"
         )
     given = dict(task=task, encoder=encoder, spec=spec, record=record, source=source, meta=meta)
     for name, value in given.items():
@@ -66,18 +67,19 @@ def task_of(model: TransformerBridge) -> TaskSpec:
     """The arithmetic task ``model`` solves; raises if nothing was attached, or if the model
     sorts (see :func:`any_task_of`)."""
     task = any_task_of(model)
-    if isinstance(task, SortSpec):
+    if not isinstance(task, TaskSpec):
         raise ArithlensError(
-            f"model solves {task.name}, a sorting task: this analysis needs an arithmetic task "
-            "(sorting models take length_generalization, probes.successor and the attention views)"
+            f"model solves {task.name}, a {task.family} task: this analysis needs an arithmetic "
+            "task (sorting and numeracy models take length_generalization, text_scores, "
+            "their probes and the attention views)"
         )
     return task
 
 
-def any_task_of(model: TransformerBridge) -> TaskSpec | SortSpec:
-    """The task ``model`` solves, arithmetic or sorting; raises if nothing was attached."""
+def any_task_of(model: TransformerBridge) -> AnyTask:
+    """The task ``model`` solves, of any family; raises if nothing was attached."""
     task = getattr(model, "task", None)
-    if not isinstance(task, (TaskSpec, SortSpec)):
+    if not isinstance(task, AnyTask):
         raise ArithlensError(
             "model has no task: load it with arithlens.load (zoo name, checkpoint folder, or a "
             "Hugging Face model with a prompt template)"

@@ -40,9 +40,10 @@ from arithlens.tasks import (
     CLASS_NAMES,
     AnyTask,
     Problems,
-    Sequences,
     SortSpec,
     TaskSpec,
+    TextProblems,
+    TextTask,
     answer_digits,
     carries,
     cascade_class,
@@ -51,7 +52,7 @@ from arithlens.tasks import (
     max_length,
     place_name,
     sample,
-    sample_sequences,
+    sample_text,
 )
 from arithlens.tasks.spec import HINTS
 from arithlens.tokens.encoders import CharEncoder, check_task, encoder_of
@@ -281,7 +282,7 @@ def length_generalization(
     width ``d`` the problems are ``model.task.at_width(d)``: for a mixed-length model both
     operands have exactly ``d`` digits (as the papers evaluate), for a fixed-width model
     ``d``-digit operands in its layout. For a sorting model ``digits`` are sequence lengths
-    (see :func:`sort_scores`).
+    (see :func:`text_scores`).
 
     Returns a frame with one row per width: ``n_digits``, ``exact_match``, ``digit_accuracy``
     (mean over the answer digits present), ``trained`` (whether the width lies in the trained
@@ -293,8 +294,8 @@ def length_generalization(
         >>> length_generalization(model, [4, 8, 12], n=500)[["n_digits", "exact_match"]]  # doctest: +SKIP
     """
     task = any_task_of(model)
-    if isinstance(task, SortSpec):
-        return _sort_lengths(model, task, digits, n=n, seed=seed)
+    if not isinstance(task, TaskSpec):
+        return _text_lengths(model, task, digits, n=n, seed=seed)
     lo = task.min_digits if task.min_digits is not None else task.n_digits
     rows = []
     for d in digits:
@@ -323,43 +324,51 @@ def _check_context(model: TransformerBridge, task: AnyTask, what: str) -> None:
         )
 
 
-def _sort_lengths(
-    model: TransformerBridge, task: SortSpec, lengths: list[int], *, n: int, seed: int
+def _text_lengths(
+    model: TransformerBridge, task: TextTask, lengths: list[int], *, n: int, seed: int
 ) -> pd.DataFrame:
+    """Sorters: sequences of exactly each length; numeracy: numbers of up to each width."""
+    key = "length" if isinstance(task, SortSpec) else "n_digits"
     rows = []
     for length in lengths:
-        other = task.at_width(check_int("length", length, minimum=1))
-        _check_context(model, other, f"length={length}")
-        correct, exact = sort_scores(model, sample_sequences(other, n, seed))
+        other = task.at_width(check_int(key, length, minimum=1))
+        _check_context(model, other, f"{key}={length}")
+        problems = sample_text(other, n, seed)
+        correct, exact = text_scores(model, problems)
+        present = (encode(problems).answer_pos >= 0).numpy()
+        if isinstance(task, SortSpec):
+            trained = task.min_len <= length <= task.max_len
+        else:
+            trained = length <= task.n_digits
         rows.append(
-            dict(
-                length=length,
-                exact_match=float(exact.mean()),
-                element_accuracy=float(correct[:, :length].mean()),
-                trained=task.min_len <= length <= task.max_len,
-            )
+            {
+                key: length,
+                "exact_match": float(exact.mean()),
+                "element_accuracy": float(correct[present].mean()),
+                "trained": trained,
+            }
         )
     return pd.DataFrame(rows)
 
 
 @torch.no_grad()
-def sort_scores(
-    model: TransformerBridge, seqs: Sequences
+def text_scores(
+    model: TransformerBridge, seqs: TextProblems
 ) -> tuple[Bool[np.ndarray, "batch elem"], Bool[np.ndarray, " batch"]]:
-    """Per answer element, whether a sorting model predicts it given the right elements before
-    it (False past a sequence's length), and per sequence exact match (every completion token
-    right, the end mark included: equal to greedy decoding, see the module text). The model
-    must sort ``n_values`` values like ``seqs``; lengths may differ from its training range.
+    """For a sorting or numeracy model: per answer element (character, for numeracy), whether
+    the model predicts it given the right ones before it (False past the answer), and per
+    problem exact match (every completion token right, the end mark included: equal to greedy
+    decoding, see the module text). ``seqs`` must be of the model's task, at any length.
 
     Example:
         >>> from arithlens.tasks import sample_sequences
-        >>> correct, exact = sort_scores(model, sample_sequences(model.task.at_width(20), 500))  # doctest: +SKIP
+        >>> correct, exact = text_scores(model, sample_sequences(model.task.at_width(20), 500))  # doctest: +SKIP
     """
     task = any_task_of(model)
-    if not isinstance(task, SortSpec) or not task.same_but_width(seqs.task):
+    if isinstance(task, TaskSpec) or not task.same_but_width(seqs.task):
         raise ArithlensError(
-            f"sequences of {seqs.task.name} do not match the model's task {task.name}: expected "
-            "a sorting model of the same values"
+            f"problems of {seqs.task.name} do not match the model's task {task.name}: expected "
+            "a sorting or numeracy model of the same task (any length)"
         )
     batch = encode(seqs)
     check_fits(model, batch)

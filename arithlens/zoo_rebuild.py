@@ -13,11 +13,11 @@ from pathlib import Path
 
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.evaluation import evaluate, length_generalization, sort_scores
+from arithlens.evaluation import evaluate, length_generalization, text_scores
 from arithlens.models.checkpoint import save
 from arithlens.models.train import held_out
 from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
-from arithlens.tasks import Sequences, max_length
+from arithlens.tasks import Problems, TextProblems, max_length
 
 LENGTH_WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 16, 20, 24)
 """Operand widths a mixed-length zoo model's card reports."""
@@ -31,7 +31,7 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     r = RECIPES[name]
     model = r.train(progress=progress)
     test = held_out(r.task, r.config)
-    if isinstance(test, Sequences):
+    if not isinstance(test, Problems):
         return _build_sorter(name, model, test, out)
     res = evaluate(model, test)
     model.record.final = {"held_out": res.summary()}
@@ -46,9 +46,9 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
 
 
 def _build_sorter(
-    name: str, model: TransformerBridge, test: Sequences, out: Path | None
+    name: str, model: TransformerBridge, test: TextProblems, out: Path | None
 ) -> TransformerBridge:
-    _, exact = sort_scores(model, test)
+    _, exact = text_scores(model, test)
     lengths = [n for n in SORT_LENGTHS if max_length(test.task.at_width(n)) <= model.cfg.n_ctx]
     table = length_generalization(model, lengths, n=1000)
     model.record.final = {

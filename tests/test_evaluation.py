@@ -13,7 +13,7 @@ import torch
 
 import arithlens as al
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import evaluate, length_generalization, sort_scores
+from arithlens.evaluation import evaluate, length_generalization, text_scores
 from arithlens.models import zoo
 from arithlens.models.run import greedy_complete
 from arithlens.tasks import Problems, Sequences, max_cascade, sample
@@ -53,7 +53,7 @@ def test_every_zoo_model_reaches_its_card_on_its_held_out_set_re_measured(name):
     recipe = zoo.RECIPES[name]
     test = held_out(recipe.task, recipe.config)
     if isinstance(test, Sequences):
-        exact = float(sort_scores(al.load(name), test)[1].mean())
+        exact = float(text_scores(al.load(name), test)[1].mean())
     else:
         exact = evaluate(al.load(name), test).exact_match
     assert len(test) == card["n"]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import arithlens as al
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import sort_scores
+from arithlens.evaluation import text_scores
 from arithlens.models import build_model, save
 from arithlens.models.train import TrainConfig, train
 from arithlens.probes.successor import successor_targets
@@ -155,7 +155,7 @@ def test_a_hinted_sorter_trains_saves_loads_and_scores_like_greedy_decoding(tmp_
     for k, v in model.state_dict().items():
         assert torch.equal(v, back.state_dict()[k])
     seqs = sample_sequences(TASK.at_width(5), 200, seed=9)
-    correct, exact = sort_scores(back, seqs)
+    correct, exact = text_scores(back, seqs)
     ref = _greedy_exact(back, seqs)
     assert 0.05 < ref.mean() < 0.98, ref.mean()  # a partly trained model: both kinds of rows
     assert (exact == ref).all()
@@ -165,7 +165,7 @@ def test_a_hinted_sorter_trains_saves_loads_and_scores_like_greedy_decoding(tmp_
     assert table["exact_match"].iloc[0] > table["exact_match"].iloc[2]
     with pytest.raises(ArithlensError, match="length=10 needs 23 tokens"):
         al.length_generalization(back, [10], n=10)
-    with pytest.raises(ArithlensError, match="sorting task"):
+    with pytest.raises(ArithlensError, match="a sort task"):
         al.evaluate(back, n=10)
 
 

@@ -33,7 +33,16 @@ from arithlens._records import from_dict
 from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.models.presets import build_model
-from arithlens.tasks import AnyTask, Problems, Sequences, SortSpec, sample, sample_sequences
+from arithlens.tasks import (
+    AnyTask,
+    Problems,
+    SortSpec,
+    TaskSpec,
+    TextProblems,
+    TextTask,
+    sample,
+    sample_text,
+)
 from arithlens.tasks.sorting import HINTS_FOR_SORT
 from arithlens.tokens.tokenizer import CharTokenizer, TokenBatch, concat_batches, encode, vocab_for
 
@@ -197,12 +206,12 @@ def _lr_lambda(cfg: TrainConfig) -> Callable[[int], float]:
 
 
 def _batches(
-    task: AnyTask, cfg: TrainConfig, test: Problems | Sequences
+    task: AnyTask, cfg: TrainConfig, test: Problems | TextProblems
 ) -> Callable[[int], TokenBatch]:
     """A function step -> training tokens (fixed set or fresh draws; never the test set)."""
     rng = np.random.default_rng(cfg.seed + 1000)
-    if isinstance(task, SortSpec):
-        return _sort_batches(task, cfg, rng)
+    if not isinstance(task, TaskSpec):
+        return _text_batches(task, cfg, rng)
     if not isinstance(test, Problems) or cfg.hint is not None:
         raise ArithlensError(
             f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is arithmetic"
@@ -222,31 +231,34 @@ def _batches(
     return draw
 
 
-def _sort_batches(
-    task: SortSpec, cfg: TrainConfig, rng: np.random.Generator
+def _text_batches(
+    task: TextTask, cfg: TrainConfig, rng: np.random.Generator
 ) -> Callable[[int], TokenBatch]:
-    """Fresh sorting sequences every step; with a hint, ``hint_fraction`` of the rows are hint
-    texts. Sequences are not held out from training: the short ones are too few (ten of
-    length 1), so the held-out score measures the training distribution, not memorization."""
+    """Fresh sorting or numeracy problems every step; with a hint (sorting), ``hint_fraction``
+    of the rows are hint texts. Problems are not held out from training: the short ones are
+    too few (ten sequences of length 1, ten one-digit numbers), so the held-out score measures
+    the training distribution, not memorization."""
     if cfg.n_train is not None:
         raise ArithlensError("n_train (a fixed training set) is for arithmetic tasks")
+    if cfg.hint is not None and not isinstance(task, SortSpec):
+        raise ArithlensError(f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is not")
     n_hint = int(round(cfg.batch_size * cfg.hint_fraction)) if cfg.hint else 0
     tok = CharTokenizer(vocab_for(task.format))
 
     def draw(step: int) -> TokenBatch:
-        sort = encode(sample_sequences(task, cfg.batch_size - n_hint, rng), tok)
+        main = encode(sample_text(task, cfg.batch_size - n_hint, rng), tok)
         if not n_hint:
-            return sort
-        return concat_batches([sort, encode(sample_sequences(task, n_hint, rng), tok, hint=True)])
+            return main
+        return concat_batches([main, encode(sample_text(task, n_hint, rng), tok, hint=True)])
 
     return draw
 
 
-def held_out(task: AnyTask, cfg: TrainConfig) -> Problems | Sequences:
+def held_out(task: AnyTask, cfg: TrainConfig) -> Problems | TextProblems:
     """The held-out set training never sees: uniform + cascade-balanced halves (add/sub); for
-    sorting, sequences of the task's distribution (see :func:`_sort_batches`)."""
-    if isinstance(task, SortSpec):
-        return sample_sequences(task, cfg.n_test, cfg.seed + 7)
+    sorting and numeracy, problems of the task's distribution (see :func:`_text_batches`)."""
+    if not isinstance(task, TaskSpec):
+        return sample_text(task, cfg.n_test, cfg.seed + 7)
     if task.op == "mul" or cfg.cascade_fraction == 0:
         return sample(task, cfg.n_test, cfg.seed + 7, unique=True)
     half = cfg.n_test // 2

@@ -9,7 +9,7 @@ Example:
 """
 
 from arithlens.tasks.balanced import cascade_balanced, class_sizes, exact_cascade
-from arithlens.tasks.families import AnyTask, task_from_dict
+from arithlens.tasks.families import AnyTask, TextProblems, TextTask, sample_text, task_from_dict
 from arithlens.tasks.formats import Rendered, max_length, position_labels, render
 from arithlens.tasks.labels import (
     CLASS_NAMES,
@@ -23,6 +23,13 @@ from arithlens.tasks.labels import (
     pair_kind,
 )
 from arithlens.tasks.minimal import broken_chains, carry_chains, false_cascades
+from arithlens.tasks.numeracy import (
+    NUMERACY_TASKS,
+    NumeracyProblems,
+    NumeracySpec,
+    render_numeracy,
+    sample_numeracy,
+)
 from arithlens.tasks.pairs import Pairs, corrupt_pairs
 from arithlens.tasks.parse import parse_problem
 from arithlens.tasks.problems import Problems, from_digits, to_digits
@@ -38,9 +45,14 @@ __all__ = [
     "Pairs",
     "Problems",
     "Rendered",
+    "NUMERACY_TASKS",
+    "NumeracyProblems",
+    "NumeracySpec",
     "Sequences",
     "SortSpec",
     "TaskSpec",
+    "TextProblems",
+    "TextTask",
     "answer_digits",
     "broken_chains",
     "carry_chains",
@@ -64,9 +76,12 @@ __all__ = [
     "position_labels",
     "place_name",
     "render",
+    "render_numeracy",
     "render_sort",
     "sample",
+    "sample_numeracy",
     "sample_sequences",
+    "sample_text",
     "split",
     "task_from_dict",
     "to_digits",

@@ -39,6 +39,7 @@ from arithlens.tasks.problems import Problems
 from arithlens.tasks.spec import HINTS, TaskSpec
 
 if TYPE_CHECKING:
+    from arithlens.tasks.numeracy import NumeracySpec
     from arithlens.tasks.sorting import SortSpec
 
 END = "."
@@ -175,7 +176,7 @@ def render(problems: Problems, col: ColumnResult | None = None) -> Rendered:
     return Rendered(texts, np.asarray(prompt_len, dtype=np.int64), answer_pos, operand_pos)
 
 
-def max_length(task: TaskSpec | SortSpec) -> int:
+def max_length(task: TaskSpec | SortSpec | NumeracySpec) -> int:
     """Longest text any problem of ``task`` can render to (for the model's context size); for
     a sorting task, its sort text (hint texts are longer: ``SortSpec.text_length(hint=True)``)."""
     if not isinstance(task, TaskSpec):

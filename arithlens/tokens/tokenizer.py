@@ -27,6 +27,7 @@ from jaxtyping import Bool, Int
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Pairs, Problems, Sequences, max_length, position_labels, render
 from arithlens.tasks.formats import fixed_layout
+from arithlens.tasks.numeracy import NUMERACY_VOCAB, NumeracyProblems, render_numeracy
 from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, VALUE_CHARS, render_sort
 from arithlens.tasks.spec import HINTS, place_index
 
@@ -51,6 +52,8 @@ def vocab_for(format: str) -> str:
     Sorting with more than ten values (format ``sort<n>``) adds its value letters after the
     sort marks.
     """
+    if format == "numeracy":
+        return NUMERACY_VOCAB
     if format.startswith("sort") and format[4:].isdigit():
         return DEFAULT_VOCAB + EXTRA_VOCAB["sort"] + VALUE_CHARS[10 : int(format[4:])]
     return DEFAULT_VOCAB + EXTRA_VOCAB.get(format, "")
@@ -132,7 +135,7 @@ class TokenBatch:
             (a Hugging Face tokenizer's chunks).
     """
 
-    problems: Problems | Sequences
+    problems: Problems | Sequences | NumeracyProblems
     tokens: Int[torch.Tensor, "batch pos"]
     lengths: Int[torch.Tensor, " batch"]
     prompt_len: Int[torch.Tensor, " batch"]
@@ -187,18 +190,23 @@ class TokenBatch:
 
 
 def encode(
-    problems: Problems | Sequences, tokenizer: CharTokenizer | None = None, *, hint: bool = False
+    problems: Problems | Sequences | NumeracyProblems,
+    tokenizer: CharTokenizer | None = None,
+    *,
+    hint: bool = False,
 ) -> TokenBatch:
     """Render ``problems`` in their task's format and tokenize them; sorting sequences as the
     sort task, or as its successor hint with ``hint=True`` (answer k: input element k's
     successor)."""
     tokenizer = tokenizer or CharTokenizer(vocab_for(problems.task.format))
-    if isinstance(problems, Sequences):
-        r = render_sort(problems, hint=hint)
-    elif hint:
+    if hint and not isinstance(problems, Sequences):
         raise ArithlensError(
             f"hint=True needs sorting sequences, not problems of {problems.task.name}"
         )
+    if isinstance(problems, Sequences):
+        r = render_sort(problems, hint=hint)
+    elif isinstance(problems, NumeracyProblems):
+        r = render_numeracy(problems)
     else:
         r = render(problems)
     tokens, lengths = tokenizer.encode_batch(r.texts)

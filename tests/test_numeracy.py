@@ -1,0 +1,236 @@
+"""Numeracy tasks (Number Cookbook): ground truth, labels and texts against references written
+here with Python's exact arithmetic (fractions, integer and string operations), samplers
+against the distributions they claim, and every task through training and evaluation."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import arithlens as al
+from arithlens.errors import ArithlensError
+from arithlens.evaluation import text_scores
+from arithlens.models import save
+from arithlens.models.train import TrainConfig, train
+from arithlens.tasks import NumeracyProblems, NumeracySpec, max_length, sample_numeracy
+from arithlens.tasks.numeracy import (
+    SUPPORTED,
+    answer,
+    comparison_labels,
+    point_labels,
+    render_numeracy,
+    running_count,
+)
+from arithlens.tokens import encode
+from arithlens.tokens.tokenizer import CharTokenizer, vocab_for
+
+ALL = [(t, r) for t, rs in SUPPORTED.items() for r in rs]
+
+
+def _frac(text: str) -> Fraction:
+    """Reference parser: no Decimal, only integers."""
+    if "/" in text:
+        p, q = text.split("/")
+        return Fraction(int(p), int(q))
+    if "e" in text:
+        m, e = text.split("e")
+        return _frac(m) * Fraction(10) ** int(e)
+    sign = -1 if text.startswith("-") else 1
+    whole, _, frac = text.lstrip("-").partition(".")
+    return sign * (int(whole) + (Fraction(int(frac), 10 ** len(frac)) if frac else 0))
+
+
+def _canonical_decimal(text: str) -> bool:
+    body = text.lstrip("-")
+    if "." in body:
+        return (
+            not body.endswith("0") and not body.endswith(".") and (body[0] != "0" or body[1] == ".")
+        )
+    return body == "0" or body[0] != "0"
+
+
+def _sig_reference(x: Fraction, k: int) -> Fraction:
+    if x == 0:
+        return x
+    e = math.floor(math.log10(abs(x)))  # exact enough: corrected below
+    while Fraction(10) ** e > abs(x):
+        e -= 1
+    while Fraction(10) ** (e + 1) <= abs(x):
+        e += 1
+    scale = Fraction(10) ** (k - 1 - e)
+    return Fraction(math.floor(x * scale + Fraction(1, 2))) / scale
+
+
+def _reference(task: NumeracySpec, ops: tuple[str, ...], got: str) -> None:
+    t = task.task
+    x = ops[0]
+    if t in ("add", "sub"):
+        exact = _frac(x) + _frac(ops[1]) if t == "add" else _frac(x) - _frac(ops[1])
+        assert _frac(got) == exact
+        if task.repr == "frac":
+            p, q = got.split("/")
+            assert math.gcd(int(p), int(q)) == 1 and int(q) > 0
+        else:
+            assert _canonical_decimal(got), got
+    elif t == "floordiv":
+        assert got == str(int(x) // int(ops[1]))
+    elif t == "mod":
+        assert got == str(int(x) % int(ops[1]))
+    elif t in ("max", "min"):
+        a, b = _frac(x), _frac(ops[1])
+        want = max(a, b) if t == "max" else min(a, b)
+        assert _frac(got) == want and got in ops
+    elif t == "get_digit":
+        assert got == x[::-1][int(ops[1])]
+    elif t == "length":
+        assert got == str(len(x))
+    elif t == "count":
+        assert got == str(sum(c == ops[1] for c in x))
+    elif t == "sig_round":
+        assert _frac(got) == _sig_reference(_frac(x), int(ops[1])) and _canonical_decimal(got)
+    elif t == "to_sci":
+        m, e = got.split("e")
+        assert 1 <= _frac(m) < 10 and not (("." in m) and m.endswith("0"))
+        assert _frac(m) * Fraction(10) ** int(e) == _frac(x)
+    else:  # from_sci
+        assert _frac(got) == _frac(x) and _canonical_decimal(got)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 4), st.integers(1, 3))
+def test_every_task_answers_match_exact_python_arithmetic(seed, n_digits, decimals):
+    for task_name, rep in ALL:
+        task = NumeracySpec(task=task_name, repr=rep, n_digits=n_digits, decimals=decimals)
+        p = sample_numeracy(task, 8, seed)
+        r = render_numeracy(p)
+        for ops, text, apos, plen in zip(p.operands, r.texts, r.answer_pos, r.prompt_len):
+            got = answer(task, ops)
+            _reference(task, ops, got)
+            assert text[: int(plen)].endswith("=") and text.endswith(";")
+            assert "".join(text[i] for i in apos if i >= 0) == got
+            assert len(text) <= max_length(task)
+            NumeracyProblems.from_strings(task, [ops])  # the sampler's operands pass the checks
+
+
+@pytest.mark.parametrize(
+    "task, ops, want",
+    [
+        (("max", "float"), ("9.11", "9.9"), "9.9"),
+        (("min", "float"), ("9.11", "9.9"), "9.11"),
+        (("max", "float"), ("0.5", "0.45"), "0.5"),
+        (("add", "float"), ("0.75", "0.25"), "1"),
+        (("sub", "float"), ("1.2", "3.45"), "-2.25"),
+        (("add", "frac"), ("1/2", "1/3"), "5/6"),
+        (("sub", "frac"), ("2/4", "1/2"), "0/1"),
+        (("sig_round", "int"), ("999", "1"), "1000"),
+        (("sig_round", "float"), ("0.04567", "2"), "0.046"),
+        (("sig_round", "int"), ("125", "2"), "130"),  # half up, not half even
+        (("to_sci", "float"), ("0.05",), "5e-2"),
+        (("from_sci", "sci"), ("1.23e1",), "12.3"),
+        (("get_digit", "int"), ("4827", "2"), "8"),
+        (("count", "int"), ("44827", "4"), "2"),
+    ],
+)
+def test_worked_examples(task, ops, want):
+    spec = NumeracySpec(task=task[0], repr=task[1], n_digits=5, decimals=5)
+    assert answer(spec, NumeracyProblems.from_strings(spec, [ops]).operands[0]) == want
+
+
+def test_unsupported_combinations_and_bad_operands_are_named():
+    with pytest.raises(ArithlensError, match="get_digit/int"):
+        NumeracySpec(task="get_digit", repr="float")
+    with pytest.raises(ArithlensError, match="not a float"):
+        NumeracyProblems.from_strings(NumeracySpec(task="max", repr="float"), [("9.10", "1.5")])
+    with pytest.raises(ArithlensError, match="not a int"):
+        NumeracyProblems.from_strings(NumeracySpec(task="length", n_digits=3), [("1234",)])
+    with pytest.raises(ArithlensError, match="out of range"):
+        NumeracyProblems.from_strings(NumeracySpec(task="get_digit"), [("12", "2")])
+    with pytest.raises(ArithlensError, match="takes 2"):
+        NumeracyProblems(NumeracySpec(task="max"), [("1",)])
+
+
+def test_numbers_are_drawn_as_claimed():
+    p = sample_numeracy(NumeracySpec(task="length", n_digits=4), 8000, seed=2)
+    lengths = np.array([len(o[0]) for o in p.operands])
+    counts = np.bincount(lengths, minlength=5)[1:]
+    assert ((counts - 2000) ** 2 / 2000).sum() < 16.3, counts  # 3 dof, p = 0.001
+    assert all(o[0] == "0" or o[0][0] != "0" for o in p.operands)
+    lead = np.bincount([int(o[0][0]) for o in p.operands if len(o[0]) > 1], minlength=10)[1:]
+    assert ((lead - lead.mean()) ** 2 / lead.mean()).sum() < 26.1, lead  # 8 dof
+    f = sample_numeracy(NumeracySpec(task="max", repr="float", n_digits=2, decimals=3), 6000, 3)
+    decs = np.bincount([len(x.split(".")[1]) for o in f.operands for x in o], minlength=4)[1:]
+    assert ((decs - 4000) ** 2 / 4000).sum() < 13.8, decs  # 2 dof
+    assert all(x[-1] != "0" for o in f.operands for x in o)
+
+
+def test_comparison_labels_match_a_digit_by_digit_reference():
+    p = sample_numeracy(NumeracySpec(task="max", repr="float", n_digits=2, decimals=3), 400, 5)
+    lab = comparison_labels(p)
+    for (a, b), place, winner in zip(p.operands, lab["place"], lab["winner"]):
+        va, vb = _frac(a), _frac(b)
+        assert winner == (0 if va > vb else 1 if vb > va else 2)
+        # reference: the highest place (10^k) at which the two numbers' digits differ
+        digit = lambda v, k: int(v / Fraction(10) ** k) % 10  # noqa: E731
+        places = [k for k in range(3, -5, -1) if digit(va, k) != digit(vb, k)]
+        if va != vb:
+            assert place == places[0] or (
+                place == max(len(a.split(".")[0]), len(b.split(".")[0])) - 1
+            )
+    assert comparison_labels(
+        NumeracyProblems.from_strings(
+            NumeracySpec(task="max", repr="float", n_digits=1), [("9.11", "9.9")]
+        )
+    )["place"].tolist() == [-1]
+
+
+def test_running_count_and_decimal_point_carry_match_references():
+    p = sample_numeracy(NumeracySpec(task="count", n_digits=6), 100, 1)
+    for (x, d), counts in zip(p.operands, running_count(p)):
+        assert counts == [x[: i + 1].count(d) for i in range(len(x))]
+    f = sample_numeracy(NumeracySpec(task="add", repr="float", decimals=3), 300, 2)
+    lab = point_labels(f)
+    for (a, b), carry in zip(f.operands, lab["carry"]):
+        fa, fb = _frac(a) - int(_frac(a)), _frac(b) - int(_frac(b))
+        assert carry == (fa + fb >= 1)
+
+
+def test_texts_use_the_numeracy_vocabulary():
+    tok = CharTokenizer(vocab_for("numeracy"))
+    for task_name, rep in ALL:
+        task = NumeracySpec(task=task_name, repr=rep, n_digits=4, decimals=3)
+        batch = encode(sample_numeracy(task, 50, 0))
+        assert [tok.decode(row) for row in batch.tokens] == batch.texts
+        assert tok.encode("0123456789") == list(range(10))  # digits keep ids 0-9
+
+
+@pytest.mark.parametrize("task_name, rep", ALL, ids=[f"{t}-{r}" for t, r in ALL])
+def test_every_task_trains_saves_and_evaluates_a_tiny_model(task_name, rep, tmp_path):
+    task = NumeracySpec(task=task_name, repr=rep, n_digits=2, decimals=1)
+    model = train(
+        task, "1L", TrainConfig(steps=40, batch_size=32, lr=3e-3, eval_every=40), progress=False
+    )
+    save(model, tmp_path / "m")
+    back = al.load(tmp_path / "m")
+    assert back.task == task
+    problems = sample_numeracy(task, 64, 9)
+    correct, exact = text_scores(back, problems)
+    # reference: the first wrong answer character read off one forward pass by hand
+    batch = encode(problems)
+    with torch.no_grad():
+        pred = back(batch.tokens).argmax(-1)
+    for r in range(len(problems)):
+        chars = [int(p) for p in batch.answer_pos[r] if p >= 0]
+        right = [int(pred[r, p - 1]) == int(batch.tokens[r, p]) for p in chars]
+        end = int(batch.lengths[r]) - 1
+        assert correct[r, : len(chars)].tolist() == right
+        assert exact[r] == (all(right) and int(pred[r, end - 1]) == int(batch.tokens[r, end]))
+    table = al.length_generalization(back, [1, 2], n=50)
+    assert table["trained"].tolist() == [True, True]
+    with pytest.raises(ArithlensError, match="numeracy task"):
+        al.evaluate(back, n=10)
