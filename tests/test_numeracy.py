@@ -90,7 +90,7 @@ def _reference(task: NumeracySpec, ops: tuple[str, ...], got: str) -> None:
         assert got == x[::-1][int(ops[1])]
     elif t == "length":
         assert got == str(len(x))
-    elif t == "count":
+    elif t in ("count", "count_letter"):
         assert got == str(sum(c == ops[1] for c in x))
     elif t == "sig_round":
         assert _frac(got) == _sig_reference(_frac(x), int(ops[1])) and _canonical_decimal(got)
@@ -135,10 +135,11 @@ def test_every_task_answers_match_exact_python_arithmetic(seed, n_digits, decima
         (("from_sci", "sci"), ("1.23e1",), "12.3"),
         (("get_digit", "int"), ("4827", "2"), "8"),
         (("count", "int"), ("44827", "4"), "2"),
+        (("count_letter", "word"), ("strawberry", "r"), "3"),
     ],
 )
 def test_worked_examples(task, ops, want):
-    spec = NumeracySpec(task=task[0], repr=task[1], n_digits=5, decimals=5)
+    spec = NumeracySpec(task=task[0], repr=task[1], n_digits=10, decimals=5)
     assert answer(spec, NumeracyProblems.from_strings(spec, [ops]).operands[0]) == want
 
 

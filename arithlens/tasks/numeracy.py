@@ -22,6 +22,7 @@ count      int                       ``count(44827,4)=2;``
 sig_round  int, float                ``sig(12345,2)=12000;`` (round half up)
 to_sci     int, float                ``sci(12300)=1.23e4;``
 from_sci   sci                       ``num(1.23e4)=12300;``
+count_letter word                    ``count(strawberry,r)=3;`` (LLM The Genius Paradox)
 ========== ========================= ====================================
 
 Example:
@@ -59,13 +60,16 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "sig_round": ("int", "float"),
     "to_sci": ("int", "float"),
     "from_sci": ("sci",),
+    "count_letter": ("word",),
 }
 """Each task's representations."""
 NUMERACY_TASKS = tuple(SUPPORTED)
-REPRS = ("int", "float", "frac", "sci")
+REPRS = ("int", "float", "frac", "sci", "word")
 END = ";"
-NUMERACY_VOCAB = "0123456789.+-/%,()=;e_acdgilmnostux"
-"""Characters of every numeracy text, ``_`` the padding token."""
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+NUMERACY_VOCAB = "0123456789.+-/%,()=;_abcdefghijklmnopqrstuvwxyz"
+"""Characters of every numeracy text (words of the letter-counting task included), ``_`` the
+padding token; digits keep ids 0-9."""
 _FUNCTIONS = {
     "max": "max",
     "min": "min",
@@ -75,9 +79,18 @@ _FUNCTIONS = {
     "sig_round": "sig",
     "to_sci": "sci",
     "from_sci": "num",
+    "count_letter": "count",
 }
 _INFIX = {"add": "+", "sub": "-", "floordiv": "/", "mod": "%"}
-_ARITY = {"get_digit": 2, "count": 2, "sig_round": 2, "length": 1, "to_sci": 1, "from_sci": 1}
+_ARITY = {
+    "get_digit": 2,
+    "count": 2,
+    "count_letter": 2,
+    "sig_round": 2,
+    "length": 1,
+    "to_sci": 1,
+    "from_sci": 1,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,10 +99,11 @@ class NumeracySpec:
 
     Attributes:
         task: one of :data:`NUMERACY_TASKS`.
-        repr: ``"int"``, ``"float"``, ``"frac"`` or ``"sci"`` (:data:`SUPPORTED` lists each
-            task's).
+        repr: ``"int"``, ``"float"``, ``"frac"``, ``"sci"``, or ``"word"`` (lowercase letters,
+            for counting letters) (:data:`SUPPORTED` lists each task's).
         n_digits: most digits of an integer, of a float's integer part, of a fraction's
-            numerator and denominator, of a mantissa (each length uniform on 1..n_digits).
+            numerator and denominator, of a mantissa, most letters of a word (each length
+            uniform on 1..n_digits).
         decimals: floats: most digits after the point (the count uniform on 1..decimals, the
             last one non-zero, so every float is written one way).
     """
@@ -309,6 +323,10 @@ def _is_number(task: NumeracySpec, i: int) -> bool:
 
 def _check_operand(task: NumeracySpec, i: int, text: str, row: tuple[str, ...]) -> None:
     n = task.n_digits
+    if task.task == "count_letter" and i == 1:
+        if not (len(text) == 1 and "a" <= text <= "z"):
+            raise ArithlensError(f"argument {text!r} of {row!r} is not one lowercase letter")
+        return
     if not _is_number(task, i):
         k = int(text) if text.isdigit() else -1
         hi = {
@@ -337,6 +355,8 @@ def _check_operand(task: NumeracySpec, i: int, text: str, row: tuple[str, ...]) 
     elif r == "frac":
         p, _, q = text.partition("/")
         ok = p.isdigit() and q.isdigit() and len(p) <= n and len(q) <= n and int(q) > 0
+    elif r == "word":
+        ok = 1 <= len(text) <= n and all("a" <= c <= "z" for c in text)
     elif r == "sci":
         m, _, e = text.partition("e")
         ok = (
@@ -371,6 +391,8 @@ def _draw_number(task: NumeracySpec, rng: np.random.Generator) -> str:
         return _draw_int(rng, n)
     if task.repr == "float":
         return _draw_float(rng, n, task.decimals)
+    if task.repr == "word":
+        return "".join(LETTERS[int(i)] for i in rng.integers(0, 26, int(rng.integers(1, n + 1))))
     if task.repr == "frac":
         q = _draw_int(rng, n)
         while q == "0":
@@ -394,7 +416,7 @@ def sample_numeracy(
 
     Example:
         >>> sample_numeracy(NumeracySpec(task="count", n_digits=5), 2, seed=0).operands
-        [('65230', '6'), ('69569', '7')]
+        [('65230', '0'), ('6', '9')]
     """
     check_int("n", n, minimum=0)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
@@ -411,13 +433,10 @@ def sample_numeracy(
             rows.append((x, y))
         elif t == "get_digit":
             rows.append((x, str(int(rng.integers(0, len(x))))))
-        elif t == "count":
-            d = (
-                x[int(rng.integers(0, len(x)))]
-                if rng.random() < 0.5
-                else str(int(rng.integers(0, 10)))
-            )
-            rows.append((x, d))
+        elif t in ("count", "count_letter"):
+            letter = t == "count_letter"
+            other = LETTERS[int(rng.integers(0, 26))] if letter else str(int(rng.integers(0, 10)))
+            rows.append((x, x[int(rng.integers(0, len(x)))] if rng.random() < 0.5 else other))
         elif t == "sig_round":
             sig = len(x.replace(".", "").lstrip("0")) or 1
             rows.append((x, str(int(rng.integers(1, sig + 1)))))
@@ -456,7 +475,7 @@ def answer(task: NumeracySpec, operands: tuple[str, ...]) -> str:
         return x[len(x) - 1 - int(operands[1])]
     if t == "length":
         return str(len(x))
-    if t == "count":
+    if t in ("count", "count_letter"):
         return str(x.count(operands[1]))
     if t == "sig_round":
         return write_decimal(round_sig(Decimal(x), int(operands[1])))
@@ -480,12 +499,23 @@ def prompt(task: NumeracySpec, operands: tuple[str, ...]) -> str:
 def max_prompt_chars(task: NumeracySpec) -> int:
     """Longest prompt."""
     n, d = task.n_digits, task.decimals
-    number = {"int": n, "float": n + 1 + d, "frac": 2 * n + 1, "sci": n + 1 + 2 + len(str(n))}[
-        task.repr
-    ]
+    number = {
+        "int": n,
+        "word": n,
+        "float": n + 1 + d,
+        "frac": 2 * n + 1,
+        "sci": n + 1 + 2 + len(str(n)),
+    }[task.repr]
     if task.task in _INFIX:
         return 2 * number + 2
-    extra = {"get_digit": 3, "count": 2, "sig_round": 3, "max": 1 + number, "min": 1 + number}
+    extra = {
+        "get_digit": 3,
+        "count": 2,
+        "count_letter": 2,
+        "sig_round": 3,
+        "max": 1 + number,
+        "min": 1 + number,
+    }
     more = extra.get(task.task, 0)
     return len(_FUNCTIONS[task.task]) + 2 + number + more + 1
 
@@ -498,7 +528,7 @@ def max_answer_chars(task: NumeracySpec) -> int:
         if task.repr == "frac":
             return 1 + (2 * n + 1) + 1 + 2 * n  # sign, numerator < 2 * 10^2n, "/", denominator
         return 1 + (n + 1) + 1 + d
-    if t in ("floordiv", "mod", "length", "count"):
+    if t in ("floordiv", "mod", "length", "count", "count_letter"):
         return n
     if t in ("max", "min"):
         return n + (1 + d if task.repr == "float" else 0)
@@ -543,9 +573,9 @@ def comparison_labels(problems: NumeracyProblems) -> dict[str, np.ndarray]:
 
 
 def running_count(problems: NumeracyProblems) -> list[list[int]]:
-    """For count: after each character of the number, how many times the digit has occurred
-    so far (the probe target at each number position)."""
-    if problems.task.task != "count":
+    """For count and count_letter: after each character of the number (word), how many times
+    the digit (letter) has occurred so far (the probe target at each position)."""
+    if problems.task.task not in ("count", "count_letter"):
         raise ArithlensError(f"running counts are for count, not {problems.task.task}")
     return [np.cumsum([c == d for c in x]).tolist() for x, d in problems.operands]
 
