@@ -22,6 +22,7 @@ from arithlens.models import POSITIONALS, loading
 from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
 from arithlens.tasks import FORMATS
+from arithlens.tasks.numeracy import NUMERACY_TASKS, REPRS
 
 
 def _task(a: argparse.Namespace):
@@ -29,6 +30,14 @@ def _task(a: argparse.Namespace):
     from arithlens.tasks import TaskSpec
 
     min_digits = getattr(a, "min_digits", None)
+    if getattr(a, "task", None):
+        from arithlens.tasks import NumeracySpec
+
+        if a.op != "add" or min_digits is not None:
+            raise ArithlensError(
+                "--task (numeracy) takes --repr, --digits and --decimals, not --op or --min-digits"
+            )
+        return NumeracySpec(task=a.task, repr=a.repr, n_digits=a.digits, decimals=a.decimals)
     if a.op == "sort":
         from arithlens.tasks import SortSpec
 
@@ -56,6 +65,15 @@ def _task_options(p: argparse.ArgumentParser, digits: int = 3, sort: bool = Fals
         help="digits per operand" + (" (sort: the longest sequence)" if sort else ""),
     )
     p.add_argument("--format", default="reversed", choices=list(FORMATS))
+    if sort:  # training also takes the numeracy tasks
+        p.add_argument(
+            "--task",
+            default=None,
+            choices=list(NUMERACY_TASKS),
+            help="a numeracy task (Number Cookbook) instead of --op; --digits bounds its numbers",
+        )
+        p.add_argument("--repr", default="int", choices=list(REPRS), help="--task: representation")
+        p.add_argument("--decimals", type=POSITIVE, default=2, help="--repr float: most decimals")
     p.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
     p.add_argument("--signed", action="store_true", help="subtraction with negative results")
 
@@ -121,16 +139,18 @@ def _cmd_train(a: argparse.Namespace) -> int:
 def _cmd_eval(a: argparse.Namespace) -> int:
     from arithlens.evaluation import evaluate, text_scores
     from arithlens.models.loading import load
-    from arithlens.tasks import SortSpec, sample_sequences
+    from arithlens.tasks import TaskSpec, sample_text
 
     if a.out:
         check_writable(a.out)
     model = load(a.model)
     task = model.task
-    if isinstance(task, SortSpec):  # sorters: exact match on the training distribution
+    if not isinstance(task, TaskSpec):  # sorters, numeracy: exact match on their distribution
         if a.out:
-            raise ArithlensError("--out reports are for arithmetic models; sorters print a summary")
-        _, exact = text_scores(model, sample_sequences(task, a.n, a.seed))
+            raise ArithlensError(
+                f"--out reports are for arithmetic models; {task.name} prints a summary"
+            )
+        _, exact = text_scores(model, sample_text(task, a.n, a.seed))
         print(json.dumps({"exact_match": float(exact.mean()), "n": a.n}, indent=1))
         return 0
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)

@@ -17,7 +17,7 @@ from arithlens.evaluation import evaluate, length_generalization, text_scores
 from arithlens.models.checkpoint import save
 from arithlens.models.train import held_out
 from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
-from arithlens.tasks import Problems, TextProblems, max_length
+from arithlens.tasks import Problems, SortSpec, TaskSpec, TextProblems, max_length
 
 LENGTH_WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 16, 20, 24)
 """Operand widths a mixed-length zoo model's card reports."""
@@ -31,8 +31,8 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     r = RECIPES[name]
     model = r.train(progress=progress)
     test = held_out(r.task, r.config)
-    if not isinstance(test, Problems):
-        return _build_sorter(name, model, test, out)
+    if not isinstance(test, Problems) or not isinstance(r.task, TaskSpec):
+        return _build_text(name, model, test, out)  # type: ignore[arg-type]
     res = evaluate(model, test)
     model.record.final = {"held_out": res.summary()}
     if r.task.mixed:  # exact match by operand length, up to what the context holds
@@ -45,15 +45,18 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     return model
 
 
-def _build_sorter(
+def _build_text(
     name: str, model: TransformerBridge, test: TextProblems, out: Path | None
 ) -> TransformerBridge:
     _, exact = text_scores(model, test)
-    lengths = [n for n in SORT_LENGTHS if max_length(test.task.at_width(n)) <= model.cfg.n_ctx]
+    task = test.task
+    sizes = SORT_LENGTHS if isinstance(task, SortSpec) else range(1, task.n_digits + 1)
+    lengths = [n for n in sizes if max_length(task.at_width(n)) <= model.cfg.n_ctx]
     table = length_generalization(model, lengths, n=1000)
+    key = "length" if isinstance(task, SortSpec) else "n_digits"
     model.record.final = {
         "held_out": {"exact_match": float(exact.mean()), "n": len(exact)},
-        "length": table[["length", "exact_match", "trained"]].to_dict("records"),
+        "length": table[[key, "exact_match", "trained"]].to_dict("records"),
     }
     save(model, (out or zoo_dir()) / name, card=model_card(name, model))
     return model

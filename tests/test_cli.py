@@ -63,6 +63,27 @@ def test_train_and_eval_a_hinted_sorter(tmp_path, capsys):
     assert "--hint successor is for --op sort, not add" in capsys.readouterr().err
 
 
+def test_train_and_eval_a_numeracy_model(tmp_path, capsys):
+    out = tmp_path / "max"
+    argv = ["train", "--task", "max", "--repr", "float", "--digits", "2", "--decimals", "2"]
+    argv += ["--preset", "1L", "--steps", "4", "--batch-size", "8", "--eval-every", "4"]
+    assert main([*argv, "--n-test", "10", "--out", str(out)]) == 0
+    meta = json.loads((out / "arithlens.json").read_text())
+    assert meta["task"] == {
+        "family": "numeracy",
+        "task": "max",
+        "repr": "float",
+        "n_digits": 2,
+        "decimals": 2,
+    }
+    capsys.readouterr()
+    assert main(["eval", str(out), "--n", "20"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 20
+    bad = ["train", "--task", "get_digit", "--repr", "float", "--out", str(tmp_path / "x")]
+    assert main(bad) == 2
+    assert "get_digit/int" in capsys.readouterr().err
+
+
 def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     out = tmp_path / "run"
     assert (

@@ -26,7 +26,14 @@ from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import read_metadata
 from arithlens.models.presets import build_model
 from arithlens.models.train import TrainConfig, train
-from arithlens.tasks import SortSpec, TaskSpec
+from arithlens.tasks import (
+    AnyTask,
+    NumeracySpec,
+    SortSpec,
+    TaskSpec,
+    render_numeracy,
+    sample_numeracy,
+)
 
 DEFAULT = "add3-2L"
 
@@ -46,7 +53,7 @@ class Recipe:
         position_range: the random position ids' bound (see :class:`ModelSpec`).
     """
 
-    task: TaskSpec | SortSpec
+    task: AnyTask
     preset: str
     config: TrainConfig
     note: str
@@ -99,6 +106,11 @@ def _sort_recipe(hint: str | None, note: str) -> Recipe:
     budget with and without the hint (with it, half of each batch is hint texts)."""
     config = _cosine(3000, hint=hint)
     return Recipe(task=SORTING, preset="2L", config=config, note=note, positional="nope", n_ctx=104)
+
+
+def _numeracy_recipe(task: NumeracySpec, note: str) -> Recipe:
+    """A numeracy model: 2L, learned positions, the shared cosine budget (3000 steps)."""
+    return Recipe(task=task, preset="2L", config=_cosine(3000), note=note)
 
 
 LENGTHS = TaskSpec(op="add", n_digits=8, min_digits=1, pad=False, format="reversed")
@@ -186,6 +198,18 @@ RECIPES: dict[str, Recipe] = {
         None,
         "Sorting (Awasthi & Gupta 2023's task): sequences of 1-10 values of 36, no positions (NoPE), a context of 104 tokens so that sequences of up to 50 can be posed. The no-hint twin of sort1to10-v36-hint-2L.",
     ),
+    "max-float3.3-2L": _numeracy_recipe(
+        NumeracySpec(task="max", repr="float", n_digits=3, decimals=3),
+        "Comparison of floats (the Number Cookbook's 9.11 vs 9.9): the larger of two numbers with 1-3 integer digits and 1-3 decimals, written as given.",
+    ),
+    "get_digit-int6-2L": _numeracy_recipe(
+        NumeracySpec(task="get_digit", repr="int", n_digits=6),
+        "Digit retrieval (the Number Cookbook): the digit of a 1-6 digit integer at a named place (0 = units).",
+    ),
+    "count-int8-2L": _numeracy_recipe(
+        NumeracySpec(task="count", repr="int", n_digits=8),
+        "Digit counting (the Number Cookbook): how often a digit occurs in a 1-8 digit integer (half the queries name a digit it has).",
+    ),
     "sort1to10-v36-hint-2L": _sort_recipe(
         "successor",
         "Task hinting (Awasthi & Gupta 2023): sort1to10-v36-2L's task, budget and seed, with half of every batch the successor hint task (each input element and the smallest larger value). In this setting the hint does not help length generalization: see the card's table and the length_generalization figure.",
@@ -241,7 +265,10 @@ def model_card(name: str, model: TransformerBridge) -> str:
     r, rec = RECIPES[name], model.record
     final = rec.final
     if isinstance(r.task, SortSpec):
-        return _sort_card(name, r, r.task, model)
+        return _text_card(name, r, _sort_line(r, r.task), "sequence length", "length", model)
+    if isinstance(r.task, NumeracySpec):
+        line = f"`{r.task.name}` (numeracy: {r.task.task} on {r.task.repr} numbers; text `{_example(r.task)}`)"
+        return _text_card(name, r, line, "digits (up to)", "n_digits", model)
     held = final["held_out"]
     lines = [
         f"# {name}",
@@ -274,30 +301,42 @@ def model_card(name: str, model: TransformerBridge) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sort_card(name: str, r: Recipe, task: SortSpec, model: TransformerBridge) -> str:
-    """Model card of a sorting model: held-out exact match and exact match by length."""
-    rec = model.record
-    held = rec.final["held_out"]
+def _sort_line(r: Recipe, task: SortSpec) -> str:
     hint = (
         f"with the `{r.config.hint}` hint on {r.config.hint_fraction:.0%} of each batch"
         if r.config.hint
         else "no hint"
     )
+    return f"`{task.name}` (sort sequences of {task.min_len} to {task.max_len} values in 0..{task.n_values - 1}; {hint})"
+
+
+def _example(task: NumeracySpec) -> str:
+    return render_numeracy(sample_numeracy(task, 1, seed=0)).texts[0]
+
+
+def _text_card(
+    name: str, r: Recipe, task_line: str, header: str, key: str, model: TransformerBridge
+) -> str:
+    """Model card of a sorting or numeracy model: held-out exact match and exact match by
+    length (``key``: the length column)."""
+    rec = model.record
+    held = rec.final["held_out"]
+    what = "sequences" if key == "length" else "problems"
     lines = [
         f"# {name}",
         "",
         r.note,
         "",
-        f"- task: `{task.name}` (sort sequences of {task.min_len} to {task.max_len} values in 0..{task.n_values - 1}; {hint})",
+        f"- task: {task_line}",
         f"- architecture: preset `{r.preset}`: {model.spec.n_layers} layers, {model.spec.n_heads} heads, d_model {model.spec.d_model}, d_mlp {model.spec.d_mlp}, n_ctx {model.spec.n_ctx}, `{model.spec.positional}` positions",
         f"- training: {r.config.steps} AdamW steps, batch {r.config.batch_size}, lr {r.config.lr}, {r.config.schedule} schedule, seed {r.config.seed}; {rec.wall_s:.0f} s on {torch.get_num_threads()} CPU threads",
-        f"- held-out set: {held['n']} sequences of the training distribution (short sequences are too few to hold out)",
+        f"- held-out set: {held['n']} {what} of the training distribution (short {what} are too few to hold out)",
         f"- held-out exact match: **{held['exact_match']:.4f}**",
         "",
-        "| sequence length | exact match | trained |",
+        f"| {header} | exact match | trained |",
         "|---|---|---|",
         *[
-            f"| {row['length']} | {row['exact_match']:.4f} | {'yes' if row['trained'] else 'no'} |"
+            f"| {row[key]} | {row['exact_match']:.4f} | {'yes' if row['trained'] else 'no'} |"
             for row in rec.final["length"]
         ],
         "",
@@ -308,8 +347,9 @@ def _sort_card(name: str, r: Recipe, task: SortSpec, model: TransformerBridge) -
 
 def _held_out_kind(r: Recipe) -> str:
     """How the recipe's held-out set is drawn (as :func:`arithlens.models.train.held_out`)."""
-    if isinstance(r.task, SortSpec) or r.task.op == "mul" or r.config.cascade_fraction == 0:
-        return "uniform" + (", each operand's length uniform" if r.task.mixed else "")
+    mixed = isinstance(r.task, SortSpec) or (isinstance(r.task, TaskSpec) and r.task.mixed)
+    if not isinstance(r.task, TaskSpec) or r.task.op == "mul" or r.config.cascade_fraction == 0:
+        return "uniform" + (", each operand's length uniform" if mixed else "")
     return "half uniform, half balanced over carry cascades"
 
 
