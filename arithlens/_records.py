@@ -31,3 +31,31 @@ def from_dict(cls: type[T], d: dict[str, Any], what: str) -> T:
         return cls(**d)
     except TypeError as e:
         raise ArithlensError(f"{what} {d!r} is invalid: {e}") from None
+
+
+class FamilyRecord:
+    """JSON round trip of a task family's frozen dataclass, tagged with its ``family``.
+
+    Example:
+        >>> from arithlens.tasks import SortSpec
+        >>> SortSpec.from_dict(SortSpec(max_len=4).to_dict()) == SortSpec(max_len=4)
+        True
+    """
+
+    family: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls: type[F], d: dict[str, Any]) -> F:
+        """Inverse of :meth:`to_dict`; names unknown and missing keys and another family."""
+        if not isinstance(d, dict):
+            raise ArithlensError(f"{cls.family} task is a {type(d).__name__}: expected an object")
+        d = dict(d)
+        if d.pop("family", cls.family) != cls.family:
+            raise ArithlensError(f"task dict {d!r} is not a {cls.family} task")
+        return from_dict(cls, d, f"{cls.family} task")
+
+
+F = TypeVar("F", bound=FamilyRecord)

@@ -16,7 +16,7 @@ from arithlens.errors import ArithlensError
 from arithlens.evaluation import evaluate, length_generalization, text_scores
 from arithlens.models import zoo
 from arithlens.models.run import greedy_complete
-from arithlens.tasks import Problems, Sequences, max_cascade, sample
+from arithlens.tasks import Problems, max_cascade, sample
 from arithlens.tokens.tokenizer import encode
 
 SORT_FLOOR = 0.97  # both sorters' cards: >= 0.98 on sequences of the trained lengths
@@ -39,6 +39,9 @@ FLOORS = {
     "add1to8-randomized-2L": 0.323,  # its card: 0.3280
     "sort1to10-v36-2L": SORT_FLOOR,
     "sort1to10-v36-hint-2L": SORT_FLOOR,
+    "max-float3.3-2L": 0.982,  # its card: 0.9870 (just short of the issue's 99%)
+    "get_digit-int6-2L": 0.999,  # its card: 1.0000
+    "count-int8-2L": 0.764,  # its card: 0.7690 (misses the issue's 99%: see the card)
 }
 
 
@@ -52,7 +55,7 @@ def test_every_zoo_model_reaches_its_card_on_its_held_out_set_re_measured(name):
     card = meta["record"]["final"]["held_out"]
     recipe = zoo.RECIPES[name]
     test = held_out(recipe.task, recipe.config)
-    if isinstance(test, Sequences):
+    if not isinstance(test, Problems):
         exact = float(text_scores(al.load(name), test)[1].mean())
     else:
         exact = evaluate(al.load(name), test).exact_match

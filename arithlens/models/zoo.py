@@ -108,9 +108,9 @@ def _sort_recipe(hint: str | None, note: str) -> Recipe:
     return Recipe(task=SORTING, preset="2L", config=config, note=note, positional="nope", n_ctx=104)
 
 
-def _numeracy_recipe(task: NumeracySpec, note: str) -> Recipe:
-    """A numeracy model: 2L, learned positions, the shared cosine budget (3000 steps)."""
-    return Recipe(task=task, preset="2L", config=_cosine(3000), note=note)
+def _numeracy_recipe(task: NumeracySpec, note: str, steps: int = 3000) -> Recipe:
+    """A numeracy model: 2L, learned positions, the shared cosine settings."""
+    return Recipe(task=task, preset="2L", config=_cosine(steps), note=note)
 
 
 LENGTHS = TaskSpec(op="add", n_digits=8, min_digits=1, pad=False, format="reversed")
@@ -200,7 +200,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     "max-float3.3-2L": _numeracy_recipe(
         NumeracySpec(task="max", repr="float", n_digits=3, decimals=3),
-        "Comparison of floats (the Number Cookbook's 9.11 vs 9.9): the larger of two numbers with 1-3 integer digits and 1-3 decimals, written as given.",
+        "Comparison of floats (the Number Cookbook's 9.11 vs 9.9): the larger of two numbers with 1-3 integer digits and 1-3 decimals, written as given. At 3000 steps it reached 0.9605 held out, its errors in copying the chosen number (it picks the larger one but writes a digit of the other), so it trains for 8000, reaching 0.987: just short of the 99% bar.",
+        steps=8000,
     ),
     "get_digit-int6-2L": _numeracy_recipe(
         NumeracySpec(task="get_digit", repr="int", n_digits=6),
@@ -208,7 +209,8 @@ RECIPES: dict[str, Recipe] = {
     ),
     "count-int8-2L": _numeracy_recipe(
         NumeracySpec(task="count", repr="int", n_digits=8),
-        "Digit counting (the Number Cookbook): how often a digit occurs in a 1-8 digit integer (half the queries name a digit it has).",
+        "Digit counting (the Number Cookbook): how often a digit occurs in a 1-8 digit integer (half the queries name a digit it has). It misses the 99% bar: 0.769 held out after 6000 steps (it plateaued near 0.75 from step 1500), falling from 1.000 on 1-digit numbers to 0.752 on numbers of up to 8 digits: two layers at this budget do not learn to count long numbers.",
+        steps=6000,
     ),
     "sort1to10-v36-hint-2L": _sort_recipe(
         "successor",

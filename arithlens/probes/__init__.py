@@ -10,6 +10,7 @@ Example:
 
 from arithlens.probes.activations import ACTIVATIONS
 from arithlens.probes.causal import CausalResult, causal_flip
+from arithlens.probes.decision import decision
 from arithlens.probes.fitting import CONTROLS, fit, random_init_like
 from arithlens.probes.projection import projections
 from arithlens.probes.results import ProbeResult
@@ -23,6 +24,7 @@ __all__ = [
     "ProbeResult",
     "Target",
     "causal_flip",
+    "decision",
     "fit",
     "projections",
     "random_init_like",

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from arithlens._records import from_dict
+from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.tasks.formats import Rendered
 
@@ -94,7 +94,7 @@ _ARITY = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class NumeracySpec:
+class NumeracySpec(FamilyRecord):
     """A numeracy task: ``task`` on numbers written as ``repr``.
 
     Attributes:
@@ -168,16 +168,6 @@ class NumeracySpec:
     def text_length(self, hint: bool = False) -> int:
         """Longest text of the task."""
         return max_prompt_chars(self) + self.answer_width + 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> NumeracySpec:
-        d = dict(d)
-        if d.pop("family", "numeracy") != "numeracy":
-            raise ArithlensError(f"task dict {d!r} is not a numeracy task")
-        return from_dict(cls, d, "numeracy task")
 
 
 # ---------------------------------------------------------------- exact values and writing

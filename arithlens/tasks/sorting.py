@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from jaxtyping import Int
 
-from arithlens._records import from_dict
+from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_int
 from arithlens.tasks.formats import END, Rendered
 
@@ -44,7 +44,7 @@ MAX_LEN = 200
 
 
 @dataclass(frozen=True, kw_only=True)
-class SortSpec:
+class SortSpec(FamilyRecord):
     """A sorting task: sequences of ``min_len..max_len`` values in ``0..n_values-1``.
 
     Attributes:
@@ -113,17 +113,6 @@ class SortSpec:
         """Longest text: marker, elements, ``=``, the answer (two characters per element for
         the hint), ``.``."""
         return 1 + self.max_len + 1 + self.max_len * (2 if hint else 1) + 1
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, **dataclasses.asdict(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SortSpec:
-        """Inverse of :meth:`to_dict`; names unknown and missing keys."""
-        d = dict(d)
-        if d.pop("family", "sort") != "sort":
-            raise ArithlensError(f"task dict {d!r} is not a sorting task")
-        return from_dict(cls, d, "sorting task")
 
 
 @dataclass(frozen=True, eq=False)
