@@ -212,10 +212,11 @@ def _batches(
     rng = np.random.default_rng(cfg.seed + 1000)
     if not isinstance(task, TaskSpec):
         return _text_batches(task, cfg, rng)
-    if not isinstance(test, Problems) or cfg.hint is not None:
+    if cfg.hint is not None:
         raise ArithlensError(
             f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is arithmetic"
         )
+    assert isinstance(test, Problems)  # held_out gives an arithmetic task Problems
     cascade = task.op != "mul" and cfg.cascade_fraction > 0
     if cfg.n_train is not None:
         pool = sample(task, cfg.n_train, rng, exclude=test, unique=True)

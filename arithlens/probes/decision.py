@@ -70,10 +70,9 @@ def decision(
     n_test = max(1, int(round(n * test_fraction)))
     tr, te = slice(0, n - n_test), slice(n - n_test, n)
     yt = torch.from_numpy(y).long()
-    mean, T = linear.whitener(X[:, tr])
+
     C = max(int(len(classes)), 2)
-    W, b = linear.fit_logistic(torch.bmm(X[:, tr] - mean, T), yt[None, tr], [C], l2=l2)
-    pred = linear.logistic_logits(torch.bmm(X[:, te] - mean, T), W, b, [C]).argmax(-1)[..., 0]
+    pred = linear.fit_predict(X[:, tr], yt[tr], X[:, te], C, l2=l2)
     acc = (pred == yt[None, te]).float().mean(1).numpy()
     majority = float(np.mean(y[te] == np.bincount(y[tr]).argmax()))
     first = batch.texts[0]

@@ -130,6 +130,21 @@ def fit_logistic(
     return W.detach(), b.detach()
 
 
+def fit_predict(
+    Xtr: Float[Tensor, "site n d"],
+    ytr: Int[Tensor, " n"],
+    Xte: Float[Tensor, "site m d"],
+    n_classes: int,
+    *,
+    l2: float = 1e-3,
+) -> Int[Tensor, "site m"]:
+    """One multinomial probe per site for one target, on features whitened with the training
+    split (:func:`whitener`); returns each site's predicted class on ``Xte``."""
+    mean, T = whitener(Xtr)
+    W, b = fit_logistic(torch.bmm(Xtr - mean, T), ytr[None], [n_classes], l2=l2)
+    return logistic_logits(torch.bmm(Xte - mean, T), W, b, [n_classes]).argmax(-1)[..., 0]
+
+
 def fit_ridge(
     X: Float[Tensor, "site n d"], y: Float[Tensor, "k n"], *, l2: float = 1e-3
 ) -> tuple[Float[Tensor, "site d k"], Float[Tensor, "site k"]]:
