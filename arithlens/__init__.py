@@ -9,7 +9,7 @@ Example:
 from arithlens import circuits, finetune, lens, llm, models, patching, plots, probes, tasks, tokens
 from arithlens.attention import digit_alignment
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import EvalResult, evaluate, length_generalization
+from arithlens.evaluation import EvalResult, accuracy_by_label, evaluate, length_generalization
 from arithlens.models import TrainConfig, build_model, train, zoo
 from arithlens.models.loading import load
 from arithlens.tasks import Problems, TaskSpec
@@ -25,6 +25,7 @@ __all__ = [
     "TokenBatch",
     "TrainConfig",
     "__version__",
+    "accuracy_by_label",
     "build_model",
     "circuits",
     "digit_alignment",

@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from arithlens._atomic import write_dir
 from arithlens.errors import ArithlensError
-from arithlens.tasks import Problems, TaskSpec
+from arithlens.tasks import NumeracyProblems, NumeracySpec, Problems, TaskSpec
 
 S = TypeVar("S", bound="Saveable")
 
@@ -68,6 +68,11 @@ class Saveable:
             elif _tensor_dict(value):
                 arrays |= {f"{f.name}.{k}": v.detach().cpu().contiguous() for k, v in value.items()}
                 info["tensor_dicts"].append(f.name)
+            elif isinstance(value, NumeracyProblems):  # operands are short texts: JSON
+                info.setdefault("numeracy", {})[f.name] = {
+                    "task": value.task.to_dict(),
+                    "operands": [list(o) for o in value.operands],
+                }
             elif isinstance(value, Problems):
                 arrays[f"{f.name}.a"] = torch.from_numpy(np.ascontiguousarray(value.a))
                 arrays[f"{f.name}.b"] = torch.from_numpy(np.ascontiguousarray(value.b))
@@ -95,6 +100,9 @@ class Saveable:
         for name, task in info["problems"].items():
             a, b = arrays.pop(f"{name}.a").numpy(), arrays.pop(f"{name}.b").numpy()
             values[name] = Problems(TaskSpec(**task), a, b)
+        for name, saved in info.get("numeracy", {}).items():
+            ops = [tuple(o) for o in saved["operands"]]
+            values[name] = NumeracyProblems(NumeracySpec.from_dict(saved["task"]), ops)
         for name in info.get("tensor_dicts", []):
             prefix = f"{name}."
             values[name] = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}

@@ -35,9 +35,12 @@ def _task(a: argparse.Namespace):
 
         if a.op != "add" or min_digits is not None:
             raise ArithlensError(
-                "--task (numeracy) takes --repr, --digits and --decimals, not --op or --min-digits"
+                "--task (numeracy) takes --repr, --digits, --decimals and --close, not --op or "
+                "--min-digits"
             )
-        return NumeracySpec(task=a.task, repr=a.repr, n_digits=a.digits, decimals=a.decimals)
+        return NumeracySpec(
+            task=a.task, repr=a.repr, n_digits=a.digits, decimals=a.decimals, close=a.close
+        )
     if a.op == "sort":
         from arithlens.tasks import SortSpec
 
@@ -74,6 +77,12 @@ def _task_options(p: argparse.ArgumentParser, digits: int = 3, sort: bool = Fals
         )
         p.add_argument("--repr", default="int", choices=list(REPRS), help="--task: representation")
         p.add_argument("--decimals", type=POSITIVE, default=2, help="--repr float: most decimals")
+        p.add_argument(
+            "--close",
+            type=float,
+            default=0.0,
+            help="--task max/min: share of problems whose numbers agree up to a random digit",
+        )
     p.add_argument("--no-pad", action="store_true", help="do not zero-pad operands and answers")
     p.add_argument("--signed", action="store_true", help="subtraction with negative results")
 

@@ -70,8 +70,9 @@ def task_of(model: TransformerBridge) -> TaskSpec:
     if not isinstance(task, TaskSpec):
         raise ArithlensError(
             f"model solves {task.name}, a {task.family} task: this analysis needs an arithmetic "
-            "task (sorting and numeracy models take length_generalization, text_scores, "
-            "their probes and the attention views)"
+            "task (sorting and numeracy models take length_generalization, text_scores, their "
+            "probes and the attention views; numeracy models also patching of numeracy_pairs, "
+            "lens.trace and the ProblemExplorer)"
         )
     return task
 

@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -34,11 +34,12 @@ from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Strategy
 from arithlens.contract import any_task_of, task_of
-from arithlens.errors import ArithlensError, check_int
+from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models.run import check_fits, forward_chunked, greedy_complete, teacher_forced
 from arithlens.tasks import (
     CLASS_NAMES,
     AnyTask,
+    NumeracySpec,
     Problems,
     SortSpec,
     TaskSpec,
@@ -52,10 +53,12 @@ from arithlens.tasks import (
     max_length,
     place_name,
     sample,
+    sample_numeracy,
     sample_text,
 )
+from arithlens.tasks.numeracy import labels as numeracy_labels
 from arithlens.tasks.spec import HINTS
-from arithlens.tokens.encoders import CharEncoder, check_task, encoder_of
+from arithlens.tokens.encoders import CharEncoder, arithmetic_encoder, check_task
 from arithlens.tokens.tokenizer import TokenBatch, encode
 
 
@@ -243,7 +246,7 @@ def evaluate(
         any_width: accept problems of the model's task at another operand width (length
             generalization).
     """
-    encoder = encoder_of(model)
+    encoder = arithmetic_encoder(model)
     if problems is None:
         check_int("n", n, minimum=1)
         if isinstance(encoder, CharEncoder):  # i.i.d. problems (repeats allowed, as in training)
@@ -402,6 +405,92 @@ def false_cascade_accuracy(
     chains, twins = {}, {}
     for length in range(1, task.n_digits + 1):
         pairs = false_cascades(task, n, start=0, length=length, seed=seed + length)
-        chains[str(length)] = float(evaluate(model, pairs.clean).exact_match)
-        twins[str(length)] = float(evaluate(model, pairs.corrupt).exact_match)
+        clean, twin = cast(Problems, pairs.clean), cast(Problems, pairs.corrupt)
+        chains[str(length)] = float(evaluate(model, clean).exact_match)
+        twins[str(length)] = float(evaluate(model, twin).exact_match)
     return chains, twins
+
+
+@torch.no_grad()
+def prompt_exact(
+    model: TransformerBridge,
+    prompts: list[str],
+    answers: list[str],
+    tokenizer=None,
+) -> Bool[np.ndarray, " batch"]:
+    """For a Hugging Face model: whether it writes each answer after its prompt, teacher-forced
+    (each answer token predicted from the prompt and the right tokens before it; all right is
+    the same as greedy decoding reproducing the answer). The prompt and the answer are
+    tokenized apart and joined, so the answer's tokens do not depend on the prompt's last
+    characters. ``tokenizer``: default the model's own (``model.tokenizer``).
+
+    Example:
+        >>> from arithlens.tokens.numeracy_prompts import numeracy_answers, numeracy_prompts
+        >>> exact = prompt_exact(llm, numeracy_prompts(p, shots=3), numeracy_answers(p))   # doctest: +SKIP
+    """
+    tok = tokenizer if tokenizer is not None else getattr(model, "tokenizer", None)
+    if tok is None or not callable(tok):
+        raise ArithlensError(
+            "prompt_exact needs a Hugging Face tokenizer: the model has none (pass tokenizer=)"
+        )
+    if len(prompts) != len(answers) or not prompts:
+        raise ArithlensError(
+            f"{len(prompts)} prompts and {len(answers)} answers: expected equal, non-empty lists"
+        )
+    rows, starts = [], []
+    for p, a in zip(prompts, answers):
+        head = tok(p)["input_ids"]  # the model's BOS, if it adds one
+        tail = tok(a, add_special_tokens=False)["input_ids"]
+        if not tail:
+            raise ArithlensError(f"answer {a!r} tokenizes to nothing")
+        rows.append(head + tail)
+        starts.append(len(head))
+    width = max(len(r) for r in rows)
+    if width > model.cfg.n_ctx:
+        raise ArithlensError(
+            f"a prompt and its answer take {width} tokens: the model's context is {model.cfg.n_ctx}"
+        )
+    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
+    tokens = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
+    pred = forward_chunked(model, tokens).argmax(-1)
+    out = []
+    for i, (r, s) in enumerate(zip(rows, starts)):
+        want = torch.tensor(r[s:])
+        out.append(bool((pred[i, s - 1 : len(r) - 1] == want).all()))
+    return np.array(out)
+
+
+def accuracy_by_label(
+    model: TransformerBridge, label: str, *, n: int = 2000, seed: int = 0, problems=None
+) -> pd.DataFrame:
+    """For a numeracy model: exact match grouped by one of its task's labels
+    (:func:`arithlens.tasks.numeracy.labels`; e.g. ``"place"``, where a comparison is decided),
+    on ``problems`` or ``n`` drawn from its task. One row per label value: ``label``, ``value``,
+    ``exact_match``, ``n``.
+
+    Example:
+        >>> accuracy_by_label(al.load("max-float3.3-2L"), "place")   # doctest: +SKIP
+    """
+    task = any_task_of(model)
+    if not isinstance(task, NumeracySpec):
+        raise ArithlensError(
+            f"model solves {task.name}: accuracy by label is for numeracy models (arithmetic "
+            "models: evaluate(...).by_carry / by_cascade)"
+        )
+    if problems is None:
+        problems = sample_numeracy(task, check_int("n", n, minimum=1), seed)
+    every = numeracy_labels(problems)
+    check_choice("label", label, tuple(every))
+    _, exact = text_scores(model, problems)
+    values = every[label]
+    return pd.DataFrame(
+        [
+            dict(
+                label=label,
+                value=v.item() if hasattr(v, "item") else v,
+                exact_match=float(exact[values == v].mean()),
+                n=int((values == v).sum()),
+            )
+            for v in np.unique(values)
+        ]
+    )

@@ -35,7 +35,7 @@ from arithlens.models import sites
 from arithlens.models.run import teacher_forced
 from arithlens.models.train import completion_loss
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import check_task, encoder_of
+from arithlens.tokens.encoders import arithmetic_encoder, check_task, encoder_of
 from arithlens.tokens.tokenizer import TokenBatch
 
 
@@ -235,7 +235,7 @@ def finetune(
     or every weight when ``components`` is None. Trains on ``problems`` (default: ``n_train``
     sampled with ``seed``). Returns the number of trained weights and the final loss."""
     check_int("steps", steps, minimum=1)
-    enc = encoder_of(model)
+    enc = arithmetic_encoder(model)
     if problems is None:
         problems = enc.sample(n_train, seed)
     elif not isinstance(problems, Problems):
@@ -293,7 +293,7 @@ def split_problems(
     """
     check_int("n_train", n_train, minimum=1)
     check_int("n_test", n_test, minimum=1)
-    problems = encoder_of(model).sample(n_train + n_test, seed)
+    problems = arithmetic_encoder(model).sample(n_train + n_test, seed)
     return problems[:n_train], problems[n_train:]
 
 

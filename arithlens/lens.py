@@ -31,7 +31,7 @@ from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError
 from arithlens.models import sites
 from arithlens.models.run import check_fits
-from arithlens.tasks import Problems, parse_problem, place_name
+from arithlens.tasks import NumeracyProblems, Problems, parse_problem, place_name
 from arithlens.tokens.encoders import check_task, encoder_of
 
 
@@ -53,7 +53,8 @@ class Trace(Saveable):
         tokens: token strings of the completed sequence (the model's own answer in it).
         answer_pos: positions of the answer tokens, in generation order.
         answer_names: the answer digit(s) each of those tokens holds (``"units"``,
-            ``"tens+hundreds"`` when a tokenizer merges digits).
+            ``"tens+hundreds"`` when a tokenizer merges digits; ``"char0"``, ``"char1"``, ...
+            for numeracy answers, in writing order).
         predicted, correct: the model's and the true token at each answer position.
         prob, prob_correct: ``(answer,)`` probability of the predicted and of the true token.
         layer_labels: residual streams of the logit lens (``emb``, ``L0``, ...).
@@ -63,7 +64,7 @@ class Trace(Saveable):
         pattern: ``(layer, head, query, key)`` attention patterns.
     """
 
-    problem: Problems
+    problem: Problems | NumeracyProblems
     tokens: list[str]
     answer_pos: list[int]
     answer_names: list[str]
@@ -91,26 +92,32 @@ class Trace(Saveable):
         return [f"{i}:{t}" for i, t in enumerate(self.tokens)]
 
 
+def _char_name(problem: Problems | NumeracyProblems, k: int) -> str:
+    """Answer digit k's name: its place for arithmetic, its index for numeracy answers."""
+    return f"char{k}" if isinstance(problem, NumeracyProblems) else place_name(k)
+
+
 def _token_strings(encoder, ids: list[int]) -> list[str]:
     tok = getattr(encoder, "tokenizer", None)
     return [tok.decode([i]) for i in ids] if tok is not None else [str(i) for i in ids]
 
 
 @torch.no_grad()
-def trace(model: TransformerBridge, problem: str | Problems) -> Trace:
-    """Decode ``problem`` (text like ``"123+456"`` or a one-row :class:`Problems`) greedily and
-    record probabilities, the logit lens and attention patterns (see the module doc)."""
+def trace(model: TransformerBridge, problem: str | Problems | NumeracyProblems) -> Trace:
+    """Decode ``problem`` (text like ``"123+456"`` or ``"max(9.11,9.9)"``, or a one-row
+    batch of problems) greedily and record probabilities, the logit lens and attention patterns
+    (see the module doc)."""
     encoder = encoder_of(model)
     if isinstance(problem, str):
-        problem = parse_problem(encoder.task, problem)
-    elif not isinstance(problem, Problems):
+        problem = parse_problem(encoder.task, problem)  # type: ignore[arg-type]  # checked there
+    elif not isinstance(problem, (Problems, NumeracyProblems)):
         raise ArithlensError(
             f"problem is a {type(problem).__name__}: expected text like '123+456' or Problems"
         )
     check_task(model, problem.task, "the problem")
     if len(problem) == 0:
         raise ArithlensError("problem is an empty Problems: expected one problem")
-    batch = encoder.encode(problem[:1])
+    batch = encoder.encode(problem[:1])  # type: ignore[arg-type]  # a CharEncoder's, for numeracy
     check_fits(model, batch)
     truth = batch.tokens[0].clone()
     seq = truth.clone()
@@ -138,7 +145,7 @@ def trace(model: TransformerBridge, problem: str | Problems) -> Trace:
         tokens=_token_strings(encoder, seq[:n].tolist()),
         answer_pos=pos,
         answer_names=[
-            "+".join(place_name(k) for k, q in enumerate(digit_pos) if q == p) for p in pos
+            "+".join(_char_name(problem, k) for k, q in enumerate(digit_pos) if q == p) for p in pos
         ],
         predicted=_token_strings(encoder, pred_ids.tolist()),
         correct=_token_strings(encoder, true_ids.tolist()),

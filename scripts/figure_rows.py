@@ -41,6 +41,11 @@ WHAT = {
     "writes at 12 digits; task hinting (Awasthi & Gupta 2023): two sorters of 1-10 values of 36 "
     "(NoPE, one budget), without and with the successor hint, by sequence length, and the "
     "successor probe per layer on repeat positions.",
+    "nupa_table": "Yang et al. 2024 (Number Cookbook): exact match of the zoo's numeracy models "
+    "by task / representation and length of the longest number; where the float comparer "
+    "decides (the winner probe before '=' and before the decision character, patching of "
+    "minimal pairs decided at the tenths by position) and whether changing the deciding digit, "
+    "and not a later one, changes its choice; the counter's running-count probe.",
 }
 
 
@@ -179,6 +184,38 @@ def _length_generalization(n: dict) -> str:
     )
 
 
+def _nupa_table(n: dict) -> str:
+    ex = "; ".join(
+        f"{m} " + ", ".join(f"{d} {v:.3f}" for d, v in e["exact"].items() if v is not None)
+        for m, e in n["exact"].items()
+    )
+    places = "; ".join(
+        f"{m} " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(acc.items(), key=lambda x: int(x[0])))
+        for m, acc in n["by_place"].items()
+    )
+    rc = n["running_count"]
+    running = " / ".join(
+        f"{rc['trained'][k]:.2f} ({rc['untrained'][k]:.2f})" for k in rc["trained"] if k in "037"
+    )
+    probe = "; ".join(
+        f"{m} {list(p['='].values())[-1][0]:.3f} / {list(p['decision'].values())[-1][0]:.3f} "
+        f"(majority {p['majority']:.3f})"
+        for m, p in n["probe"].items()
+    )
+    th = n["patching"]["top_head"]
+    return (
+        f"exact match by length ({n['n']['eval']} problems per model): {ex}. Comparison by "
+        f"deciding place (0 = units): {places}. Winner probe after the last block at '=' / at "
+        f"the decision character: {probe}; the choice changes on {n['flips']['deciding']:.3f} "
+        f"of deciding pairs and {n['flips']['later']:.3f} of later-digit pairs; on pairs decided "
+        f"at the tenths the last block's input holds the decision at "
+        f"{n['patching']['pos_labels'][n['patching']['decision_pos']]} (restores "
+        f"{n['patching']['values'][-1][n['patching']['decision_pos']]:.2f}), head "
+        f"L{th['layer']}H{th['head']} there restores {th['restores']:.2f} alone. Running-count "
+        f"probe after the last block at the 1st / 4th / 8th character: {running} (untrained twin)"
+    )
+
+
 FRAGMENTS = {
     "sample_efficiency": _sample_efficiency,
     "digit_phases": _digit_phases,
@@ -188,6 +225,7 @@ FRAGMENTS = {
     "mul_digits": _mul_digits,
     "key_heads": _key_heads,
     "length_generalization": _length_generalization,
+    "nupa_table": _nupa_table,
 }
 
 
@@ -203,6 +241,8 @@ PAPER = {
     "length_generalization": "Abacus: trained on 20 digits, 99% at 100; standard positions "
     "fail 2 digits past training; sorting trained on <= 20: < 1% at 100 without the hint, "
     "> 92% with it",
+    "nupa_table": "LLMs fail 9.11 vs 9.9, digit retrieval and counting; no per-model numbers "
+    "for small trained models",
 }
 
 

@@ -67,7 +67,7 @@ def test_train_and_eval_a_numeracy_model(tmp_path, capsys):
     out = tmp_path / "max"
     argv = ["train", "--task", "max", "--repr", "float", "--digits", "2", "--decimals", "2"]
     argv += ["--preset", "1L", "--steps", "4", "--batch-size", "8", "--eval-every", "4"]
-    assert main([*argv, "--n-test", "10", "--out", str(out)]) == 0
+    assert main([*argv, "--close", "0.5", "--n-test", "10", "--out", str(out)]) == 0
     meta = json.loads((out / "arithlens.json").read_text())
     assert meta["task"] == {
         "family": "numeracy",
@@ -75,6 +75,7 @@ def test_train_and_eval_a_numeracy_model(tmp_path, capsys):
         "repr": "float",
         "n_digits": 2,
         "decimals": 2,
+        "close": 0.5,
     }
     capsys.readouterr()
     assert main(["eval", str(out), "--n", "20"]) == 0
@@ -82,6 +83,9 @@ def test_train_and_eval_a_numeracy_model(tmp_path, capsys):
     bad = ["train", "--task", "get_digit", "--repr", "float", "--out", str(tmp_path / "x")]
     assert main(bad) == 2
     assert "get_digit/int" in capsys.readouterr().err
+    bad = ["train", "--task", "count", "--close", "0.5", "--out", str(tmp_path / "y")]
+    assert main(bad) == 2
+    assert "close=0.5 is for max / min" in capsys.readouterr().err
 
 
 def test_train_then_eval_a_checkpoint(tmp_path, capsys):

@@ -406,6 +406,92 @@ CASES += [
     ),
 ]
 
+NUPA = dict(
+    exact={
+        "max-float3.3-2L": {"exact": {"1": 0.99, "2": 0.98, "3": 0.97}},
+        "count-int8-3L": {"exact": {"1": 1.0, "7": 0.95, "8": None}},  # None: too few problems
+    },
+    by_place={
+        "max-float3.3-close-3L": {"-2": 0.97, "-1": 0.99, "0": 1.0, "1": 1.0},
+        "max-float3.3-2L": {"-2": 0.55, "-1": 0.7, "0": 0.85, "1": 0.95},
+    },
+    probe={
+        "max-float3.3-close-3L": {
+            "=": {"emb": [0.55, 0.5], "L2": [0.72, 0.6]},
+            "decision": {"emb": [0.5, 0.5], "L2": [0.73, 0.6]},
+            "majority": 0.5,
+        },
+        "max-float3.3-2L": {
+            "=": {"emb": [0.52, 0.5], "L1": [0.94, 0.8]},
+            "decision": {"emb": [0.5, 0.5], "L1": [0.9, 0.8]},
+            "majority": 0.45,
+        },
+    },
+    running_count=dict(
+        trained={"0": 1.0, "1": 0.9, "2": 0.85, "3": 0.8, "4": 0.7},
+        untrained={"0": 1.0, "1": 0.85, "2": 0.6, "3": 0.5, "4": 0.4},
+    ),
+    flips=dict(deciding=0.99, later=0.0),
+    patching=dict(
+        values=[[0.0, 0.5, 0.0, 0.4], [0.0, 0.45, 0.02, 0.4], [0.0, 0.0, 1.0, 0.0]],
+        decision_pos=2,
+        top_head=dict(layer=1, pos=2, head=1, restores=0.42),
+    ),
+)
+CASES += [
+    ("nupa_table", 0, NUPA, [("exact/count-int8-3L/exact/7", 0.85)]),  # fails at one length
+    (
+        "nupa_table",
+        1,
+        NUPA,
+        [
+            ("by_place/max-float3.3-close-3L/-2", 0.9),  # the close-trained one fails a place
+            # independent numbers suffice after all
+            ("by_place/max-float3.3-2L", {"-2": 0.9, "-1": 0.95, "0": 1.0, "1": 1.0}),
+        ],
+    ),
+    (
+        "nupa_table",
+        2,
+        NUPA,  # the trained counter reads no better than random features
+        [("running_count/trained", {"0": 1.0, "1": 0.85, "2": 0.65, "3": 0.55, "4": 0.45})],
+    ),
+    ("nupa_table", 3, NUPA, [("probe/max-float3.3-2L/=/L1", [0.6, 0.8])]),  # near majority
+    (
+        "nupa_table",
+        4,
+        NUPA,
+        [
+            ("probe/max-float3.3-2L/=/emb", [0.9, 0.5]),  # readable before any block
+            ("probe/max-float3.3-close-3L/=/emb", [0.8, 0.5]),
+        ],
+    ),
+    (
+        "nupa_table",
+        5,
+        NUPA,
+        [("flips/deciding", 0.6), ("flips/later", 0.3)],  # the deciding digit does not decide
+    ),
+    (
+        "nupa_table",
+        6,
+        NUPA,
+        [
+            ("patching/values", [[0.0, 0.5, 0.0, 0.4], [0.0, 0.3, 0.3, 0.3], [0.0, 0.3, 0.5, 0.3]]),
+            ("patching/decision_pos", 3),  # the decision sits elsewhere
+        ],
+    ),
+    (
+        "nupa_table",
+        7,
+        NUPA,
+        [
+            ("patching/top_head", dict(layer=1, pos=2, head=1, restores=0.1)),  # shared thinly
+            ("patching/top_head", dict(layer=1, pos=1, head=1, restores=0.5)),  # elsewhere
+        ],
+    ),
+]
+
 
 @pytest.mark.parametrize(
     "module, index, holds, breaks",

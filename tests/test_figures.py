@@ -30,8 +30,8 @@ def load(out, name):
     return json.loads((out / name / f"{name}.json").read_text())
 
 
-def test_all_eight_figures_in_order():
-    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 8
+def test_all_nine_figures_in_order():
+    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 9
 
 
 @pytest.mark.parametrize("name", ORDER)

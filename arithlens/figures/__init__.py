@@ -17,6 +17,7 @@ from arithlens.figures import (  # noqa: F401  (each module registers its figure
     key_heads,
     length_generalization,
     mul_digits,
+    nupa_table,
     sample_efficiency,
 )
 from arithlens.figures.base import (
@@ -30,7 +31,7 @@ from arithlens.figures.base import (
     select,
 )
 
-#: the issues' order: Lee, Nanda, Quirke & Barez, patching, probes, Qiu, Zhang, length
+#: the issues' order: Lee, Nanda, Quirke & Barez, patching, probes, Qiu, Zhang, length, NUPA
 ORDER = (
     "sample_efficiency",
     "digit_phases",
@@ -40,6 +41,7 @@ ORDER = (
     "mul_digits",
     "key_heads",
     "length_generalization",
+    "nupa_table",
 )
 _ordered = {name: REGISTRY[name] for name in ORDER}
 REGISTRY.clear()

@@ -108,9 +108,11 @@ def _sort_recipe(hint: str | None, note: str) -> Recipe:
     return Recipe(task=SORTING, preset="2L", config=config, note=note, positional="nope", n_ctx=104)
 
 
-def _numeracy_recipe(task: NumeracySpec, note: str, steps: int = 3000) -> Recipe:
-    """A numeracy model: 2L, learned positions, the shared cosine settings."""
-    return Recipe(task=task, preset="2L", config=_cosine(steps), note=note)
+def _numeracy_recipe(
+    task: NumeracySpec, note: str, steps: int = 3000, preset: str = "2L"
+) -> Recipe:
+    """A numeracy model: learned positions, the shared cosine settings."""
+    return Recipe(task=task, preset=preset, config=_cosine(steps), note=note)
 
 
 LENGTHS = TaskSpec(op="add", n_digits=8, min_digits=1, pad=False, format="reversed")
@@ -200,17 +202,24 @@ RECIPES: dict[str, Recipe] = {
     ),
     "max-float3.3-2L": _numeracy_recipe(
         NumeracySpec(task="max", repr="float", n_digits=3, decimals=3),
-        "Comparison of floats (the Number Cookbook's 9.11 vs 9.9): the larger of two numbers with 1-3 integer digits and 1-3 decimals, written as given. At 3000 steps it reached 0.9605 held out, its errors in copying the chosen number (it picks the larger one but writes a digit of the other), so it trains for 8000, reaching 0.987: just short of the 99% bar.",
+        "Comparison of floats (the Number Cookbook's 9.11 vs 9.9): the larger of two independent numbers with 1-3 integer digits and 1-3 decimals, written as given. It reaches 0.987 held out (0.9605 at 3000 steps) and looks right, but independent numbers almost never agree past their first digit: when a decimal decides it is near chance (0.46-0.67 at the tenths to thousandths; the nupa_table figure). max-float3.3-close-3L is trained with close pairs; this one is kept as the counter-example.",
         steps=8000,
+    ),
+    "max-float3.3-close-3L": _numeracy_recipe(
+        NumeracySpec(task="max", repr="float", n_digits=3, decimals=3, close=0.5),
+        "Comparison of floats (the Number Cookbook's 9.11 vs 9.9): the larger of two numbers with 1-3 integer digits and 1-3 decimals, written as given; half of the problems pair numbers that agree up to a uniformly drawn digit (close=0.5), so that every place decides. The 2-layer model max-float3.3-2L, trained on independent numbers only, is 0.987 exact on them but 0.52-0.73 when a decimal decides (deciding minimal pairs).",
+        steps=10000,
+        preset="3L",
     ),
     "get_digit-int6-2L": _numeracy_recipe(
         NumeracySpec(task="get_digit", repr="int", n_digits=6),
         "Digit retrieval (the Number Cookbook): the digit of a 1-6 digit integer at a named place (0 = units).",
     ),
-    "count-int8-2L": _numeracy_recipe(
+    "count-int8-3L": _numeracy_recipe(
         NumeracySpec(task="count", repr="int", n_digits=8),
-        "Digit counting (the Number Cookbook): how often a digit occurs in a 1-8 digit integer (half the queries name a digit it has). It misses the 99% bar: 0.769 held out after 6000 steps (it plateaued near 0.75 from step 1500), falling from 1.000 on 1-digit numbers to 0.752 on numbers of up to 8 digits: two layers at this budget do not learn to count long numbers.",
-        steps=6000,
+        "Digit counting (the Number Cookbook): how often a digit occurs in a 1-8 digit integer (half the queries name a digit it has), the digit written first (`count(4,44827)=2;`) so that a running count can be kept while the number is read. A 2-layer model with the digit written last plateaued at 0.769 (6000 steps).",
+        steps=8000,
+        preset="3L",
     ),
     "sort1to10-v36-hint-2L": _sort_recipe(
         "successor",

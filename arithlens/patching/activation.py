@@ -174,6 +174,8 @@ def activation_patch(
     check_choice("direction", direction, ("denoise", "noise"))
     check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
+    if "pos" in by:
+        batch.check_aligned()
     layers = check_layers(layers, model.cfg.n_layers)
     sweep = _Sweep.start(model, comp, by, batch, met, direction, layers)
     store = None

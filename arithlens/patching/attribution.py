@@ -123,6 +123,8 @@ def attribution_patch(
     if (comp.layout, by) not in _REDUCE:
         raise ArithlensError(f"by={by!r} is not available for component {component!r}")
     batch, met = prepare(pairs, metric, digits, model)
+    if "pos" in by:
+        batch.check_aligned()
     hooks = [comp.at(layer) for layer in range(model.cfg.n_layers)]
     was_training = model.training
     model.eval()

@@ -1,7 +1,9 @@
 """Patching metrics: functions of the logits at the answer-digit positions, per example.
 
 A :class:`Metric` is built from a :class:`PairBatch` and the answer digits to score (named:
-``"units"``, ``"tens"``, ``2``, or ``"all"``), so nobody indexes token positions by hand. Calling it
+``"units"``, ``"tens"``, ``2``, or ``"all"``; for numeracy tasks answer characters by index or
+by a per-problem name, ``"decision"``, ``"first"``, ``"last"``: see
+:func:`~arithlens.tasks.answer_index`), so nobody indexes token positions by hand. Calling it
 on logits ``(batch, pos, d_vocab)`` returns one value per example, shape ``(batch,)``.
 
 - ``answer_logprob``: mean log-probability of the clean answer digits.
@@ -26,7 +28,8 @@ import torch
 from jaxtyping import Float, Int
 
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.tasks import Pairs
+from arithlens.tasks import NumeracySpec, Pairs, answer_index
+from arithlens.tasks.numeracy_pairs import POSITIONS
 from arithlens.tokens.encoders import check_task
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 
@@ -115,14 +118,14 @@ class Metric:
 
     Attributes:
         name: one of :data:`METRICS`.
-        digits: answer digit indices scored.
+        digits: answer digit indices scored (or the per-problem name, e.g. ``["decision"]``).
         pos: ``(batch, digit)`` positions whose logits predict those digits.
         clean_tokens: ``(batch, digit)`` clean answer tokens.
         corrupt_tokens: ``(batch, digit)`` corrupt answer tokens.
     """
 
     name: str
-    digits: list[int]
+    digits: list[int] | list[str]
     pos: Int[torch.Tensor, "batch digit"]
     clean_tokens: Int[torch.Tensor, "batch digit"]
     corrupt_tokens: Int[torch.Tensor, "batch digit"]
@@ -152,11 +155,32 @@ class Metric:
 def make_metric(name: str, batch: PairBatch, digits: str | int | list[str | int] = "all") -> Metric:
     """Build metric ``name`` for ``batch`` scoring answer ``digits``."""
     check_choice("metric", name, tuple(METRICS))
+    task = batch.pairs.clean.task
+    if isinstance(task, NumeracySpec) and isinstance(digits, str) and digits in POSITIONS:
+        return _named_metric(name, batch, digits)
     idx = digit_indices(batch, digits)
     pos = torch.stack([batch.clean.predict_pos(k) for k in idx], 1)
     clean_t = batch.clean.answer_tokens()[:, idx]
     corrupt_t = batch.corrupt.answer_tokens()[:, idx]
     return Metric(name, idx, pos, clean_t, corrupt_t)
+
+
+def _named_metric(name: str, batch: PairBatch, which: str) -> Metric:
+    """A metric on one answer character per problem, named (``"decision"``): each row's own."""
+    idx = torch.from_numpy(answer_index(batch.pairs.clean, which))[:, None]  # type: ignore[arg-type]
+    pos = torch.gather(
+        batch.clean.answer_pos, 1, idx.clamp(max=batch.clean.answer_pos.shape[1] - 1)
+    )
+    absent = torch.nonzero((pos < 0) | (idx >= batch.clean.answer_pos.shape[1]))[:, 0]
+    if len(absent):
+        r = int(absent[0])
+        raise ArithlensError(
+            f"answer character {which!r} of {batch.clean.texts[r]!r} is its end mark, not a "
+            "character of the answer: use pairs whose operands are not prefixes of each other"
+        )
+    clean_t = torch.gather(batch.clean.tokens, 1, pos)
+    corrupt_t = torch.gather(batch.corrupt.tokens, 1, pos)
+    return Metric(name, [which], pos - 1, clean_t, corrupt_t)
 
 
 def checked_values(metric: Metric, logits: torch.Tensor, rows: int) -> torch.Tensor:

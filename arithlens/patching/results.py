@@ -49,7 +49,7 @@ class PatchResult(Saveable):
     method: str
     direction: Direction
     metric: str
-    digits: list[int]
+    digits: list[int] | list[str]
     clean: float
     corrupt: float
     n_pairs: int
@@ -81,7 +81,7 @@ class PatchResult(Saveable):
             method=method,
             direction=direction,
             metric=metric.name,
-            digits=list(metric.digits),
+            digits=metric.digits.copy(),
             clean=float(clean),
             corrupt=float(corrupt),
             n_pairs=len(batch),

@@ -10,7 +10,7 @@ Example:
 
 from arithlens.probes.activations import ACTIVATIONS
 from arithlens.probes.causal import CausalResult, causal_flip
-from arithlens.probes.decision import decision
+from arithlens.probes.decision import decision, running_count
 from arithlens.probes.fitting import CONTROLS, fit, random_init_like
 from arithlens.probes.projection import projections
 from arithlens.probes.results import ProbeResult
@@ -29,6 +29,7 @@ __all__ = [
     "projections",
     "random_init_like",
     "resolve",
+    "running_count",
     "successor",
     "successor_targets",
 ]

@@ -45,7 +45,7 @@ from arithlens.models.run import forward_chunked
 from arithlens.models.sites import EMBEDDINGS
 from arithlens.probes.results import ProbeResult, SiteTable
 from arithlens.tasks import TaskSpec, answer_digits, carries
-from arithlens.tokens.encoders import encoder_of
+from arithlens.tokens.encoders import arithmetic_encoder
 from arithlens.tokens.tokenizer import TokenBatch
 
 MODES = ("reflect", "project")
@@ -158,7 +158,7 @@ def causal_flip(
             patching ``direction`` means denoise / noise.)
         seed: problem sampling and random-direction seed.
     """
-    encoder = encoder_of(model)
+    encoder = arithmetic_encoder(model)
     task = encoder.task
     check_int("n", n, minimum=1)
     check_choice("mode", mode, MODES)

@@ -29,7 +29,7 @@ from arithlens.probes.activations import collect, hooks, select
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import Encoded, Target, encode_targets, resolve
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import Encoder, check_task, encoder_of
+from arithlens.tokens.encoders import Encoder, arithmetic_encoder, check_task
 
 CONTROLS = ("majority", "control_task", "random_init")
 MAX_FLOATS = 2**26  # activations per fitting chunk (256 MB of float32)
@@ -193,7 +193,7 @@ def fit(
         seed: sampling, split and control-label seed.
         progress: show a progress bar.
     """
-    encoder = encoder_of(model)
+    encoder = arithmetic_encoder(model)
     controls = _check_options(n, min_per_class, l2, test_fraction, controls)
     problems = _problems(model, encoder, problems, n, seed, strategy)
     task = problems.task  # the model's, or at another width (length generalization)

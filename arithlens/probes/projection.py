@@ -18,7 +18,7 @@ from arithlens.probes.activations import collect
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import resolve
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import check_task, encoder_of
+from arithlens.tokens.encoders import arithmetic_encoder, check_task
 
 
 def projections(
@@ -52,7 +52,7 @@ def projections(
     """
     u, c = res.direction(target, layer, pos, head, kind=kind)
     li = res.layer_labels.index(layer) if isinstance(layer, str) else layer
-    encoder = encoder_of(model)
+    encoder = arithmetic_encoder(model)
     if problems is None:
         check_int("n", n, minimum=1)
         problems = encoder.sample(n, seed)

@@ -30,6 +30,7 @@ from arithlens.tasks.numeracy import (
     render_numeracy,
     sample_numeracy,
 )
+from arithlens.tasks.numeracy_pairs import answer_index, numeracy_pairs
 from arithlens.tasks.pairs import Pairs, corrupt_pairs
 from arithlens.tasks.parse import parse_problem
 from arithlens.tasks.problems import Problems, from_digits, to_digits
@@ -54,6 +55,7 @@ __all__ = [
     "TextProblems",
     "TextTask",
     "answer_digits",
+    "answer_index",
     "broken_chains",
     "carry_chains",
     "carries",
@@ -70,6 +72,7 @@ __all__ = [
     "from_digits",
     "max_cascade",
     "max_length",
+    "numeracy_pairs",
     "pair_kind",
     "parse_problem",
     "place_index",

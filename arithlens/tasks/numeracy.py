@@ -18,11 +18,11 @@ max        int, float                ``max(9.11,9.9)=9.9;``
 min        int, float                ``min(9.11,9.9)=9.11;``
 get_digit  int                       ``digit(4827,2)=8;`` (place 2, 0 = units)
 length     int                       ``len(4827)=4;``
-count      int                       ``count(44827,4)=2;``
+count      int                       ``count(4,44827)=2;`` (the digit first)
 sig_round  int, float                ``sig(12345,2)=12000;`` (round half up)
 to_sci     int, float                ``sci(12300)=1.23e4;``
 from_sci   sci                       ``num(1.23e4)=12300;``
-count_letter word                    ``count(strawberry,r)=3;`` (LLM The Genius Paradox)
+count_letter word                    ``count(r,strawberry)=3;`` (LLM The Genius Paradox)
 ========== ========================= ====================================
 
 Example:
@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from arithlens._records import FamilyRecord
-from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.tasks.formats import Rendered
 
 SUPPORTED: dict[str, tuple[str, ...]] = {
@@ -82,6 +82,7 @@ _FUNCTIONS = {
     "count_letter": "count",
 }
 _INFIX = {"add": "+", "sub": "-", "floordiv": "/", "mod": "%"}
+_QUERY_FIRST = ("count", "count_letter")
 _ARITY = {
     "get_digit": 2,
     "count": 2,
@@ -106,12 +107,17 @@ class NumeracySpec(FamilyRecord):
             uniform on 1..n_digits).
         decimals: floats: most digits after the point (the count uniform on 1..decimals, the
             last one non-zero, so every float is written one way).
+        close: max / min only: the share of problems whose second number agrees with the
+            first up to a digit drawn uniformly among the first's digits (see
+            :func:`sample_numeracy`), so that every place decides equally often -- the 9.11 vs
+            9.9 kind, rare among independent numbers (0: independent numbers only).
     """
 
     task: str
     repr: str = "int"
     n_digits: int = 3
     decimals: int = 2
+    close: float = 0.0
 
     family = "numeracy"
 
@@ -125,6 +131,11 @@ class NumeracySpec(FamilyRecord):
             )
         check_int("n_digits", self.n_digits, minimum=1, maximum=12)
         check_int("decimals", self.decimals, minimum=1, maximum=8)
+        check_float("close", self.close, minimum=0.0, maximum=1.0)
+        if self.close and self.task not in ("max", "min"):
+            raise ArithlensError(
+                f"close={self.close!r} is for max / min: {self.task} problems have no second number"
+            )
 
     @property
     def format(self) -> str:
@@ -135,7 +146,7 @@ class NumeracySpec(FamilyRecord):
     def name(self) -> str:
         """``max-float1.2`` (integer digits . decimals for floats), ``count-int5``."""
         width = f"{self.n_digits}.{self.decimals}" if self.repr == "float" else str(self.n_digits)
-        return f"{self.task}-{self.repr}{width}"
+        return f"{self.task}-{self.repr}{width}" + (f"-close{self.close:g}" if self.close else "")
 
     @property
     def answer_width(self) -> int:
@@ -143,6 +154,7 @@ class NumeracySpec(FamilyRecord):
         return max_answer_chars(self)
 
     def same_but_width(self, other: Any) -> bool:
+        # ``close`` only changes which problems are drawn, not what a problem means
         return isinstance(other, NumeracySpec) and (other.task, other.repr) == (
             self.task,
             self.repr,
@@ -402,7 +414,10 @@ def sample_numeracy(
     numerator and denominator drawn alike, a zero denominator redrawn). Divisors of floordiv / mod are
     >= 1; get_digit's place is uniform over the number's places; count's digit is one of the
     number's digits half the time, else uniform on 0-9; sig_round's count is uniform on
-    1..the number's significant digits; to_sci redraws zero (it has no normalized mantissa).
+    1..the number's significant digits; to_sci redraws zero (it has no normalized mantissa);
+    max / min with ``task.close``: that share of problems pairs the first number with a close
+    one (equal up to a uniformly drawn digit, then uniform; which of the two comes first is a
+    coin flip).
 
     Example:
         >>> sample_numeracy(NumeracySpec(task="count", n_digits=5), 2, seed=0).operands
@@ -432,9 +447,41 @@ def sample_numeracy(
             rows.append((x, str(int(rng.integers(1, sig + 1)))))
         elif t in ("length", "to_sci", "from_sci"):
             rows.append((x,))
+        elif task.close and rng.random() < task.close:
+            y = _close_to(x, task, rng)
+            rows.append((x, y) if rng.random() < 0.5 else (y, x))
         else:
             rows.append((x, _draw_number(task, rng)))
     return NumeracyProblems(task, rows)
+
+
+def _close_to(x: str, task: NumeracySpec, rng: np.random.Generator) -> str:
+    """A number equal to ``x`` up to a digit index drawn uniformly among ``x``'s digits and
+    different there; after it, the rest of a number of the task drawn uniformly (the integer
+    part keeps ``x``'s length; a float's decimal count is uniform among those that reach past
+    the differing digit; no leading zero, the last decimal non-zero)."""
+    whole, _, frac = x.partition(".")
+    digits = [i for i, c in enumerate(x) if c != "."]
+    p = digits[int(rng.integers(0, len(digits)))]
+
+    def pick(options: str) -> str:
+        return options[int(rng.integers(0, len(options)))]
+
+    if p < len(whole):  # differ in the integer part
+        lead = "123456789" if p == 0 and len(whole) > 1 else "0123456789"
+        out = whole[:p] + pick(lead.replace(whole[p], ""))
+        out += "".join(pick("0123456789") for _ in range(len(whole) - p - 1))
+        if task.repr == "float":
+            k = int(rng.integers(1, task.decimals + 1))
+            out += "." + "".join(pick("0123456789") for _ in range(k - 1)) + pick("123456789")
+        return out
+    j = p - len(whole) - 1  # differ at decimal j
+    k = int(rng.integers(j + 1, task.decimals + 1))  # the new decimal count
+    last = "123456789" if k == j + 1 else "0123456789"
+    out = whole + "." + frac[:j] + pick(last.replace(frac[j], ""))
+    if k > j + 1:
+        out += "".join(pick("0123456789") for _ in range(k - j - 2)) + pick("123456789")
+    return out
 
 
 # ---------------------------------------------------------------- ground truth
@@ -483,7 +530,23 @@ def prompt(task: NumeracySpec, operands: tuple[str, ...]) -> str:
     """The prompt, ``=`` included."""
     if task.task in _INFIX:
         return operands[0] + _INFIX[task.task] + operands[1] + "="
-    return f"{_FUNCTIONS[task.task]}({','.join(operands)})="
+    return f"{_FUNCTIONS[task.task]}({','.join(written_order(task, operands))})="
+
+
+def written_order(task: NumeracySpec, operands: tuple[str, ...]) -> tuple[str, ...]:
+    """The operands in the order the prompt writes them: counting names the digit (letter)
+    first, as "how many r's in strawberry" does, so that a running count can be kept causally
+    while the number is read."""
+    return operands[::-1] if task.task in _QUERY_FIRST else operands
+
+
+def number_start(task: NumeracySpec, operands: tuple[str, ...]) -> int:
+    """Position of the first number's first character in the prompt."""
+    if task.task in _INFIX:
+        return 0
+    before = written_order(task, operands)
+    i = len(before) - 1 if task.task in _QUERY_FIRST else 0  # the number is written last
+    return len(_FUNCTIONS[task.task]) + 1 + sum(len(x) + 1 for x in before[:i])
 
 
 def max_prompt_chars(task: NumeracySpec) -> int:
@@ -549,17 +612,28 @@ def comparison_labels(problems: NumeracyProblems) -> dict[str, np.ndarray]:
         raise ArithlensError(f"comparison labels are for max / min, not {problems.task.task}")
     place, winner = [], []
     for a, b in problems.operands:
-        (ai, _, af), (bi, _, bf) = a.partition("."), b.partition(".")
         va, vb = value(a), value(b)
         winner.append(0 if va > vb else 1 if vb > va else 2)
-        if len(ai) != len(bi):
-            place.append(max(len(ai), len(bi)) - 1)
-            continue
-        width = max(len(af), len(bf))
-        da, db = ai + af.ljust(width, "0"), bi + bf.ljust(width, "0")
-        first = next((i for i, (x, y) in enumerate(zip(da, db)) if x != y), None)
-        place.append(-(10**6) if first is None else len(ai) - 1 - first)
+        place.append(deciding_place(a, b))
     return {"place": np.array(place), "winner": np.array(winner)}
+
+
+def deciding_place(a: str, b: str) -> int:
+    """The place of the first digit where ``a`` and ``b`` differ, aligned at the point (0 =
+    units, -1 = tenths; the leading place of the longer integer part when their integer parts
+    differ in length; ``-10**6`` when the values are equal).
+
+    Example:
+        >>> deciding_place("9.11", "9.9"), deciding_place("12.5", "9.75")
+        (-1, 1)
+    """
+    (ai, _, af), (bi, _, bf) = a.partition("."), b.partition(".")
+    if len(ai) != len(bi):
+        return max(len(ai), len(bi)) - 1
+    width = max(len(af), len(bf))
+    da, db = ai + af.ljust(width, "0"), bi + bf.ljust(width, "0")
+    first = next((i for i, (x, y) in enumerate(zip(da, db)) if x != y), None)
+    return -(10**6) if first is None else len(ai) - 1 - first
 
 
 def running_count(problems: NumeracyProblems) -> list[list[int]]:
@@ -591,6 +665,30 @@ def point_labels(problems: NumeracyProblems) -> dict[str, np.ndarray]:
     return {"decimals_a": np.array(da), "decimals_b": np.array(db), "carry": np.array(carry)}
 
 
+def labels(problems: NumeracyProblems) -> dict[str, np.ndarray]:
+    """Every per-problem label of the task (probe targets): ``answer`` (the first answer
+    character) for all; max / min: ``winner``, ``place`` (:func:`comparison_labels`); float
+    add / sub: ``carry`` (:func:`point_labels`); get_digit: ``place`` (the queried place);
+    count / count_letter: ``count``.
+
+    Example:
+        >>> p = NumeracyProblems.from_strings(NumeracySpec(task="count"), [("121", "1")])
+        >>> {k: v.tolist() for k, v in labels(p).items()}
+        {'answer': ['2'], 'count': [2]}
+    """
+    t = problems.task
+    out: dict[str, np.ndarray] = {"answer": np.array([a[0] for a in answers(problems)])}
+    if t.task in ("max", "min"):
+        out.update(comparison_labels(problems))
+    elif t.task in ("add", "sub") and t.repr == "float":
+        out["carry"] = point_labels(problems)["carry"]
+    elif t.task == "get_digit":
+        out["place"] = np.array([int(o[1]) for o in problems.operands])
+    elif t.task in ("count", "count_letter"):
+        out["count"] = np.array([x.count(q) for x, q in problems.operands])
+    return out
+
+
 # ---------------------------------------------------------------- texts
 
 
@@ -604,7 +702,7 @@ def render_numeracy(problems: NumeracyProblems) -> Rendered:
     texts, prompt_len = [], np.zeros(n, dtype=np.int64)
     for r, ops in enumerate(problems.operands):
         p, a = prompt(task, ops), answer(task, ops)
-        start = p.index(ops[0]) if task.task not in _INFIX else 0
+        start = number_start(task, ops)
         operand_pos[r, 0, : len(ops[0])] = start + np.arange(len(ops[0]))
         answer_pos[r, : len(a)] = len(p) + np.arange(len(a))
         texts.append(p + a + END)
@@ -622,6 +720,9 @@ __all__ = [
     "answer",
     "answers",
     "comparison_labels",
+    "deciding_place",
+    "labels",
+    "number_start",
     "point_labels",
     "render_numeracy",
     "round_sig",
@@ -631,4 +732,5 @@ __all__ = [
     "write_decimal",
     "write_fraction",
     "write_sci",
+    "written_order",
 ]

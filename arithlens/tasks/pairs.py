@@ -25,6 +25,7 @@ import numpy as np
 
 from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError, check_int
+from arithlens.tasks.numeracy import NumeracyProblems
 from arithlens.tasks.ops import _is_less
 from arithlens.tasks.problems import Problems
 from arithlens.tasks.samplers import _rng, sample
@@ -36,13 +37,14 @@ class Pairs:
     """Clean problems and their corrupted twins (row i of each belongs together).
 
     Attributes:
-        clean: the clean problems.
+        clean: the clean problems (arithmetic, or numeracy: see
+            :func:`~arithlens.tasks.numeracy_pairs.numeracy_pairs`).
         corrupt: the corrupted problems (their task differs only for an operator change).
         change: what was changed, e.g. ``"a.units"``.
     """
 
-    clean: Problems
-    corrupt: Problems
+    clean: Problems | NumeracyProblems
+    corrupt: Problems | NumeracyProblems
     change: str
 
     def __len__(self) -> int:

@@ -159,8 +159,10 @@ class TaskSpec:
         lo = n_digits if self.mixed else None
         return dataclasses.replace(self, n_digits=n_digits, min_digits=lo)
 
-    def same_but_width(self, other: TaskSpec) -> bool:
+    def same_but_width(self, other: Any) -> bool:
         """Whether ``other`` is this task at another operand width (see :meth:`at_width`)."""
+        if not isinstance(other, TaskSpec):
+            return False
         mine = dataclasses.replace(self, n_digits=1, min_digits=None)
         return mine == dataclasses.replace(other, n_digits=1, min_digits=None)
 

@@ -19,16 +19,26 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 import torch
 from jaxtyping import Int
 
 from arithlens.choices import Strategy
-from arithlens.contract import attached_encoder, task_of
+from arithlens.contract import any_task_of, attached_encoder, task_of
 from arithlens.errors import ArithlensError
-from arithlens.tasks import AnyTask, Problems, TaskSpec, corrupt_pairs, position_labels, sample
+from arithlens.tasks import (
+    AnyTask,
+    NumeracySpec,
+    Problems,
+    TaskSpec,
+    corrupt_pairs,
+    numeracy_pairs,
+    position_labels,
+    sample,
+    sample_text,
+)
 from arithlens.tasks.formats import fixed_layout
 from arithlens.tokens.tokenizer import (
     CharTokenizer,
@@ -43,7 +53,7 @@ from arithlens.tokens.tokenizer import (
 @runtime_checkable
 class Encoder(Protocol):
     @property
-    def task(self) -> TaskSpec: ...
+    def task(self) -> AnyTask: ...
 
     @property
     def tokenizer(self) -> Any: ...
@@ -65,9 +75,10 @@ class Encoder(Protocol):
 
 @dataclass(frozen=True)
 class CharEncoder:
-    """The arithlens character encoder for ``task`` (digit token id == digit value)."""
+    """The arithlens character encoder for ``task`` (digit token id == digit value); sorting
+    and numeracy tasks too (one character per token, unpadded texts)."""
 
-    task: TaskSpec
+    task: AnyTask
     tokenizer: CharTokenizer = None  # type: ignore[assignment]  # set from the task's format
 
     def __post_init__(self) -> None:
@@ -75,7 +86,10 @@ class CharEncoder:
             object.__setattr__(self, "tokenizer", CharTokenizer(vocab_for(self.task.format)))
 
     def sample(self, n: int, seed: int = 0, *, strategy: Strategy = "uniform") -> Problems:
-        """``n`` distinct problems (padded tasks share one layout by construction)."""
+        """``n`` distinct problems (padded tasks share one layout by construction); sorting and
+        numeracy tasks: ``n`` problems of their sampler (``strategy`` is for arithmetic)."""
+        if not isinstance(self.task, TaskSpec):
+            return sample_text(self.task, n, seed)  # type: ignore[return-value]
         return sample(self.task, n, seed=seed, strategy=strategy, unique=True)
 
     def encode(self, problems: Problems) -> TokenBatch:
@@ -109,7 +123,13 @@ class CharEncoder:
         return torch.where(batch.answer_pos >= 0, out, -1).numpy()
 
     def pairs(self, n: int, change: str = "a.units", seed: int = 0) -> PairBatch:
-        """``n`` clean/corrupt pairs (see :func:`arithlens.tasks.corrupt_pairs`), encoded."""
+        """``n`` clean/corrupt pairs, encoded: :func:`arithlens.tasks.corrupt_pairs` for
+        arithmetic, :func:`arithlens.tasks.numeracy_pairs` for numeracy (``change`` one of
+        its task's, e.g. ``"deciding"``)."""
+        if isinstance(self.task, NumeracySpec):
+            return encode_pairs(numeracy_pairs(self.task, n, change=change, seed=seed), self)
+        if not isinstance(self.task, TaskSpec):
+            raise ArithlensError(f"{self.task.name} has no clean/corrupt pairs (sorting)")
         return encode_pairs(corrupt_pairs(self.task, n, change=change, seed=seed), self)
 
 
@@ -135,9 +155,11 @@ def unpadded_labels(batch: TokenBatch) -> list[str]:
     return [f"{i}:{role}" for i, role in enumerate(roles)]
 
 
-def describe(task: TaskSpec) -> str:
+def describe(task: AnyTask) -> str:
     """A task's name with the settings its name leaves out (``add3-reversed``,
     ``add2-plain (unpadded)``, ``sub3-reversed (signed)``)."""
+    if not isinstance(task, TaskSpec):
+        return task.name
     notes = [("unpadded", not task.pad), ("signed", task.signed)]
     extra = ", ".join(n for n, on in notes if on)
     return f"{task.name} ({extra})" if extra else task.name
@@ -156,9 +178,10 @@ def check_task(model, task: AnyTask, what: str = "problems", *, any_width: bool 
         arithlens.errors.ArithlensError: problems are of task sub3-reversed but the model solves add3-reversed: draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of task sub3-reversed
     """
     enc = encoder_of(model)
-    if not isinstance(task, TaskSpec):
+    if not isinstance(task, AnyTask):
         raise ArithlensError(
-            f"{what} have task {task!r}: expected a TaskSpec (problems from arithlens.tasks)"
+            f"{what} have task {task!r}: expected a task of arithlens.tasks (TaskSpec, "
+            "SortSpec or NumeracySpec)"
         )
     same = task == enc.task or (any_width and enc.task.same_but_width(task))
     if not same:
@@ -175,4 +198,19 @@ def encoder_of(model) -> Encoder:
     """The model's encoder: ``model.encoder`` if set, else the character encoder of
     ``model.task``."""
     enc = attached_encoder(model)
-    return enc if enc is not None else CharEncoder(task_of(model))
+    return enc if enc is not None else CharEncoder(any_task_of(model))
+
+
+@runtime_checkable
+class ArithmeticEncoder(Encoder, Protocol):
+    """An encoder of an arithmetic task (what :func:`arithmetic_encoder` returns)."""
+
+    @property
+    def task(self) -> TaskSpec: ...
+
+
+def arithmetic_encoder(model) -> ArithmeticEncoder:
+    """:func:`encoder_of` for the analyses that need an arithmetic task (carries, digit
+    places, cascade classes): a sorting or numeracy model raises, naming its family."""
+    task_of(model)
+    return cast(ArithmeticEncoder, encoder_of(model))

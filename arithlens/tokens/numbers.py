@@ -73,3 +73,42 @@ def tokenization_summary(tokenizer: Any, max_digits: int = 6, n: int = 200, seed
         "max_digits_per_token": widest,
         "tokens_by_digits": frame.groupby("digits")["n_tokens"].mean().round(2).to_dict(),
     }
+
+
+def word_tokenization(
+    tokenizer: Any, words: Iterable[str], letter: str, context: str = " "
+) -> pd.DataFrame:
+    """How ``tokenizer`` splits each word (after ``context``) and where ``letter`` ends up: the
+    reason LLMs miscount letters (LLM The Genius Paradox; "how many r's in strawberry").
+
+    One row per word: ``word``, ``tokens`` (each token's text, the context's stripped),
+    ``n_tokens``, ``count`` (true occurrences of ``letter``), ``per_token`` (occurrences inside
+    each token) and ``hidden``: how many occurrences sit inside a token of more than one
+    character, where the model never sees the letter on its own.
+
+    Example:
+        >>> word_tokenization(tokenizer, ["strawberry"], "r")            # doctest: +SKIP
+    """
+    rows = []
+    for word in words:
+        ids = tokenizer(f"{context}{word}", add_special_tokens=False)["input_ids"]
+        pieces = [tokenizer.decode([i]) for i in ids]
+        start = len(context)
+        texts, seen = [], 0
+        for p in pieces:  # drop the context's characters from the first tokens
+            cut = max(0, min(len(p), start - seen))
+            seen += len(p)
+            if p[cut:]:
+                texts.append(p[cut:])
+        per = [t.count(letter) for t in texts]
+        rows.append(
+            dict(
+                word=word,
+                tokens=texts,
+                n_tokens=len(texts),
+                count=word.count(letter),
+                per_token=per,
+                hidden=sum(c for c, t in zip(per, texts) if len(t) > 1),
+            )
+        )
+    return pd.DataFrame(rows)

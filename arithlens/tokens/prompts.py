@@ -281,9 +281,11 @@ class PromptBuilder:
                 "another change, operand range or template"
             )
         idx = np.nonzero(ok)[0][:n]
-        pairs = Pairs(clean[idx], corrupt[idx], change)
-        batch = self.encode(pairs.clean)
-        return PairBatch(pairs, batch, self.encode(pairs.corrupt), self.position_labels(batch))
+        kept, twins = clean[idx], corrupt[idx]
+        batch = self.encode(kept)
+        return PairBatch(
+            Pairs(kept, twins, change), batch, self.encode(twins), self.position_labels(batch)
+        )
 
 
 def _layout(

@@ -28,8 +28,9 @@ from arithlens.errors import ArithlensError
 from arithlens.tasks import Pairs, Problems, Sequences, max_length, position_labels, render
 from arithlens.tasks.formats import fixed_layout
 from arithlens.tasks.numeracy import NUMERACY_VOCAB, NumeracyProblems, render_numeracy
+from arithlens.tasks.numeracy_pairs import shape_of
 from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, VALUE_CHARS, render_sort
-from arithlens.tasks.spec import HINTS, place_index
+from arithlens.tasks.spec import HINTS, TaskSpec, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
 PAD = "_"
@@ -295,9 +296,28 @@ class PairBatch:
         if self.pos_labels is not None:
             return self.pos_labels
         task = self.pairs.clean.task
-        if fixed_layout(task) and self.n_pos == max_length(task):
+        if isinstance(task, TaskSpec) and fixed_layout(task) and self.n_pos == max_length(task):
             return position_labels(task)
         return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
+
+    def check_aligned(self) -> None:
+        """Raise unless position k plays one role in every row (what patching by position
+        averages over): true of padded tasks and of prompt builders' pairs by construction;
+        otherwise every prompt must have one shape (digits as ``d``, letters as ``w``) and
+        every answer character one position."""
+        task = self.pairs.clean.task
+        if self.pos_labels is not None or (isinstance(task, TaskSpec) and fixed_layout(task)):
+            return
+        shapes = {shape_of(t[: int(p)]) for t, p in zip(self.clean.texts, self.clean.prompt_len)}
+        same_answers = bool((self.clean.answer_pos == self.clean.answer_pos[:1]).all())
+        if len(shapes) > 1 or not same_answers:
+            first, other = sorted(shapes)[:2] if len(shapes) > 1 else (self.clean.texts[0],) * 2
+            raise ArithlensError(
+                f"the pairs' prompts have {len(shapes)} layouts (e.g. {first!r} and {other!r}, "
+                "or answers of different lengths), so a position means different things in "
+                "different rows: patch by ('layer', 'head'), or draw pairs of one layout "
+                "(numeracy_pairs(..., shape='9.11'), problems of one width)"
+            )
 
 
 def encode_pairs(pairs: Pairs, encoder=None) -> PairBatch:

@@ -21,7 +21,7 @@ from arithlens.patching import GRANULARITIES, METRICS, CellEffect, activation_pa
 from arithlens.patching.results import PatchResult
 from arithlens.plots import cell_at
 from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
-from arithlens.tokens.encoders import encoder_of
+from arithlens.tokens.encoders import arithmetic_encoder
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
@@ -60,7 +60,7 @@ class PatchingExplorer(Explorer):
     ):
         super().__init__()
         self.model, self.n, self.seed = model, check_int("n", n, minimum=1), seed
-        self.encoder = encoder_of(model)
+        self.encoder = arithmetic_encoder(model)
         task = self.encoder.task
         check_choice("change", change, list(changes_for(task)))
         check_choice("granularity", granularity, list(WIDGET_GRANULARITIES))

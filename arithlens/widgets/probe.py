@@ -19,7 +19,7 @@ from arithlens.errors import ArithlensError
 from arithlens.plots import cell_at
 from arithlens.probes import ACTIVATIONS, ProbeResult, fit, projections
 from arithlens.probes.targets import resolve
-from arithlens.tokens.encoders import encoder_of
+from arithlens.tokens.encoders import arithmetic_encoder
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 VALUES = ("score", "selectivity", "control")
@@ -51,7 +51,7 @@ class ProbeExplorer(Explorer):
     ):
         super().__init__()
         self.model, self.n, self.seed = model, n, seed
-        self.encoder = encoder_of(model)
+        self.encoder = arithmetic_encoder(model)
         bad = [a for a in activations if a not in ACTIVATIONS]
         if bad or not activations:
             raise ArithlensError(
