@@ -1,0 +1,224 @@
+"""A small GPT-2 trained here on arithmetic written the way LLMs read it: the offline stand-in
+for a pretrained LLM (no weights can be downloaded here, and many users work offline).
+
+The corpus is additions of operands of 0-99 in several templates -- bare equations, questions,
+sentences, few-shot blocks of the same template -- and a byte-level BPE tokenizer trained on it.
+Digit runs are pre-tokenized apart from the text around them (a space before a number never
+merges with it, so every template's answer starts a token), and BPE merges digits into
+irregular chunks as GPT-2's tokenizer does (``tokenization_summary`` reports the scheme). A
+tenth of the operand pairs is held out of training (``held_out_pair``) and scores the model.
+
+The result is a plain Hugging Face folder (``config.json``, ``model.safetensors``, tokenizer
+files): ``al.load(folder, template="{a}+{b}=")`` boots it like any Hugging Face model.
+
+Example:
+    >>> folder = train_stand_in("runs/arith-gpt2", steps=3000)            # doctest: +SKIP
+    >>> model = al.load(folder, template=TEMPLATES["equation"])            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from arithlens._atomic import write_dir
+from arithlens.errors import check_int
+
+TEMPLATES: dict[str, str] = {
+    "equation": "{a}+{b}=",
+    "question": "What is {a} plus {b}? ",
+    "sentence": "The sum of {a} and {b} is ",
+    "qa": "Q: {a} + {b}\nA: ",
+}
+"""The prompt templates of the corpus (the answer follows each directly); ``{a}``, ``{b}`` as in
+:class:`arithlens.tokens.PromptBuilder`."""
+STORY = "I had {a} apples and got {b} more, so now I have {c} apples."
+"""Words around numbers (in the corpus, not a prompt: the answer is followed by text)."""
+MAX_DIGITS = 2
+"""Operands have 1..MAX_DIGITS digits (each length equally likely)."""
+
+
+@dataclass(frozen=True)
+class StandInConfig:
+    """How the stand-in is built.
+
+    Attributes:
+        n_layer, n_head, n_embd: GPT-2 shape.
+        n_positions: context length.
+        window: tokens per training row (documents packed end to end).
+        vocab_size: BPE vocabulary size.
+        steps, batch_size, lr, warmup: AdamW training (cosine decay after ``warmup`` steps).
+        n_docs: corpus documents for the tokenizer (training draws fresh ones every step).
+        seed: corpus, initialization and order.
+    """
+
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    n_positions: int = 128
+    window: int = 64
+    vocab_size: int = 600
+    steps: int = 4000
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup: int = 100
+    n_docs: int = 20000
+    seed: int = 0
+
+
+def held_out_pair(a: int, b: int) -> bool:
+    """Whether the operand pair ``(a, b)`` is kept out of training (a tenth of all pairs, by a
+    fixed hash, so every operand length is represented)."""
+    return (a * 7919 + b * 104729) % 10 == 3
+
+
+def _operand(rng: np.random.Generator) -> int:
+    digits = int(rng.integers(1, MAX_DIGITS + 1))
+    return int(rng.integers(0 if digits == 1 else 10 ** (digits - 1), 10**digits))
+
+
+def _pair(rng: np.random.Generator) -> tuple[int, int]:
+    while True:
+        a, b = _operand(rng), _operand(rng)
+        if not held_out_pair(a, b):
+            return a, b
+
+
+def document(rng: np.random.Generator) -> str:
+    """One training text: one to four solved problems of one template, a line each (a few-shot
+    block), or a sentence with words around the numbers."""
+    if rng.random() < 0.15:
+        a, b = _pair(rng)
+        return STORY.format(a=a, b=b, c=a + b)
+    template = list(TEMPLATES.values())[int(rng.integers(0, len(TEMPLATES)))]
+    lines = []
+    for _ in range(int(rng.integers(1, 5))):
+        a, b = _pair(rng)
+        lines.append(template.format(a=a, b=b) + str(a + b))
+    return "\n".join(lines)
+
+
+def make_tokenizer(config: StandInConfig) -> Any:
+    """A byte-level BPE trained on ``config.n_docs`` corpus documents; digit runs are
+    pre-tokenized apart from the text, then merged into chunks by BPE."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Digits(individual_digits=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=config.vocab_size,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=["<|endoftext|>"],
+    )
+    rng = np.random.default_rng(config.seed + 1)
+    tok.train_from_iterator((document(rng) for _ in range(config.n_docs)), trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|endoftext|>",
+        eos_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+    )
+
+
+def _batch(tok: Any, rng: np.random.Generator, config: StandInConfig) -> torch.Tensor:
+    """``(batch, window)`` ids of documents packed one after another (separated by the end
+    token), as language models are trained."""
+    eos = tok.eos_token_id
+    width = config.window
+    rows = []
+    for _ in range(config.batch_size):
+        ids: list[int] = []
+        while len(ids) < width:
+            ids += tok(document(rng))["input_ids"] + [eos]
+        rows.append(ids[:width])
+    return torch.tensor(rows)
+
+
+def train_stand_in(
+    folder: str | Path,
+    config: StandInConfig = StandInConfig(),
+    *,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+) -> Path:
+    """Train the stand-in and write it to ``folder`` (written whole or not at all), with
+    ``stand_in.json`` recording the config, the final loss and the wall time."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    check_int("steps", config.steps, minimum=1)
+    torch.manual_seed(config.seed)
+    tok = make_tokenizer(config)
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tok),
+            n_positions=config.n_positions,
+            n_embd=config.n_embd,
+            n_layer=config.n_layer,
+            n_head=config.n_head,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+        )
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+
+    def rate(step: int) -> float:
+        if step < config.warmup:
+            return (step + 1) / config.warmup
+        done = (step - config.warmup) / max(1, config.steps - config.warmup)
+        return 0.5 * (1 + np.cos(np.pi * done))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, rate)
+    rng = np.random.default_rng(config.seed + 2)
+    start, loss_value = time.time(), float("nan")
+    model.train()
+    bar = tqdm(range(config.steps), desc="train stand-in", disable=not progress)
+    for step in bar:
+        ids = _batch(tok, rng, config)
+        loss = model(input_ids=ids, labels=ids).loss
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        loss_value = float(loss.detach())
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{loss_value:.3f}")
+        if on_step is not None:
+            on_step(step, loss_value)
+    model.eval()
+    info = dict(config=asdict(config), final_loss=loss_value, wall_s=round(time.time() - start, 1))
+
+    def fill(tmp: Path) -> None:
+        import json
+
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        (tmp / "stand_in.json").write_text(json.dumps(info, indent=1))
+
+    return write_dir(folder, fill)
+
+
+__all__ = [
+    "MAX_DIGITS",
+    "STORY",
+    "TEMPLATES",
+    "StandInConfig",
+    "document",
+    "held_out_pair",
+    "make_tokenizer",
+    "train_stand_in",
+]
