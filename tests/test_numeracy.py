@@ -273,7 +273,8 @@ def _traces_probes_and_patches(model, problems):
         return
     change = CHANGES[task.task][0]
     shape = {"int": "12", "float": "1.2", "word": "ab"}[task.repr]
-    pairs = numeracy_pairs(task, 16, change=change, shape=shape, seed=0)
+    place = {"int": 0, "float": -1}[task.repr] if task.task in ("max", "min") else None
+    pairs = numeracy_pairs(task, 16, change=change, shape=shape, place=place, seed=0)
     res = activation_patch(
         model,
         pairs,

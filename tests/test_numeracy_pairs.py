@@ -205,16 +205,21 @@ def test_deciding_pairs_flip_the_models_choice_and_later_ones_do_not():
     assert out["deciding"] >= 0.95 and out["later"] <= 0.05, out  # measured 0.99 / 0.00
 
 
-def test_patching_by_position_needs_one_layout():
+def test_patching_by_position_needs_one_layout_read_at_one_place():
     model = al.load("max-float3.3-2L")
     mixed = numeracy_pairs(model.task, 32, change="deciding", seed=0)
     with pytest.raises(ArithlensError, match="layouts"):
         activation_patch(model, mixed, "resid_pre", by=("layer", "pos"), digits="decision")
-    one = numeracy_pairs(model.task, 32, change="deciding", shape="9.11", seed=0)
+    shaped = numeracy_pairs(model.task, 32, change="deciding", shape="9.11", seed=0)
+    with pytest.raises(ArithlensError, match="reads each row at another position"):
+        activation_patch(model, shaped, "resid_pre", by=("layer", "pos"), digits="decision")
+    one = numeracy_pairs(model.task, 32, change="deciding", shape="9.11", place=-1, seed=0)
     res = activation_patch(
         model, one, "resid_pre", by=("layer", "pos"), digits="decision", progress=False
     )
-    assert res.pos_labels[4:8] == ["4:" + one.clean.operands[0][0][0], "5:.", *res.pos_labels[6:8]]
+    assert res.pos_labels[4:6] == ["4:" + one.clean.operands[0][0][0], "5:."]
+    # by head the positions are summed over, so any pairs will do
+    activation_patch(model, shaped, "z", by=("layer", "head"), digits="decision", progress=False)
 
 
 def test_accuracy_by_label_groups_exact_match_by_the_deciding_place():

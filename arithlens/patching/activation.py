@@ -175,7 +175,7 @@ def activation_patch(
     check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
     if "pos" in by:
-        batch.check_aligned()
+        batch.check_aligned(met.pos)
     layers = check_layers(layers, model.cfg.n_layers)
     sweep = _Sweep.start(model, comp, by, batch, met, direction, layers)
     store = None

@@ -124,7 +124,7 @@ def attribution_patch(
         raise ArithlensError(f"by={by!r} is not available for component {component!r}")
     batch, met = prepare(pairs, metric, digits, model)
     if "pos" in by:
-        batch.check_aligned()
+        batch.check_aligned(met.pos)
     hooks = [comp.at(layer) for layer in range(model.cfg.n_layers)]
     was_training = model.training
     model.eval()

@@ -300,23 +300,27 @@ class PairBatch:
             return position_labels(task)
         return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
 
-    def check_aligned(self) -> None:
-        """Raise unless position k plays one role in every row (what patching by position
-        averages over): true of padded tasks and of prompt builders' pairs by construction;
-        otherwise every prompt must have one shape (digits as ``d``, letters as ``w``) and
-        every answer character one position."""
+    def check_aligned(self, read_pos: torch.Tensor) -> None:
+        """Raise unless position k plays one role in every row up to the last position read
+        (``read_pos``, ``(batch, k)``: what patching by position averages over): true of padded
+        tasks and of prompt builders' pairs by construction; otherwise every prompt must have
+        one shape (digits as ``d``, letters as ``w``) and every row must be read at the same
+        positions."""
         task = self.pairs.clean.task
         if self.pos_labels is not None or (isinstance(task, TaskSpec) and fixed_layout(task)):
             return
         shapes = {shape_of(t[: int(p)]) for t, p in zip(self.clean.texts, self.clean.prompt_len)}
-        same_answers = bool((self.clean.answer_pos == self.clean.answer_pos[:1]).all())
-        if len(shapes) > 1 or not same_answers:
-            first, other = sorted(shapes)[:2] if len(shapes) > 1 else (self.clean.texts[0],) * 2
+        same_reads = bool((read_pos == read_pos[:1]).all())
+        if len(shapes) > 1 or not same_reads:
+            what = (
+                f"{len(shapes)} layouts (e.g. {sorted(shapes)[0]!r} and {sorted(shapes)[1]!r})"
+                if len(shapes) > 1
+                else "one layout but the metric reads each row at another position"
+            )
             raise ArithlensError(
-                f"the pairs' prompts have {len(shapes)} layouts (e.g. {first!r} and {other!r}, "
-                "or answers of different lengths), so a position means different things in "
-                "different rows: patch by ('layer', 'head'), or draw pairs of one layout "
-                "(numeracy_pairs(..., shape='9.11'), problems of one width)"
+                f"the pairs' prompts have {what}, so a position means different things in "
+                "different rows: patch by ('layer', 'head'), or draw pairs of one layout read at "
+                "one place (numeracy_pairs(..., shape='9.11', place=-1), problems of one width)"
             )
 
 
