@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from scipy.stats import chisquare
 
 import arithlens as al
 from arithlens.models.stand_in import (
@@ -59,8 +60,18 @@ def test_the_corpus_writes_exact_sums_and_never_a_held_out_pair():
         for a, b, c in solved:
             assert c == a + b and not held_out_pair(a, b) and a <= 99 and b <= 99
             seen += 1
-    held = sum(held_out_pair(a, b) for a in range(100) for b in range(100))
-    assert 800 <= held <= 1200  # a tenth of the pairs is kept out
+    held = [(a, b) for a in range(100) for b in range(100) if held_out_pair(a, b)]
+    assert 850 <= len(held) <= 1150  # a tenth of the pairs is kept out
+    # ... and nothing else with them: every units digit of a, of b and of the sum, and every
+    # operand length, in about its share (a linear hash would hold out one sum digit whole)
+    for column in (
+        [a % 10 for a, _ in held],
+        [b % 10 for _, b in held],
+        [(a + b) % 10 for a, b in held],
+    ):
+        assert chisquare(np.bincount(column, minlength=10)).pvalue > 1e-3
+    one_digit = sum(a < 10 and b < 10 for a, b in held)
+    assert 0 < one_digit < 30
     assert seen > 1000
 
 
