@@ -494,3 +494,30 @@ def accuracy_by_label(
             for v in np.unique(values)
         ]
     )
+
+
+@torch.no_grad()
+def choice_changes(model: TransformerBridge, pairs) -> float:
+    """For numeracy minimal pairs (:func:`arithlens.tasks.numeracy_pairs`): the share of pairs
+    whose decision character (:func:`arithlens.tasks.answer_index`) the model writes differently
+    on the clean and the corrupt side (greedy, the answer before it given). ``deciding`` pairs
+    should change it, ``later`` pairs must not.
+
+    Example:
+        >>> choice_changes(model, numeracy_pairs(model.task, 300, change="later"))   # doctest: +SKIP
+    """
+    from arithlens.tasks import NumeracyProblems, answer_index
+    from arithlens.tokens.tokenizer import encode_pairs
+
+    if not isinstance(pairs.clean, NumeracyProblems):
+        raise ArithlensError(
+            f"pairs of {pairs.clean.task.name}: expected numeracy pairs (tasks.numeracy_pairs)"
+        )
+    check_task(model, pairs.clean.task, "pairs", any_width=True)
+    batch = encode_pairs(pairs)
+    idx = torch.from_numpy(answer_index(pairs.clean, "decision"))
+    rows = torch.arange(len(batch))
+    pos = batch.clean.answer_pos[rows, idx] - 1
+    a = model(batch.clean.tokens)[rows, pos].argmax(-1)
+    b = model(batch.corrupt.tokens)[rows, pos].argmax(-1)
+    return float((a != b).float().mean())

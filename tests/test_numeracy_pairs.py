@@ -203,6 +203,11 @@ def test_deciding_pairs_flip_the_models_choice_and_later_ones_do_not():
         pick_corrupt = model(batch.corrupt.tokens)[rows, pos].argmax(-1)
         out[change] = (pick_clean != pick_corrupt).float().mean().item()
     assert out["deciding"] >= 0.95 and out["later"] <= 0.05, out  # measured 0.99 / 0.00
+    from arithlens.evaluation import choice_changes
+
+    for change in ("deciding", "later"):  # the library's share equals this reference loop
+        pairs = numeracy_pairs(model.task, 300, change=change, seed=1)
+        assert choice_changes(model, pairs) == pytest.approx(out[change])
 
 
 def test_patching_by_position_needs_one_layout_read_at_one_place():

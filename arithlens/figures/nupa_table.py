@@ -26,7 +26,7 @@ from typing import Any, cast
 import numpy as np
 from plotly.subplots import make_subplots
 
-from arithlens.evaluation import accuracy_by_label, text_scores
+from arithlens.evaluation import accuracy_by_label, choice_changes, text_scores
 from arithlens.figures.base import PALETTE, Check, Context, FigureOutput, register, run_checks
 from arithlens.models import loading
 from arithlens.patching import activation_patch
@@ -35,7 +35,6 @@ from arithlens.tasks import (
     NumeracyProblems,
     NumeracySpec,
     Pairs,
-    answer_index,
     numeracy_pairs,
     sample_numeracy,
 )
@@ -85,20 +84,10 @@ def by_place(model, n: int, seed: int) -> dict[str, float]:
 def flips(model, n: int, seed: int) -> dict[str, float]:
     """Share of minimal pairs whose decision character the model writes differently on the two
     sides, for ``deciding`` and ``later`` pairs."""
-    import torch
-
-    out = {}
-    for change in ("deciding", "later"):
-        pairs = numeracy_pairs(model.task, n, change=change, seed=seed)
-        batch = encode_pairs(pairs)
-        idx = torch.from_numpy(answer_index(cast(NumeracyProblems, pairs.clean), "decision"))
-        rows = torch.arange(len(batch))
-        pos = batch.clean.answer_pos[rows, idx] - 1
-        with torch.no_grad():
-            a = model(batch.clean.tokens)[rows, pos].argmax(-1)
-            b = model(batch.corrupt.tokens)[rows, pos].argmax(-1)
-        out[change] = float((a != b).float().mean())
-    return out
+    return {
+        change: choice_changes(model, numeracy_pairs(model.task, n, change=change, seed=seed))
+        for change in ("deciding", "later")
+    }
 
 
 def tenths_pairs(model, n: int, seed: int) -> Pairs:
