@@ -419,10 +419,11 @@ def prompt_exact(
     tokenizer=None,
 ) -> Bool[np.ndarray, " batch"]:
     """For a Hugging Face model: whether it writes each answer after its prompt, teacher-forced
-    (each answer token predicted from the prompt and the right tokens before it; all right is
-    the same as greedy decoding reproducing the answer). The prompt and the answer are
-    tokenized apart and joined, so the answer's tokens do not depend on the prompt's last
-    characters. ``tokenizer``: default the model's own (``model.tokenizer``).
+    (each answer token predicted from the prompt and the right tokens before it, and, when the
+    answer ends in a digit, a next token that does not continue the number: all right is the
+    same as greedy decoding writing the answer and then something else). The prompt and the
+    answer are tokenized apart and joined, so the answer's tokens do not depend on the prompt's
+    last characters. ``tokenizer``: default the model's own (``model.tokenizer``).
 
     Example:
         >>> from arithlens.tokens.numeracy_prompts import numeracy_answers, numeracy_prompts
@@ -454,9 +455,11 @@ def prompt_exact(
     tokens = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
     pred = forward_chunked(model, tokens).argmax(-1)
     out = []
-    for i, (r, s) in enumerate(zip(rows, starts)):
-        want = torch.tensor(r[s:])
-        out.append(bool((pred[i, s - 1 : len(r) - 1] == want).all()))
+    for i, (r, s, a) in enumerate(zip(rows, starts, answers)):
+        right = bool((pred[i, s - 1 : len(r) - 1] == torch.tensor(r[s:])).all())
+        if right and a[-1:].isdigit():  # "46" then "7" writes 467, not 46
+            right = not tok.decode([int(pred[i, len(r) - 1])])[:1].isdigit()
+        out.append(right)
     return np.array(out)
 
 

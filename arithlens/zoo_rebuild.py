@@ -9,14 +9,25 @@ Example:
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.evaluation import evaluate, length_generalization, text_scores
+from arithlens._atomic import write_text
+from arithlens.evaluation import evaluate, length_generalization, prompt_exact, text_scores
 from arithlens.models.checkpoint import save
+from arithlens.models.hf import load_pretrained
+from arithlens.models.stand_in import (
+    MAX_DIGITS,
+    TEMPLATES,
+    StandInConfig,
+    held_out_pair,
+    train_stand_in,
+)
 from arithlens.models.train import held_out
-from arithlens.models.zoo import RECIPES, _check_name, model_card, zoo_dir
+from arithlens.models.zoo import RECIPES, STAND_INS, StandIn, _check_name, model_card, zoo_dir
 from arithlens.tasks import Problems, SortSpec, TaskSpec, TextProblems, max_length
 
 LENGTH_WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 16, 20, 24)
@@ -28,6 +39,10 @@ SORT_LENGTHS = (1, 5, 10, 12, 15, 20, 25, 30, 40, 50)
 def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
     """Train zoo model ``name`` from its recipe, evaluate it on its held-out set, save it."""
     _check_name(name)
+    if name in STAND_INS:
+        s = STAND_INS[name]
+        folder = build_stand_in((out or zoo_dir()) / name, s.config, progress=progress, entry=s)
+        return load_pretrained(folder, template=s.template, task=s.task)
     r = RECIPES[name]
     model = r.train(progress=progress)
     test = held_out(r.task, r.config)
@@ -66,10 +81,113 @@ def rebuild(
     names: list[str] | None = None, *, out: Path | None = None, progress: bool = True
 ) -> dict[str, float]:
     """Retrain the zoo (or ``names``); returns held-out exact match per model."""
-    names = names or list(RECIPES)
+    names = names or [*RECIPES, *STAND_INS]
     for n in names:
         _check_name(n)
-    return {
-        n: build(n, out=out, progress=progress).record.final["held_out"]["exact_match"]
-        for n in names
-    }
+    return {n: _held_out_exact(build(n, out=out, progress=progress), n, out) for n in names}
+
+
+def _held_out_exact(model: TransformerBridge, name: str, out: Path | None) -> float:
+    if name in STAND_INS:
+        card = json.loads(((out or zoo_dir()) / name / "card.json").read_text())
+        return card["held_out"]["equation"]["all"]
+    return model.record.final["held_out"]["exact_match"]
+
+
+def stand_in_pairs() -> dict[str, list[tuple[int, int]]]:
+    """Every held-out operand pair of a stand-in (:func:`held_out_pair`), by operand length:
+    ``"1"`` and ``"2"`` (both operands of that many digits), ``"mixed"`` (one of each)."""
+    out: dict[str, list[tuple[int, int]]] = {}
+    top = 10**MAX_DIGITS
+    for a in range(top):
+        for b in range(top):
+            if held_out_pair(a, b):
+                la, lb = len(str(a)), len(str(b))
+                out.setdefault(str(la) if la == lb else "mixed", []).append((a, b))
+    return {k: out[k] for k in sorted(out)}
+
+
+def stand_in_accuracy(model: TransformerBridge) -> dict[str, dict[str, float]]:
+    """Held-out exact match of a stand-in (:mod:`arithlens.models.stand_in`) per template and
+    operand length, on every operand pair never trained on (:func:`stand_in_pairs`), scored
+    teacher-forced (equal to greedy decoding: :func:`arithlens.evaluation.prompt_exact`);
+    ``"all"`` pools every held-out pair.
+
+    Example:
+        >>> stand_in_accuracy(al.load("add2-gpt2"))["equation"]     # doctest: +SKIP
+        {'1': 0.917, '2': 0.95, 'mixed': 0.94, 'all': 0.95}
+    """
+    out: dict[str, dict[str, float]] = {}
+    groups = stand_in_pairs()
+    for name, template in TEMPLATES.items():
+        right: dict[str, np.ndarray] = {}
+        for key, pairs in groups.items():
+            prompts = [template.format(a=a, b=b) for a, b in pairs]
+            right[key] = prompt_exact(model, prompts, [str(a + b) for a, b in pairs])
+        out[name] = {k: float(v.mean()) for k, v in right.items()}
+        out[name]["all"] = float(np.concatenate(list(right.values())).mean())
+    return out
+
+
+def build_stand_in(
+    folder: Path,
+    config: StandInConfig | None = None,
+    *,
+    progress: bool = True,
+    entry: StandIn | None = None,
+) -> Path:
+    """Train a stand-in into ``folder``, score it (:func:`stand_in_accuracy`) and write its card
+    (``card.json``, ``README.md``) beside the weights."""
+    folder = train_stand_in(folder, config or StandInConfig(), progress=progress)
+    write_stand_in_card(folder, entry=entry)
+    return folder
+
+
+def write_stand_in_card(folder: Path, *, entry: StandIn | None = None) -> dict:
+    """Score the stand-in in ``folder`` and write ``card.json`` and ``README.md``."""
+    model = load_pretrained(folder, template=TEMPLATES["equation"])
+    accuracy = stand_in_accuracy(model)
+    info = json.loads((folder / "stand_in.json").read_text())
+    n = {k: len(v) for k, v in stand_in_pairs().items()}
+    card = dict(held_out=accuracy, n={**n, "all": sum(n.values())}, trained=info)
+    write_text(folder / "card.json", json.dumps(card, indent=1))
+    write_text(folder / "README.md", _stand_in_card(folder.name, card, entry))
+    return card
+
+
+_COLUMN = {"1": "1 digit", "2": "2 digits", "mixed": "1 and 2 digits", "all": "all"}
+
+
+def _stand_in_card(name: str, card: dict, entry: StandIn | None) -> str:
+    c, info = card["trained"]["config"], card["trained"]
+    keys = list(card["n"])
+    rows = [
+        f"| `{TEMPLATES[t]!r}` | " + " | ".join(f"{acc[k]:.3f}" for k in keys) + " |"
+        for t, acc in card["held_out"].items()
+    ]
+    template = entry.template if entry else TEMPLATES["equation"]
+    lines = [
+        f"# {name}",
+        "",
+        entry.note if entry else "A stand-in trained by `scripts/train_stand_in.py`.",
+        "",
+        "- format: a plain Hugging Face folder (`GPT2LMHeadModel`, `model.safetensors`, a "
+        "byte-level BPE `tokenizer.json`); `al.load` boots it with `boot_transformers` like any "
+        f"pretrained LLM, prompts `{template!r}` unless told otherwise",
+        f"- GPT-2: {c['n_layer']} layers, {c['n_head']} heads, d_model {c['n_embd']}, context "
+        f"{c['n_positions']}, vocabulary {c['vocab_size']}",
+        f"- training: {c['steps']} AdamW steps of {c['batch_size']} x {c['window']} tokens "
+        f"(documents packed), lr {c['lr']}, seed {c['seed']}; final loss "
+        f"{info['final_loss']:.3f}; {info['wall_s']:.0f} s",
+        "- held-out set: every operand pair never trained on (`held_out_pair`: a tenth of all "
+        "pairs of 0-99, by a hash of the pair), in each template, each prompt after the "
+        "end-of-text token (as a document starts in training); exact match teacher-forced, "
+        "the number ended by a non-digit (equal to greedy decoding)",
+        "",
+        "| template | " + " | ".join(_COLUMN.get(k, k) + f" ({card['n'][k]})" for k in keys) + " |",
+        "|---|" + "---|" * len(keys),
+        *rows,
+        "",
+        f"Rebuild with `arithlens zoo rebuild --only {name}`." if entry else "",
+    ]
+    return "\n".join(lines).rstrip() + "\n"

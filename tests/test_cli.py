@@ -28,8 +28,12 @@ def test_every_subcommand_has_help(capsys):
 def test_zoo_list_shows_models_and_accuracy(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
-    for name in zoo.RECIPES:
+    for name in zoo.names():
         assert name in out
+    frame = zoo.list_models().set_index("name")
+    card = json.loads((zoo.folder("add2-gpt2") / "card.json").read_text())
+    assert frame.loc["add2-gpt2", "held_out_exact"] == card["held_out"]["equation"]["all"]
+    assert frame.loc["add2-gpt2", "built"] and frame.loc["add3-2L", "built"]
 
 
 def test_train_a_mixed_length_abacus_model(tmp_path, capsys):

@@ -48,7 +48,8 @@ def test_a_non_editable_install_loads_the_zoo(tmp_path):
         "import arithlens as al; from pathlib import Path; "
         "import arithlens.figures; "
         "print(Path(al.__file__).resolve()); m = al.load('add3-2L'); "
-        "print(al.evaluate(m, n=200, seed=0).exact_match)"
+        "print(al.evaluate(m, n=200, seed=0).exact_match); "
+        "s = al.load('add2-gpt2'); print(s.encoder.template)"
     )
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("ARITHLENS_ZOO", None)
@@ -61,6 +62,7 @@ def test_a_non_editable_install_loads_the_zoo(tmp_path):
         timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    where, acc = run.stdout.strip().splitlines()[-2:]
+    where, acc, template = run.stdout.strip().splitlines()[-3:]
+    assert template == "{a}+{b}="  # the Hugging Face stand-in and its tokenizer came along
     assert Path(where).is_relative_to(target.resolve())  # not the source tree
     assert float(acc) > 0.99

@@ -89,7 +89,7 @@ def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
     if not path.exists() and looks_local:
         raise ArithlensError(
             f"folder {str(path)!r} does not exist (nor is it a zoo name: "
-            f"{sorted(zoo.RECIPES)}, or a Hub id like 'gpt2' or 'EleutherAI/pythia-160m')"
+            f"{zoo.names()}, or a Hub id like 'gpt2' or 'EleutherAI/pythia-160m')"
         )
     if path.exists() and not path.is_dir():
         raise ArithlensError(f"{str(path)!r} is a file: expected a model folder")
@@ -109,7 +109,7 @@ def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
             raise ArithlensError(
                 f"model {name!r} is not in the local Hugging Face cache {constants.HF_HUB_CACHE} "
                 f"and no folder {str(path)!r} exists; offline mode is on (offline=True or HF_HUB_OFFLINE=1): download it once with "
-                f"network access, or pass a local folder (zoo models: {sorted(zoo.RECIPES)})"
+                f"network access, or pass a local folder (zoo models: {zoo.names()})"
             ) from None
     try:
         return Path(
@@ -123,7 +123,7 @@ def resolve(name_or_path: str | Path, *, offline: bool | None = None) -> Path:
             f"no folder {str(path)!r} exists and model {name!r} could not be fetched from the "
             f"Hugging Face Hub ({type(e).__name__}: "
             f"{str(e)[:200]}); check the name, your network, or pass a local folder (zoo models: "
-            f"{sorted(zoo.RECIPES)})"
+            f"{zoo.names()})"
         ) from None
 
 

@@ -44,6 +44,12 @@ def load(
         from arithlens.models.imports import convert
 
         return convert(path, source, device=device, **pretrained)
+    if s in zoo.STAND_INS:  # a Hugging Face folder trained here, with its default prompts
+        from arithlens.models.hf import load_pretrained
+
+        entry = zoo.STAND_INS[s]
+        defaults: dict[str, Any] = dict(template=entry.template, task=entry.task)
+        return load_pretrained(zoo.folder(s), device=device, **{**defaults, **pretrained})
     native = s in zoo.RECIPES or (path / "arithlens.json").is_file()
     if native and pretrained:
         raise ArithlensError(
@@ -56,7 +62,7 @@ def load(
     if path.is_dir() and not (path / "config.json").is_file():
         raise ArithlensError(
             f"folder {s!r} holds neither an arithlens checkpoint (arithlens.json) nor a Hugging "
-            f"Face model (config.json); zoo models are {sorted(zoo.RECIPES)}"
+            f"Face model (config.json); zoo models are {zoo.names()}"
         )
     from arithlens.models.hf import load_pretrained
 

@@ -55,7 +55,11 @@ class StandInConfig:
         n_positions: context length.
         window: tokens per training row (documents packed end to end).
         vocab_size: BPE vocabulary size.
-        steps, batch_size, lr, warmup: AdamW training (cosine decay after ``warmup`` steps).
+        steps, batch_size, lr, warmup, weight_decay: AdamW training (cosine decay after
+            ``warmup`` steps).
+        answer_weight: loss weight of the answer tokens (the sums) relative to every other
+            token (operands, words), which are unpredictable and would otherwise dominate the
+            loss.
         n_docs: corpus documents for the tokenizer (training draws fresh ones every step).
         seed: corpus, initialization and order.
     """
@@ -70,6 +74,8 @@ class StandInConfig:
     batch_size: int = 32
     lr: float = 1e-3
     warmup: int = 100
+    weight_decay: float = 0.1
+    answer_weight: float = 4.0
     n_docs: int = 20000
     seed: int = 0
 
@@ -98,15 +104,23 @@ def _pair(rng: np.random.Generator) -> tuple[int, int]:
 def document(rng: np.random.Generator) -> str:
     """One training text: one to four solved problems of one template, a line each (a few-shot
     block), or a sentence with words around the numbers."""
+    return annotated_document(rng)[0]
+
+
+def annotated_document(rng: np.random.Generator) -> tuple[str, list[tuple[int, int]]]:
+    """:func:`document` with the character spans ``(start, end)`` of the answers (the sums)."""
     if rng.random() < 0.15:
         a, b = _pair(rng)
-        return STORY.format(a=a, b=b, c=a + b)
+        head = STORY[: STORY.index("{c}")].format(a=a, b=b)
+        return STORY.format(a=a, b=b, c=a + b), [(len(head), len(head) + len(str(a + b)))]
     template = list(TEMPLATES.values())[int(rng.integers(0, len(TEMPLATES)))]
-    lines = []
-    for _ in range(int(rng.integers(1, 5))):
+    text, spans = "", []
+    for i in range(int(rng.integers(1, 5))):
         a, b = _pair(rng)
-        lines.append(template.format(a=a, b=b) + str(a + b))
-    return "\n".join(lines)
+        text += ("\n" if i else "") + template.format(a=a, b=b)
+        spans.append((len(text), len(text) + len(str(a + b))))
+        text += str(a + b)
+    return text, spans
 
 
 def make_tokenizer(config: StandInConfig) -> Any:
@@ -138,18 +152,38 @@ def make_tokenizer(config: StandInConfig) -> Any:
     )
 
 
-def _batch(tok: Any, rng: np.random.Generator, config: StandInConfig) -> torch.Tensor:
+def _batch(
+    tok: Any, rng: np.random.Generator, config: StandInConfig
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(batch, window)`` ids of documents packed one after another (separated by the end
-    token), as language models are trained."""
+    token), as language models are trained, and whether each token is part of an answer."""
     eos = tok.eos_token_id
     width = config.window
-    rows = []
+    rows, marks = [], []
     for _ in range(config.batch_size):
         ids: list[int] = []
+        answer: list[bool] = []
         while len(ids) < width:
-            ids += tok(document(rng))["input_ids"] + [eos]
+            text, spans = annotated_document(rng)
+            enc = tok(text, return_offsets_mapping=True)
+            ids += enc["input_ids"] + [eos]
+            answer += [any(s <= a < e for s, e in spans) for a, _ in enc["offset_mapping"]]
+            answer.append(False)
         rows.append(ids[:width])
-    return torch.tensor(rows)
+        marks.append(answer[:width])
+    return torch.tensor(rows), torch.tensor(marks)
+
+
+def weighted_loss(
+    logits: torch.Tensor, ids: torch.Tensor, answer: torch.Tensor, answer_weight: float
+) -> torch.Tensor:
+    """Next-token cross-entropy, answer tokens weighted ``answer_weight`` times the rest
+    (a weighted mean over the predicted tokens)."""
+    ce = torch.nn.functional.cross_entropy(
+        logits[:, :-1].flatten(0, 1), ids[:, 1:].flatten(), reduction="none"
+    )
+    w = 1 + (answer_weight - 1) * answer[:, 1:].flatten().float()
+    return (ce * w).sum() / w.sum()
 
 
 def train_stand_in(
@@ -177,7 +211,7 @@ def train_stand_in(
             eos_token_id=tok.eos_token_id,
         )
     )
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
     def rate(step: int) -> float:
         if step < config.warmup:
@@ -191,8 +225,8 @@ def train_stand_in(
     model.train()
     bar = tqdm(range(config.steps), desc="train stand-in", disable=not progress)
     for step in bar:
-        ids = _batch(tok, rng, config)
-        loss = model(input_ids=ids, labels=ids).loss
+        ids, answer = _batch(tok, rng, config)
+        loss = weighted_loss(model(input_ids=ids).logits, ids, answer, config.answer_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -221,8 +255,10 @@ __all__ = [
     "STORY",
     "TEMPLATES",
     "StandInConfig",
+    "annotated_document",
     "document",
     "held_out_pair",
     "make_tokenizer",
     "train_stand_in",
+    "weighted_loss",
 ]

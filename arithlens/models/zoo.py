@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import read_metadata
 from arithlens.models.presets import build_model
+from arithlens.models.stand_in import TEMPLATES as STAND_IN_TEMPLATES
+from arithlens.models.stand_in import StandInConfig
 from arithlens.models.train import TrainConfig, train
 from arithlens.tasks import (
     AnyTask,
@@ -235,13 +238,52 @@ def zoo_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent / "zoo_models"
 
 
+@dataclass(frozen=True, kw_only=True)
+class StandIn:
+    """A Hugging Face model trained here (:mod:`arithlens.models.stand_in`): a plain Hugging
+    Face folder in the zoo, booted like any pretrained LLM.
+
+    Attributes:
+        config: how it is trained.
+        template: the prompt ``al.load(name)`` attaches unless told otherwise.
+        task: the problems its prompts pose.
+        note: one line for the model card.
+    """
+
+    config: StandInConfig
+    template: str
+    task: TaskSpec
+    note: str
+
+
+STAND_INS: dict[str, StandIn] = {
+    "add2-gpt2": StandIn(
+        config=StandInConfig(steps=8000),
+        template=STAND_IN_TEMPLATES["equation"],
+        task=TaskSpec(op="add", n_digits=2, format="plain", pad=False),
+        note="The offline stand-in for a pretrained LLM: a small GPT-2 trained on additions of "
+        "0-99 in four templates (equations, questions, sentences, Q/A; few-shot blocks and words "
+        "around numbers), with its own byte-level BPE that merges digits irregularly.",
+    ),
+}
+"""Hugging Face models trained here, by name: ``al.load(name)`` boots them through the Hugging
+Face path (``TransformerBridge.boot_transformers``) with their default prompts."""
+
+
+def names() -> list[str]:
+    """Every zoo name: arithlens models (:data:`RECIPES`) and Hugging Face stand-ins
+    (:data:`STAND_INS`)."""
+    return sorted([*RECIPES, *STAND_INS])
+
+
 def _check_name(name: str) -> None:
-    if name not in RECIPES:
-        raise ArithlensError(f"zoo model {name!r} is unknown: expected one of {sorted(RECIPES)}")
+    if name not in RECIPES and name not in STAND_INS:
+        raise ArithlensError(f"zoo model {name!r} is unknown: expected one of {names()}")
 
 
 def folder(name: str = DEFAULT) -> Path:
-    """The checkpoint folder of zoo model ``name`` (load it with :func:`arithlens.load`)."""
+    """The folder of zoo model ``name``: an arithlens checkpoint, or for a stand-in a Hugging
+    Face folder (load either with :func:`arithlens.load`)."""
     _check_name(name)
     path = zoo_dir() / name
     if not path.is_dir():
@@ -266,6 +308,19 @@ def list_models() -> pd.DataFrame:
                 built=bool(meta),
                 held_out_exact=final.get("held_out", {}).get("exact_match"),
                 note=r.note,
+            )
+        )
+    for name, s in STAND_INS.items():
+        card = zoo_dir() / name / "card.json"
+        scores = json.loads(card.read_text())["held_out"] if card.is_file() else None
+        rows.append(
+            dict(
+                name=name,
+                task=s.task.name,
+                preset="hf-gpt2",
+                built=(zoo_dir() / name / "config.json").is_file(),
+                held_out_exact=None if scores is None else scores["equation"]["all"],
+                note=s.note,
             )
         )
     return pd.DataFrame(rows)
