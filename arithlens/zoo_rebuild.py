@@ -107,11 +107,14 @@ def stand_in_pairs() -> dict[str, list[tuple[int, int]]]:
     return {k: out[k] for k in sorted(out)}
 
 
-def stand_in_accuracy(model: TransformerBridge) -> dict[str, dict[str, float]]:
+def stand_in_accuracy(
+    model: TransformerBridge, *, bos: bool = False
+) -> dict[str, dict[str, float]]:
     """Held-out exact match of a stand-in (:mod:`arithlens.models.stand_in`) per template and
     operand length, on every operand pair never trained on (:func:`stand_in_pairs`), scored
     teacher-forced (equal to greedy decoding: :func:`arithlens.evaluation.prompt_exact`);
-    ``"all"`` pools every held-out pair.
+    ``"all"`` pools every held-out pair. Prompts are tokenized as ``model.encoder`` writes them
+    (no BOS token), or with ``bos=True`` after the BOS token TransformerBridge prepends.
 
     Example:
         >>> stand_in_accuracy(al.load("add2-gpt2"))["equation"]     # doctest: +SKIP
@@ -119,11 +122,12 @@ def stand_in_accuracy(model: TransformerBridge) -> dict[str, dict[str, float]]:
     """
     out: dict[str, dict[str, float]] = {}
     groups = stand_in_pairs()
+    tok = model.tokenizer if bos else model.encoder.tokenizer
     for name, template in TEMPLATES.items():
         right: dict[str, np.ndarray] = {}
         for key, pairs in groups.items():
             prompts = [template.format(a=a, b=b) for a, b in pairs]
-            right[key] = prompt_exact(model, prompts, [str(a + b) for a, b in pairs])
+            right[key] = prompt_exact(model, prompts, [str(a + b) for a, b in pairs], tok)
         out[name] = {k: float(v.mean()) for k, v in right.items()}
         out[name]["all"] = float(np.concatenate(list(right.values())).mean())
     return out
@@ -149,10 +153,56 @@ def write_stand_in_card(folder: Path, *, entry: StandIn | None = None) -> dict:
     accuracy = stand_in_accuracy(model)
     info = json.loads((folder / "stand_in.json").read_text())
     n = {k: len(v) for k, v in stand_in_pairs().items()}
-    card = dict(held_out=accuracy, n={**n, "all": sum(n.values())}, trained=info)
+    after_bos = stand_in_accuracy(model, bos=True)
+    card = dict(
+        held_out=accuracy,
+        held_out_after_bos={t: v["all"] for t, v in after_bos.items()},
+        n={**n, "all": sum(n.values())},
+        trained=info,
+        findings=stand_in_findings(model),
+    )
     write_text(folder / "card.json", json.dumps(card, indent=1))
     write_text(folder / "README.md", _stand_in_card(folder.name, card, entry))
     return card
+
+
+def stand_in_findings(model: TransformerBridge, n_pairs: int = 64, n_probe: int = 1500) -> dict:
+    """What the LLM analyses find on a stand-in (prompts of its default template): how its
+    tokenizer writes numbers; the key heads of a.units pairs (path patching to the logits) and
+    their normalized faithfulness (every other head mean-ablated); linear probes at '=' for the
+    units carry and the answer's units digit, best over the blocks, against the majority class
+    and the same architecture with random weights."""
+    from arithlens.circuits import faithfulness, key_heads
+    from arithlens.probes import fit
+    from arithlens.tokens.numbers import tokenization_summary
+
+    batch = model.encoder.pairs(n_pairs, change="a.units")
+    kh = key_heads(model, batch, share=0.8, progress=False)
+    circuit = kh.heads[: kh.n_for_share]
+    f = faithfulness(model, batch, circuit)
+    probes = {}
+    for target in ("carry.tens", "answer.units"):
+        res = fit(model, target, n=n_probe, controls=("majority", "random_init"), progress=False)
+        eq = next(i for i, label in enumerate(res.pos_labels) if label.endswith(":="))
+        probes[target] = dict(
+            at="=",
+            trained=float(res.score[0, 1:, eq].max()),
+            random_weights=float(res.random_init[0, 1:, eq].max()),
+            majority=float(res.majority[0]),
+        )
+    return dict(
+        tokenization=tokenization_summary(model.encoder.tokenizer),
+        key_heads=dict(
+            change="a.units",
+            n_pairs=n_pairs,
+            heads_for_80pct=kh.n_for_share,
+            n_heads=model.cfg.n_layers * model.cfg.n_heads,
+            heads=[f"L{layer}H{h}" for layer, h in circuit],
+            faithfulness_normalized=f.normalized,
+            faithfulness_ratio=f.ratio,
+        ),
+        probes=probes,
+    )
 
 
 _COLUMN = {"1": "1 digit", "2": "2 digits", "mixed": "1 and 2 digits", "all": "all"}
@@ -162,7 +212,9 @@ def _stand_in_card(name: str, card: dict, entry: StandIn | None) -> str:
     c, info = card["trained"]["config"], card["trained"]
     keys = list(card["n"])
     rows = [
-        f"| `{TEMPLATES[t]!r}` | " + " | ".join(f"{acc[k]:.3f}" for k in keys) + " |"
+        f"| `{TEMPLATES[t]!r}` | "
+        + " | ".join(f"{acc[k]:.3f}" for k in keys)
+        + f" | {card['held_out_after_bos'][t]:.3f} |"
         for t, acc in card["held_out"].items()
     ]
     template = entry.template if entry else TEMPLATES["equation"]
@@ -180,14 +232,40 @@ def _stand_in_card(name: str, card: dict, entry: StandIn | None) -> str:
         f"(documents packed), lr {c['lr']}, seed {c['seed']}; final loss "
         f"{info['final_loss']:.3f}; {info['wall_s']:.0f} s",
         "- held-out set: every operand pair never trained on (`held_out_pair`: a tenth of all "
-        "pairs of 0-99, by a hash of the pair), in each template, each prompt after the "
-        "end-of-text token (as a document starts in training); exact match teacher-forced, "
-        "the number ended by a non-digit (equal to greedy decoding)",
+        "pairs of 0-99, by a hash of the pair), in each template, tokenized as `model.encoder` "
+        "writes prompts (no BOS; the last column: after the BOS token TransformerBridge "
+        "prepends by default); exact match teacher-forced, the number ended by a non-digit "
+        "(equal to greedy decoding)",
         "",
-        "| template | " + " | ".join(_COLUMN.get(k, k) + f" ({card['n'][k]})" for k in keys) + " |",
-        "|---|" + "---|" * len(keys),
+        "| template | "
+        + " | ".join(_COLUMN.get(k, k) + f" ({card['n'][k]})" for k in keys)
+        + " | all, after BOS |",
+        "|---|" + "---|" * (len(keys) + 1),
         *rows,
         "",
+        *_findings_lines(card.get("findings")),
         f"Rebuild with `arithlens zoo rebuild --only {name}`." if entry else "",
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _findings_lines(f: dict | None) -> list[str]:
+    if not f:
+        return []
+    t, k = f["tokenization"], f["key_heads"]
+    lines = [
+        "Findings (prompts `{a}+{b}=` of two 2-digit operands):",
+        "",
+        f"- numbers are written `{t['scheme']}` (up to {t['max_digits_per_token']} digits per "
+        f"token; mean tokens by digits {t['tokens_by_digits']})",
+        f"- {k['heads_for_80pct']} of {k['n_heads']} heads carry 80% of the path-patching effect "
+        f"of changing a's units ({', '.join(k['heads'])}); with every other head mean-ablated "
+        f"they keep {k['faithfulness_normalized']:.2f} of it (normalized faithfulness)",
+    ]
+    for target, p in f["probes"].items():
+        lines.append(
+            f"- a linear probe for `{target}` at '=' (best block): {p['trained']:.2f}; the "
+            f"majority class {p['majority']:.2f}; the same architecture with random weights "
+            f"{p['random_weights']:.2f}"
+        )
+    return [*lines, ""]

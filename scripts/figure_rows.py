@@ -33,7 +33,9 @@ WHAT = {
     "paper learns the end digits first and the middle ones last.",
     "key_heads": "Zhang et al. 2024: cumulative share of the path-patching effect (Wang et al.'s "
     "variant: other heads frozen, MLPs recomputed) by the top-k heads; the paper's \"under 5% of "
-    'heads" is about 7B LLMs (pass one with `--model`).',
+    "heads\" is about 7B LLMs (pass one with `--model`); the zoo's Hugging Face stand-in "
+    "add2-gpt2 (16 heads) is ranked beside the arithmetic models, and precise fine-tuning of its "
+    "key heads on a template it never saw is set against full fine-tuning.",
     "length_generalization": "Shen et al. 2023 / McLeish et al. 2024 / Ruoss et al. 2023: exact "
     "match by operand length of the four add1to8 zoo models (Abacus / position-coupling ids, "
     "randomized positions, NoPE, learned absolute positions), all trained on operands of 1-8 "
@@ -158,6 +160,17 @@ def _key_heads(n: dict) -> str:
             for m, v in n["faithfulness_top5"].items()
         )
         text += f"; normalized faithfulness of the top five heads {faith}"
+    if "faithfulness_80pct" in n:
+        text += f"; of the heads for 80% {_r(n['faithfulness_80pct'], 2)}"
+    if "precise_sft" in n:
+        p = n["precise_sft"]
+        text += (
+            f"; precise fine-tuning of add2-gpt2's key heads {' '.join(p['heads'])} on the unseen "
+            f"template `{p['template']}`: {p['before']:.2f} -> {p['precise']['after']:.2f} (full "
+            f"{p['full']['after']:.2f}), trained templates lose {p['precise']['trained_templates_lost']:.2f} "
+            f"(full {p['full']['trained_templates_lost']:.2f}), control KL "
+            f"{p['precise']['control_kl']:.2f} (full {p['full']['control_kl']:.2f})"
+        )
     return text
 
 
@@ -237,7 +250,8 @@ PAPER = {
     "head_patching": "-",
     "carry_probes": "-",
     "mul_digits": "ends first, middle digits last",
-    "key_heads": "< 5% of heads in 7B LLMs",
+    "key_heads": "< 5% of heads in 7B LLMs; ~6 heads for +, faithfulness ~0.96 on Llama3-8B "
+    "(Nikankin et al.); precise fine-tuning keeps general ability, full harms it",
     "length_generalization": "Abacus: trained on 20 digits, 99% at 100; standard positions "
     "fail 2 digits past training; sorting trained on <= 20: < 1% at 100 without the hint, "
     "> 92% with it",

@@ -237,3 +237,34 @@ def test_zoo_rebuild_trains_scores_and_saves_a_recipe(tmp_path, monkeypatch, cap
     assert f"add3-2L: held-out exact match {held:.4f}" in capsys.readouterr().out
     assert "a two-step test recipe" in (tmp_path / "add3-2L" / "README.md").read_text()
     assert model.task == recipe.task and model.spec.n_layers == 1
+
+
+def test_zoo_rebuild_trains_and_cards_the_hugging_face_stand_in(tmp_path, monkeypatch, capsys):
+    # a three-step stand-in: the command trains it, scores every held-out pair per template,
+    # measures its findings and writes a Hugging Face folder with its card
+    import dataclasses
+
+    from arithlens.models import loading, zoo
+    from arithlens.models.stand_in import StandInConfig
+
+    tiny = StandInConfig(n_layer=1, n_head=2, n_embd=16, window=32, vocab_size=300, steps=3)
+    tiny = dataclasses.replace(tiny, batch_size=2, n_docs=400)
+    entry = dataclasses.replace(zoo.STAND_INS["add2-gpt2"], config=tiny)
+    monkeypatch.setitem(zoo.STAND_INS, "add2-gpt2", entry)
+    assert main(["zoo", "rebuild", "--only", "add2-gpt2", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "add2-gpt2"
+    card = json.loads((folder / "card.json").read_text())
+    line = f"add2-gpt2: held-out exact match {card['held_out']['equation']['all']:.4f}"
+    assert line in capsys.readouterr().out
+    assert card["n"]["all"] == sum(card["n"][k] for k in ("1", "2", "mixed"))
+    assert card["trained"]["config"]["steps"] == 3 and set(card["held_out"]) == {
+        "equation",
+        "question",
+        "sentence",
+        "qa",
+    }
+    assert card["findings"]["key_heads"]["n_heads"] == 2
+    readme = (folder / "README.md").read_text()
+    assert entry.note in readme and "zoo rebuild --only add2-gpt2" in readme
+    model = loading.load(folder)  # a plain Hugging Face folder
+    assert model.cfg.n_layers == 1 and not (folder / "arithlens.json").exists()

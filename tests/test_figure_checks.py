@@ -183,6 +183,34 @@ CASES = [
         [("heads_for_80pct/add5-2L", 8)],
     ),
     (
+        "key_heads",
+        2,
+        dict(
+            fraction_for_80pct={"add2-gpt2": 0.375},
+            faithfulness_80pct={"add2-gpt2": 0.9},
+        ),
+        [  # the effect spread over most heads; few heads that do not keep it
+            ("fraction_for_80pct/add2-gpt2", 0.75),
+            ("faithfulness_80pct/add2-gpt2", 0.4),
+        ],
+    ),
+    (
+        "key_heads",
+        3,
+        dict(
+            precise_sft=dict(
+                before=0.13,
+                precise=dict(after=0.92, trained_templates_lost=0.12, control_kl=0.7),
+                full=dict(after=0.83, trained_templates_lost=0.18, control_kl=2.3),
+            )
+        ),
+        [  # the template not learned; the rest harmed more than by full tuning; drift larger
+            ("precise_sft/precise/after", 0.4),
+            ("precise_sft/precise/trained_templates_lost", 0.3),
+            ("precise_sft/precise/control_kl", 3.0),
+        ],
+    ),
+    (
         "mul_digits",
         0,
         dict(

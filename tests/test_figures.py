@@ -230,6 +230,8 @@ def test_interrupted_run_keeps_finished_figures(tmp_path, monkeypatch):
 
 
 def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path):
+    from arithlens.figures.key_heads import MODELS
+
     # `--model` on a Hugging Face folder (a tiny local GPT-2; the Hub is offline in tests): the
     # pretrained model is ranked beside the zoo models with the same path patching.
     ckpt = al.llm.toy_checkpoint(tmp_path / "toy-gpt2", arch="gpt2")
@@ -238,9 +240,7 @@ def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path):
     info = load(tmp_path / "figs", "key_heads")
     # random weights: checks may fail, and the exit code says exactly whether any did
     assert code == (0 if all(info["checks"].values()) else 1)
-    extra = [
-        m for m in info["numbers"]["heads_for_80pct"] if m not in ("add3-1L", "add3-2L", "add5-2L")
-    ]
+    extra = [m for m in info["numbers"]["heads_for_80pct"] if m not in MODELS]
     assert len(extra) == 1
     n = info["numbers"]["heads_for_80pct"][extra[0]]
     # the count is where the plotted cumulative share first reaches 80%

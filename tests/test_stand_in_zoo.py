@@ -18,13 +18,11 @@ from arithlens.models.hf import random_init
 from arithlens.models.stand_in import TEMPLATES, held_out_pair
 
 NAME = "add2-gpt2"
-KEY_HEADS, FAITHFUL = 7, 0.8
+KEY_HEADS, FAITHFUL = 8, 0.8
 """At most this many of the 16 heads reach 80% of the path-patching effect, and they keep this
 share of the logit difference (normalized faithfulness)."""
 CONTROLS = ("majority", "random_init")
-WEAK = "{a} + {b} = "
-"""A template the stand-in never saw in training (spaces around the signs)."""
-FLOORS = {"equation": 0.25, "question": 0.45, "sentence": 0.35, "qa": 0.4}
+FLOORS = {"equation": 0.8, "question": 0.88, "sentence": 0.88, "qa": 0.88}
 """Held-out exact match over every held-out pair, a little under the card's."""
 
 
@@ -38,14 +36,14 @@ def card():
     return json.loads((zoo.folder(NAME) / "card.json").read_text())
 
 
-def _greedy_exact(hf, prompts: list[str], answers: list[str]) -> np.ndarray:
+def _greedy_exact(hf, prompts: list[str], answers: list[str], bos: bool = False) -> np.ndarray:
     """Plain transformers, no arithlens code: greedy decoding, one prompt length at a time;
-    right when the digits written first are the answer (and then a non-digit). Each prompt
-    starts with the end-of-text token, as the card's prompts do."""
+    right when the digits written first are the answer (and then a non-digit); ``bos``: each
+    prompt after the end-of-text token."""
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(zoo.folder(NAME))
-    ids = [[tok.bos_token_id, *tok(p)["input_ids"]] for p in prompts]  # as after a document
+    ids = [[tok.bos_token_id] * bos + tok(p)["input_ids"] for p in prompts]
     out = np.zeros(len(prompts), dtype=bool)
     for width in sorted({len(i) for i in ids}):
         rows = [k for k, i in enumerate(ids) if len(i) == width]
@@ -103,6 +101,9 @@ def test_the_card_is_re_measured_by_an_independent_greedy_decoder(card):
             q = float(exact[rows].mean())
             assert abs(card["held_out"][name][key] - q) <= 0.02, (name, key, q)
         assert float(exact.mean()) > FLOORS[name], (name, float(exact.mean()))
+        after_bos = float(_greedy_exact(hf, prompts, answers, bos=True).mean())
+        assert abs(card["held_out_after_bos"][name] - after_bos) <= 0.02, (name, after_bos)
+        assert after_bos > FLOORS[name]
         assert _greedy_exact(untrained, prompts, answers).mean() < 0.05
 
 
@@ -142,35 +143,18 @@ def test_probes_at_the_equals_sign_against_random_weights(model):
     )
 
 
-def test_precise_finetuning_teaches_a_new_template_and_moves_the_rest_less(model):
-    """A template the model never saw (``WEAK``, near 0), fine-tuned on its three key heads
-    alone: held-out accuracy rises far; the four trained templates lose less than under full
-    fine-tuning from the same start, and predictions on other text move less."""
-    tuned = al.load(NAME, template=WEAK)
-    batch = tuned.encoder.pairs(64, change="a.units")
-    heads = al.llm.key_heads(tuned, batch, share=0.8, progress=False).heads[:3]
-    problems = tuned.encoder.sample(300, seed=11)
-    tokenizer = tuned.encoder.tokenizer
-    others = {
-        t: al.llm.PromptBuilder(tokenizer, tuned.task, template=TEMPLATES[t]).encode(problems)
-        for t in TEMPLATES
-    }
-    res = al.llm.compare_finetuning(
-        tuned,
-        [f"L{layer}.H{h}" for layer, h in heads],
-        steps=100,
-        lr=3e-4,
-        n_train=2000,
-        n_test=300,
-        others=others,
-        progress=False,
-    ).set_index("method")
-    precise, full = res.loc["precise"], res.loc["full"]
-    assert precise.accuracy_before < 0.3 and precise.accuracy_after > precise.accuracy_before + 0.5
+def test_precise_finetuning_teaches_a_new_template_and_moves_the_rest_less():
+    """A template the model never saw (near 0), fine-tuned on its three key heads alone (the
+    key_heads figure's run): held-out accuracy rises far; the four trained templates (all above
+    0.9 before) lose less than under full fine-tuning from the same start, and predictions on
+    other tokens move less."""
+    from arithlens.figures.base import Context
+    from arithlens.figures.key_heads import precise_sft
 
-    def lost(row) -> float:
-        return float(np.mean([row[f"{t}_before"] - row[f"{t}_after"] for t in TEMPLATES]))
-
-    assert min(precise[f"{t}_before"] for t in TEMPLATES) > 0.9  # the trained templates
-    assert lost(precise) < lost(full), res.T
-    assert precise.control_kl < full.control_kl / 1.5, res.T
+    p = precise_sft(64, Context(quick=True, progress=False))
+    assert p["template"] not in TEMPLATES.values()
+    assert p["before"] < 0.3 and p["precise"]["after"] > p["before"] + 0.5, p
+    assert min(p["trained_templates_before"].values()) > 0.9
+    assert p["precise"]["trained_templates_lost"] < p["full"]["trained_templates_lost"], p
+    assert p["precise"]["control_kl"] < p["full"]["control_kl"] / 1.5, p
+    assert p["precise"]["trained_weights"] < p["full"]["trained_weights"] / 10

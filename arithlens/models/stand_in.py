@@ -156,13 +156,15 @@ def _batch(
     tok: Any, rng: np.random.Generator, config: StandInConfig
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(batch, window)`` ids of documents packed one after another (separated by the end
-    token), as language models are trained, and whether each token is part of an answer."""
+    token), as language models are trained, and whether each token is part of an answer. Half
+    of the rows open with the end token, so a prompt reads the same with or without the BOS
+    token that TransformerBridge prepends by default."""
     eos = tok.eos_token_id
     width = config.window
     rows, marks = [], []
     for _ in range(config.batch_size):
-        ids: list[int] = []
-        answer: list[bool] = []
+        ids: list[int] = [eos] if rng.random() < 0.5 else []
+        answer: list[bool] = [False] * len(ids)
         while len(ids) < width:
             text, spans = annotated_document(rng)
             enc = tok(text, return_offsets_mapping=True)
