@@ -137,9 +137,27 @@ def test_run_returns_each_figures_check_statuses(tmp_path, monkeypatch, capsys):
     assert al.figures.Context().seeds == (0, 1, 2)  # full mode: three
 
 
+def _canned_precise_sft(monkeypatch) -> None:
+    """The key_heads figure without its fine-tuning runs (measured by
+    tests/test_stand_in_zoo.py and by the full figure run above): canned numbers."""
+    import arithlens.figures.key_heads as kh
+
+    tuned = dict(trained_templates_lost=0.1, control_kl=1.0)
+    canned = dict(
+        template=kh.UNSEEN,
+        heads=["L2H1"],
+        before=0.1,
+        precise={**tuned, "after": 0.9},
+        full={**tuned, "after": 0.8, "trained_templates_lost": 0.2, "control_kl": 8.0},
+    )
+    monkeypatch.setattr(kh, "precise_sft", lambda n, ctx: canned)
+
+
 def test_recheck_reevaluates_changed_checks_on_the_saved_numbers(tmp_path, monkeypatch):
     import arithlens.figures.key_heads as kh
     from arithlens.figures.base import Check
+
+    _canned_precise_sft(monkeypatch)
 
     first = al.figures.run(tmp_path, "key_heads", quick=True, progress=False)["key_heads"]
     assert first.passed
@@ -229,8 +247,10 @@ def test_interrupted_run_keeps_finished_figures(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path):
+def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path, monkeypatch):
     from arithlens.figures.key_heads import MODELS
+
+    _canned_precise_sft(monkeypatch)
 
     # `--model` on a Hugging Face folder (a tiny local GPT-2; the Hub is offline in tests): the
     # pretrained model is ranked beside the zoo models with the same path patching.

@@ -158,3 +158,21 @@ def test_precise_finetuning_teaches_a_new_template_and_moves_the_rest_less():
     assert p["precise"]["trained_templates_lost"] < p["full"]["trained_templates_lost"], p
     assert p["precise"]["control_kl"] < p["full"]["control_kl"] / 1.5, p
     assert p["precise"]["trained_weights"] < p["full"]["trained_weights"] / 10
+
+
+def test_activation_patching_and_the_widgets_run_on_the_stand_in(model, pairs):
+    """Activation patching through the bridge agrees with path patching on where the effect
+    is (its strongest head is a key head, and it is far above the weakest); the explorers open
+    on the Hugging Face model."""
+    act = al.patching.activation_patch(
+        model, pairs, "z", by=("layer", "head"), metric="logit_diff", progress=False
+    )
+    effect = act.effect().abs()
+    kh = al.llm.key_heads(model, pairs, share=0.8, progress=False)
+    strongest = divmod(int(effect.argmax()), model.cfg.n_heads)
+    assert strongest in kh.heads[: kh.n_for_share], (strongest, kh.heads)
+    assert float(effect.max()) > 5 * float(effect.min())
+    px = al.widgets.PatchingExplorer(model, n=8, granularity="heads")
+    assert np.array(px.heatmap.data[0].z).shape == (model.cfg.n_layers, model.cfg.n_heads)
+    pe = al.widgets.ProblemExplorer(model, "23+45")
+    assert pe.error is None and pe.problem == "23+45"
