@@ -42,7 +42,7 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     if name in STAND_INS:
         s = STAND_INS[name]
         folder = build_stand_in((out or zoo_dir()) / name, s.config, progress=progress, entry=s)
-        return load_pretrained(folder, template=s.template, task=s.task)
+        return load_pretrained(folder, **s.prompts())
     r = RECIPES[name]
     model = r.train(progress=progress)
     test = held_out(r.task, r.config)

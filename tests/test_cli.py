@@ -245,11 +245,9 @@ def test_zoo_rebuild_trains_and_cards_the_hugging_face_stand_in(tmp_path, monkey
     import dataclasses
 
     from arithlens.models import loading, zoo
-    from arithlens.models.stand_in import StandInConfig
+    from tests.test_stand_in import SMALL
 
-    tiny = StandInConfig(n_layer=1, n_head=2, n_embd=16, window=32, vocab_size=300, steps=3)
-    tiny = dataclasses.replace(tiny, batch_size=2, n_docs=400)
-    entry = dataclasses.replace(zoo.STAND_INS["add2-gpt2"], config=tiny)
+    entry = dataclasses.replace(zoo.STAND_INS["add2-gpt2"], config=SMALL)
     monkeypatch.setitem(zoo.STAND_INS, "add2-gpt2", entry)
     assert main(["zoo", "rebuild", "--only", "add2-gpt2", "--out", str(tmp_path)]) == 0
     folder = tmp_path / "add2-gpt2"

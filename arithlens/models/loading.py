@@ -47,9 +47,8 @@ def load(
     if s in zoo.STAND_INS:  # a Hugging Face folder trained here, with its default prompts
         from arithlens.models.hf import load_pretrained
 
-        entry = zoo.STAND_INS[s]
-        defaults: dict[str, Any] = dict(template=entry.template, task=entry.task)
-        return load_pretrained(zoo.folder(s), device=device, **{**defaults, **pretrained})
+        options = {**zoo.STAND_INS[s].prompts(), **pretrained}
+        return load_pretrained(zoo.folder(s), device=device, **options)
     native = s in zoo.RECIPES or (path / "arithlens.json").is_file()
     if native and pretrained:
         raise ArithlensError(

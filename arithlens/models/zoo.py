@@ -255,6 +255,10 @@ class StandIn:
     task: TaskSpec
     note: str
 
+    def prompts(self) -> dict[str, Any]:
+        """The prompt options it loads with unless told otherwise (``template``, ``task``)."""
+        return dict(template=self.template, task=self.task)
+
 
 STAND_INS: dict[str, StandIn] = {
     "add2-gpt2": StandIn(
