@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from arithlens.errors import ArithlensError
 
@@ -42,7 +42,7 @@ class FamilyRecord:
         True
     """
 
-    family: str = ""
+    family: ClassVar[str] = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]

@@ -2,8 +2,9 @@
 
 :class:`Saveable` gives a frozen dataclass ``save(folder)`` and ``load(folder)``: every
 ``torch.Tensor`` or ``numpy`` array field goes to ``result.safetensors`` (arrays come back as
-arrays of the same dtype), so does a field holding a ``dict`` of tensors (non-empty), a
-:class:`~arithlens.tasks.Problems` field as its operand digits and task, and every other field to
+arrays of the same dtype), so does a field holding a ``dict`` of tensors (non-empty); problems of
+any family (a :class:`~arithlens.tasks.ProblemSet`) go to JSON as their ``to_record()``, and every
+other field to
 ``result.json`` (a field annotated ``tuple[...]`` comes back as a tuple; tuples nested inside
 other values come back as lists unless the class restores them in ``__post_init__``). Written atomically, like every arithlens folder.
 
@@ -24,7 +25,7 @@ from safetensors.torch import load_file, save_file
 
 from arithlens._atomic import write_dir
 from arithlens.errors import ArithlensError
-from arithlens.tasks import NumeracyProblems, NumeracySpec, Problems, TaskSpec
+from arithlens.tasks import ProblemSet, problems_from_record
 
 S = TypeVar("S", bound="Saveable")
 
@@ -54,7 +55,7 @@ class Saveable:
         info: dict[str, Any] = {
             "class": type(self).__name__,
             "numpy": [],
-            "problems": {},
+            "problem_sets": {},
             "tensor_dicts": [],
         }
         fields: dict[str, Any] = {}
@@ -68,15 +69,8 @@ class Saveable:
             elif _tensor_dict(value):
                 arrays |= {f"{f.name}.{k}": v.detach().cpu().contiguous() for k, v in value.items()}
                 info["tensor_dicts"].append(f.name)
-            elif isinstance(value, NumeracyProblems):  # operands are short texts: JSON
-                info.setdefault("numeracy", {})[f.name] = {
-                    "task": value.task.to_dict(),
-                    "operands": [list(o) for o in value.operands],
-                }
-            elif isinstance(value, Problems):
-                arrays[f"{f.name}.a"] = torch.from_numpy(np.ascontiguousarray(value.a))
-                arrays[f"{f.name}.b"] = torch.from_numpy(np.ascontiguousarray(value.b))
-                info["problems"][f.name] = value.task.to_dict()
+            elif isinstance(value, ProblemSet):  # problems of any family: JSON records
+                info["problem_sets"][f.name] = value.to_record()
             else:
                 fields[f.name] = value
         info["fields"] = fields
@@ -97,12 +91,13 @@ class Saveable:
                 f"{folder} holds a {info.get('class')!r}: expected a saved {cls.__name__}"
             )
         values: dict[str, Any] = dict(info["fields"])
-        for name, task in info["problems"].items():
+        for name, record in info.get("problem_sets", {}).items():
+            values[name] = problems_from_record(record)
+        for name, task in info.get("problems", {}).items():  # folders of arithlens <= 0.1.0
             a, b = arrays.pop(f"{name}.a").numpy(), arrays.pop(f"{name}.b").numpy()
-            values[name] = Problems(TaskSpec(**task), a, b)
-        for name, saved in info.get("numeracy", {}).items():
-            ops = [tuple(o) for o in saved["operands"]]
-            values[name] = NumeracyProblems(NumeracySpec.from_dict(saved["task"]), ops)
+            values[name] = problems_from_record({"task": task, "a": a, "b": b})
+        for name, saved in info.get("numeracy", {}).items():  # likewise
+            values[name] = problems_from_record(saved)
         for name in info.get("tensor_dicts", []):
             prefix = f"{name}."
             values[name] = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}

@@ -15,8 +15,8 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
 from arithlens.models import sites
+from arithlens.models.contract import check_task
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import check_task
 
 
 @torch.no_grad()

@@ -108,12 +108,11 @@ def _cmd_convert(a: argparse.Namespace) -> int:
 
 def _cmd_train(a: argparse.Namespace) -> int:
     from arithlens.models import TrainConfig, build_model, save, train
-    from arithlens.tasks import TaskSpec
+    from arithlens.tasks import has
 
     task = _task(a)
-    sorting = not isinstance(task, TaskSpec)
     cfg = TrainConfig(
-        cascade_fraction=0 if sorting or task.mixed else 0.25,
+        cascade_fraction=0.25 if has(task, "carries") and not task.mixed else 0,
         hint=a.hint,
         hint_fraction=a.hint_fraction,
         steps=a.steps,
@@ -127,7 +126,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
     )
     check_writable(a.out, "checkpoint folder")
     n_ctx = a.n_ctx
-    if n_ctx is None and sorting and a.hint:
+    if n_ctx is None and a.hint:
         n_ctx = task.text_length(hint=True)
     model = build_model(
         a.preset,
@@ -148,18 +147,18 @@ def _cmd_train(a: argparse.Namespace) -> int:
 def _cmd_eval(a: argparse.Namespace) -> int:
     from arithlens.evaluation import evaluate, text_scores
     from arithlens.models.loading import load
-    from arithlens.tasks import TaskSpec, sample_text
+    from arithlens.tasks import has, sample_problems
 
     if a.out:
         check_writable(a.out)
     model = load(a.model)
     task = model.task
-    if not isinstance(task, TaskSpec):  # sorters, numeracy: exact match on their distribution
+    if not has(task, "digits"):  # sorters, numeracy: exact match on their distribution
         if a.out:
             raise ArithlensError(
                 f"--out reports are for arithmetic models; {task.name} prints a summary"
             )
-        _, exact = text_scores(model, sample_text(task, a.n, a.seed))
+        _, exact = text_scores(model, sample_problems(task, a.n, a.seed))
         print(json.dumps({"exact_match": float(exact.mean()), "n": a.n}, indent=1))
         return 0
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)
@@ -230,8 +229,8 @@ def _llm_options(p: argparse.ArgumentParser) -> None:
 
 def _cmd_patch(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
+    from arithlens.models.contract import encoder_of
     from arithlens.patching import activation_patch
-    from arithlens.tokens.encoders import encoder_of
 
     check_writable(a.out)
     if a.resume_dir:

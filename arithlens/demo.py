@@ -27,11 +27,11 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._atomic import write_text
 from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.lens import trace
+from arithlens.models.contract import encoder_of
 from arithlens.patching import activation_patch
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
 from arithlens.report import write_report
-from arithlens.tokens.encoders import encoder_of
 
 
 def _minimal_pairs(model: TransformerBridge, n: int, seed: int) -> tuple[dict, go.Figure]:

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
@@ -33,15 +34,13 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Strategy
-from arithlens.contract import any_task_of, task_of
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models.contract import any_task_of, arithmetic_encoder, check_task, task_of
 from arithlens.models.run import check_fits, forward_chunked, greedy_complete, teacher_forced
 from arithlens.tasks import (
     CLASS_NAMES,
     AnyTask,
-    NumeracySpec,
     Problems,
-    SortSpec,
     TaskSpec,
     TextProblems,
     TextTask,
@@ -50,15 +49,16 @@ from arithlens.tasks import (
     cascade_class,
     digit_class,
     false_cascades,
+    has,
     max_length,
     place_name,
+    require,
     sample,
-    sample_numeracy,
-    sample_text,
+    sample_problems,
 )
 from arithlens.tasks.numeracy import labels as numeracy_labels
 from arithlens.tasks.spec import HINTS
-from arithlens.tokens.encoders import CharEncoder, arithmetic_encoder, check_task
+from arithlens.tokens.encoders import CharEncoder
 from arithlens.tokens.tokenizer import TokenBatch, encode
 
 
@@ -79,8 +79,7 @@ def _greedy(
     model: TransformerBridge, batch: TokenBatch, truth: np.ndarray, any_width: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     task = batch.problems.task
-    if not isinstance(task, TaskSpec):
-        raise ArithlensError(f"greedy decoding reads arithmetic answers: {task.name} sorts")
+    require(task, "digits", "greedy decoding")
     completions = greedy_complete(model, batch, any_width=any_width)
     texts = [t[int(p) :].rstrip(".") for t, p in zip(batch.texts, batch.prompt_len)]
     digits = np.full(truth.shape, -1, dtype=np.int64)
@@ -297,25 +296,33 @@ def length_generalization(
         >>> length_generalization(model, [4, 8, 12], n=500)[["n_digits", "exact_match"]]  # doctest: +SKIP
     """
     task = any_task_of(model)
-    if not isinstance(task, TaskSpec):
-        return _text_lengths(model, task, digits, n=n, seed=seed)
-    lo = task.min_digits if task.min_digits is not None else task.n_digits
+    key = task.width_name
+    score: Callable[..., tuple[dict, dict]] = _digit_row if has(task, "digits") else _text_row
     rows = []
     for d in digits:
-        other = task.at_width(check_int("n_digits", d, minimum=1))
-        _check_context(model, other, f"n_digits={d}")
-        res = evaluate(model, sample(other, n, seed), any_width=True)
-        per = res.per_digit()
-        rows.append(
-            dict(
-                n_digits=d,
-                exact_match=res.exact_match,
-                digit_accuracy=float(per.mean()),
-                trained=lo <= d <= task.n_digits,
-                **per.to_dict(),
-            )
-        )
+        other = task.at_width(check_int(key, d, minimum=1))
+        _check_context(model, other, f"{key}={d}")
+        main, extra = score(model, other, n, seed)
+        rows.append({key: d, **main, "trained": task.trained_at(d), **extra})
     return pd.DataFrame(rows)
+
+
+def _digit_row(model: TransformerBridge, task: TaskSpec, n: int, seed: int) -> tuple[dict, dict]:
+    """Exact match and digit accuracy (and per-digit accuracy) by greedy decoding."""
+    res = evaluate(model, sample(task, n, seed), any_width=True)
+    per = res.per_digit()
+    return dict(exact_match=res.exact_match, digit_accuracy=float(per.mean())), per.to_dict()
+
+
+def _text_row(model: TransformerBridge, task: TextTask, n: int, seed: int) -> tuple[dict, dict]:
+    """Exact match and element accuracy of texts (sorting: sequences of exactly the width;
+    numeracy: numbers of up to the width)."""
+    problems = sample_problems(task, n, seed)
+    correct, exact = text_scores(model, problems)
+    present = (encode(problems).answer_pos >= 0).numpy()
+    return dict(
+        exact_match=float(exact.mean()), element_accuracy=float(correct[present].mean())
+    ), {}
 
 
 def _check_context(model: TransformerBridge, task: AnyTask, what: str) -> None:
@@ -325,33 +332,6 @@ def _check_context(model: TransformerBridge, task: AnyTask, what: str) -> None:
             f"{what} needs {need} tokens but the model's context is n_ctx={model.cfg.n_ctx}: "
             f"build it with n_ctx >= {need}"
         )
-
-
-def _text_lengths(
-    model: TransformerBridge, task: TextTask, lengths: list[int], *, n: int, seed: int
-) -> pd.DataFrame:
-    """Sorters: sequences of exactly each length; numeracy: numbers of up to each width."""
-    key = "length" if isinstance(task, SortSpec) else "n_digits"
-    rows = []
-    for length in lengths:
-        other = task.at_width(check_int(key, length, minimum=1))
-        _check_context(model, other, f"{key}={length}")
-        problems = sample_text(other, n, seed)
-        correct, exact = text_scores(model, problems)
-        present = (encode(problems).answer_pos >= 0).numpy()
-        if isinstance(task, SortSpec):
-            trained = task.min_len <= length <= task.max_len
-        else:
-            trained = length <= task.n_digits
-        rows.append(
-            {
-                key: length,
-                "exact_match": float(exact.mean()),
-                "element_accuracy": float(correct[present].mean()),
-                "trained": trained,
-            }
-        )
-    return pd.DataFrame(rows)
 
 
 @torch.no_grad()
@@ -368,7 +348,8 @@ def text_scores(
         >>> correct, exact = text_scores(model, sample_sequences(model.task.at_width(20), 500))  # doctest: +SKIP
     """
     task = any_task_of(model)
-    if isinstance(task, TaskSpec) or not task.same_but_width(seqs.task):
+    require(task, "texts", "text_scores")
+    if not task.same_but_width(seqs.task):
         raise ArithlensError(
             f"problems of {seqs.task.name} do not match the model's task {task.name}: expected "
             "a sorting or numeracy model of the same task (any length)"
@@ -475,13 +456,9 @@ def accuracy_by_label(
         >>> accuracy_by_label(al.load("max-float3.3-2L"), "place")   # doctest: +SKIP
     """
     task = any_task_of(model)
-    if not isinstance(task, NumeracySpec):
-        raise ArithlensError(
-            f"model solves {task.name}: accuracy by label is for numeracy models (arithmetic "
-            "models: evaluate(...).by_carry / by_cascade)"
-        )
+    require(task, "decision", "accuracy by label (arithmetic: evaluate(...).by_carry)")
     if problems is None:
-        problems = sample_numeracy(task, check_int("n", n, minimum=1), seed)
+        problems = sample_problems(task, check_int("n", n, minimum=1), seed)
     every = numeracy_labels(problems)
     check_choice("label", label, tuple(every))
     _, exact = text_scores(model, problems)
@@ -509,13 +486,10 @@ def choice_changes(model: TransformerBridge, pairs) -> float:
     Example:
         >>> choice_changes(model, numeracy_pairs(model.task, 300, change="later"))   # doctest: +SKIP
     """
-    from arithlens.tasks import NumeracyProblems, answer_index
+    from arithlens.tasks import answer_index
     from arithlens.tokens.tokenizer import encode_pairs
 
-    if not isinstance(pairs.clean, NumeracyProblems):
-        raise ArithlensError(
-            f"pairs of {pairs.clean.task.name}: expected numeracy pairs (tasks.numeracy_pairs)"
-        )
+    require(pairs.clean.task, "decision", "choice_changes (numeracy_pairs)")
     check_task(model, pairs.clean.task, "pairs", any_width=True)
     batch = encode_pairs(pairs)
     idx = torch.from_numpy(answer_index(pairs.clean, "decision"))

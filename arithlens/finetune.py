@@ -32,10 +32,10 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens.circuits import check_heads
 from arithlens.errors import ArithlensError, check_int
 from arithlens.models import sites
+from arithlens.models.contract import arithmetic_encoder, check_task, encoder_of
 from arithlens.models.run import teacher_forced
 from arithlens.models.train import completion_loss
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import arithmetic_encoder, check_task, encoder_of
 from arithlens.tokens.tokenizer import TokenBatch
 
 

@@ -30,9 +30,9 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError
 from arithlens.models import sites
+from arithlens.models.contract import check_task, encoder_of
 from arithlens.models.run import check_fits
-from arithlens.tasks import NumeracyProblems, Problems, parse_problem, place_name
-from arithlens.tokens.encoders import check_task, encoder_of
+from arithlens.tasks import ProblemSet, parse_problem
 
 
 @torch.no_grad()
@@ -64,7 +64,7 @@ class Trace(Saveable):
         pattern: ``(layer, head, query, key)`` attention patterns.
     """
 
-    problem: Problems | NumeracyProblems
+    problem: ProblemSet
     tokens: list[str]
     answer_pos: list[int]
     answer_names: list[str]
@@ -92,9 +92,9 @@ class Trace(Saveable):
         return [f"{i}:{t}" for i, t in enumerate(self.tokens)]
 
 
-def _char_name(problem: Problems | NumeracyProblems, k: int) -> str:
-    """Answer digit k's name: its place for arithmetic, its index for numeracy answers."""
-    return f"char{k}" if isinstance(problem, NumeracyProblems) else place_name(k)
+def _char_name(problem: ProblemSet, k: int) -> str:
+    """Answer slot k's name: its place for arithmetic, its index for numeracy answers."""
+    return problem.task.answer_name(k)
 
 
 def _token_strings(encoder, ids: list[int]) -> list[str]:
@@ -103,14 +103,14 @@ def _token_strings(encoder, ids: list[int]) -> list[str]:
 
 
 @torch.no_grad()
-def trace(model: TransformerBridge, problem: str | Problems | NumeracyProblems) -> Trace:
+def trace(model: TransformerBridge, problem: str | ProblemSet) -> Trace:
     """Decode ``problem`` (text like ``"123+456"`` or ``"max(9.11,9.9)"``, or a one-row
     batch of problems) greedily and record probabilities, the logit lens and attention patterns
     (see the module doc)."""
     encoder = encoder_of(model)
     if isinstance(problem, str):
         problem = parse_problem(encoder.task, problem)  # type: ignore[arg-type]  # checked there
-    elif not isinstance(problem, (Problems, NumeracyProblems)):
+    elif not isinstance(problem, ProblemSet):
         raise ArithlensError(
             f"problem is a {type(problem).__name__}: expected text like '123+456' or Problems"
         )

@@ -18,7 +18,7 @@ from arithlens.tasks import place_name
 
 if TYPE_CHECKING:
     from arithlens.evaluation import EvalResult
-    from arithlens.models.train import TrainRecord
+    from arithlens.models.records import TrainRecord
 
 
 @plotter("EvalResult")

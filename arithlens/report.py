@@ -16,8 +16,8 @@ from pathlib import Path
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
-from arithlens.contract import task_of
 from arithlens.evaluation import evaluate
+from arithlens.models.contract import task_of
 
 
 def _table(frame) -> str:

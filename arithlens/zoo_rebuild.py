@@ -10,7 +10,9 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from transformer_lens.model_bridge import TransformerBridge
@@ -28,12 +30,17 @@ from arithlens.models.stand_in import (
 )
 from arithlens.models.train import held_out
 from arithlens.models.zoo import RECIPES, STAND_INS, StandIn, _check_name, model_card, zoo_dir
-from arithlens.tasks import Problems, SortSpec, TaskSpec, TextProblems, max_length
+from arithlens.tasks import Problems, TextProblems, TextTask, has, max_length
 
 LENGTH_WIDTHS = (1, 2, 4, 6, 8, 9, 10, 12, 16, 20, 24)
 """Operand widths a mixed-length zoo model's card reports."""
 SORT_LENGTHS = (1, 5, 10, 12, 15, 20, 25, 30, 40, 50)
 """Sequence lengths a sorting zoo model's card reports (those its context holds)."""
+CARD_WIDTHS: dict[str, Callable[[TextTask], Sequence[int]]] = {
+    "length": lambda task: SORT_LENGTHS,
+    "n_digits": lambda task: range(1, task.width + 1),
+}
+"""The widths a text family's card reports, by what a width counts (``width_name``)."""
 
 
 def build(name: str, *, out: Path | None = None, progress: bool = True) -> TransformerBridge:
@@ -46,9 +53,9 @@ def build(name: str, *, out: Path | None = None, progress: bool = True) -> Trans
     r = RECIPES[name]
     model = r.train(progress=progress)
     test = held_out(r.task, r.config)
-    if not isinstance(test, Problems) or not isinstance(r.task, TaskSpec):
-        return _build_text(name, model, test, out)  # type: ignore[arg-type]
-    res = evaluate(model, test)
+    if not has(r.task, "digits"):
+        return _build_text(name, model, cast(TextProblems, test), out)
+    res = evaluate(model, cast(Problems, test))
     model.record.final = {"held_out": res.summary()}
     if r.task.mixed:  # exact match by operand length, up to what the context holds
         widths = [w for w in LENGTH_WIDTHS if max_length(r.task.at_width(w)) <= model.cfg.n_ctx]
@@ -65,10 +72,10 @@ def _build_text(
 ) -> TransformerBridge:
     _, exact = text_scores(model, test)
     task = test.task
-    sizes = SORT_LENGTHS if isinstance(task, SortSpec) else range(1, task.n_digits + 1)
+    sizes = CARD_WIDTHS[task.width_name](task)
     lengths = [n for n in sizes if max_length(task.at_width(n)) <= model.cfg.n_ctx]
     table = length_generalization(model, lengths, n=1000)
-    key = "length" if isinstance(task, SortSpec) else "n_digits"
+    key = task.width_name
     model.record.final = {
         "held_out": {"exact_match": float(exact.mean()), "n": len(exact)},
         "length": table[[key, "exact_match", "trained"]].to_dict("records"),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from arithlens.models.contract import encoder_of
 from arithlens.tasks import answer_digits, carries
-from arithlens.tokens.encoders import encoder_of
 
 
 @torch.no_grad()

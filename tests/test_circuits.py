@@ -8,8 +8,8 @@ import torch
 
 from arithlens.errors import ArithlensError
 from arithlens.llm import faithfulness, key_heads
+from arithlens.models.contract import encoder_of
 from arithlens.patching import activation_patch, make_metric
-from arithlens.tokens.encoders import encoder_of
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,19 @@ from __future__ import annotations
 import pytest
 
 import arithlens as al
-from arithlens.contract import attach, is_native, record_of, source_of, spec_of, task_of
 from arithlens.errors import ArithlensError
 from arithlens.models import ModelSpec
+from arithlens.models.contract import (
+    attach,
+    encoder_of,
+    is_native,
+    record_of,
+    source_of,
+    spec_of,
+    task_of,
+)
 from arithlens.tasks import TaskSpec
-from arithlens.tokens.encoders import CharEncoder, encoder_of
+from arithlens.tokens.encoders import CharEncoder
 
 SUB = TaskSpec(op="sub", n_digits=3)
 

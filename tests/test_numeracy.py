@@ -325,7 +325,7 @@ def test_the_comparison_model_decides_9_11_vs_9_9_and_the_decision_probe_finds_i
         al.probes.random_init_like(model), "winner", n=n, offsets=1, seed=1
     )
     assert untrained.set_index("site").accuracy["L1"] < at["L1", 0] - 0.15
-    with pytest.raises(ArithlensError, match="decision probes need a numeracy model"):
+    with pytest.raises(ArithlensError, match="decision probes needs a task of family numeracy"):
         al.probes.decision(al.load("add3-1L"))
     with pytest.raises(ArithlensError, match="label='winner' is unknown"):
         al.probes.decision(al.load("get_digit-int6-2L"), "winner")

@@ -14,6 +14,7 @@ from arithlens.errors import ArithlensError
 from arithlens.evaluation import EvalResult
 from arithlens.lens import Trace, trace
 from arithlens.llm import Faithfulness, KeyHeads, faithfulness, key_heads
+from arithlens.models.contract import encoder_of
 from arithlens.patching import (
     Agreement,
     CellEffect,
@@ -24,7 +25,6 @@ from arithlens.patching import (
     path_patch,
 )
 from arithlens.probes import CausalResult, ProbeResult, causal_flip
-from arithlens.tokens.encoders import encoder_of
 
 
 def _same(a, b) -> None:

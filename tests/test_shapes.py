@@ -9,9 +9,10 @@ import pytest
 import torch
 from jaxtyping import Float, Int, TypeCheckError, jaxtyped
 
+from arithlens.models import encoder_of
 from arithlens.models.run import forward_chunked
 from arithlens.patching.metrics import make_metric
-from arithlens.tokens import encode_pairs, encoder_of
+from arithlens.tokens import encode_pairs
 from tests.shapes import check, has_shapes
 
 pytestmark = pytest.mark.skipif(

@@ -115,7 +115,7 @@ def test_mixed_batches_pad_each_part_and_keep_answer_positions():
 
 
 def test_hint_training_needs_a_sort_task_and_a_context_that_fits():
-    with pytest.raises(ArithlensError, match="hint='successor' is for sorting tasks"):
+    with pytest.raises(ArithlensError, match="hint='successor' needs a task of family sort"):
         train(al.TaskSpec(op="add", n_digits=2), "1L", TrainConfig(steps=1, hint="successor"))
     short = build_model("1L", TASK)
     with pytest.raises(ArithlensError, match="n_ctx=15"):
@@ -201,5 +201,5 @@ def test_the_successor_probe_matches_sklearn_and_finds_the_successor_in_a_traine
     assert table.accuracy_repeat["L1"] >= 0.95 > table.majority_repeat["L1"] + 0.5
     untrained = al.probes.successor(al.probes.random_init_like(model), length=L, n=n, seed=4)
     assert untrained.set_index("site").accuracy_repeat["L1"] < table.accuracy_repeat["L1"] - 0.2
-    with pytest.raises(ArithlensError, match="needs a sorting model"):
+    with pytest.raises(ArithlensError, match="successor probe needs a task of family sort"):
         al.probes.successor(al.load("add3-2L"))

@@ -12,10 +12,10 @@ from plotly.callbacks import InputDeviceState, Points
 
 import arithlens as al
 from arithlens.evaluation import parse_answer
+from arithlens.models.contract import encoder_of
+from arithlens.models.records import TrainRecord
 from arithlens.models.run import greedy_complete
-from arithlens.models.train import TrainRecord
 from arithlens.tasks import corrupt_pairs, parse_problem
-from arithlens.tokens.encoders import encoder_of
 
 
 def click(fw, x, y):

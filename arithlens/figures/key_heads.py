@@ -15,8 +15,8 @@ from arithlens.circuits import faithfulness, key_heads
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
 from arithlens.finetune import compare_finetuning
 from arithlens.models import loading
+from arithlens.models.contract import encoder_of
 from arithlens.models.stand_in import TEMPLATES
-from arithlens.tokens.encoders import encoder_of
 from arithlens.tokens.prompts import PromptBuilder
 
 STAND_IN = "add2-gpt2"

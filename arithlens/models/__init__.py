@@ -8,8 +8,10 @@ Example:
 """
 
 from arithlens.models.checkpoint import read_metadata, save
-from arithlens.models.presets import POSITIONALS, PRESETS, ModelSpec, boot, build_model, preset_spec
-from arithlens.models.train import TrainConfig, TrainRecord, completion_loss, score_digits, train
+from arithlens.models.contract import arithmetic_encoder, check_task, encoder_of
+from arithlens.models.presets import PRESETS, boot, build_model, preset_spec
+from arithlens.models.records import POSITIONALS, ModelSpec, TrainRecord
+from arithlens.models.train import TrainConfig, completion_loss, score_digits, train
 
 __all__ = [
     "POSITIONALS",
@@ -17,9 +19,12 @@ __all__ = [
     "ModelSpec",
     "TrainConfig",
     "TrainRecord",
+    "arithmetic_encoder",
     "boot",
     "build_model",
+    "check_task",
     "completion_loss",
+    "encoder_of",
     "preset_spec",
     "read_metadata",
     "save",

@@ -26,10 +26,10 @@ from safetensors.torch import load_file, save_file
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_dir
-from arithlens.contract import any_task_of, attach, record_of, spec_of
 from arithlens.errors import ArithlensError
-from arithlens.models.presets import ModelSpec, boot
-from arithlens.models.train import TrainRecord
+from arithlens.models.contract import any_task_of, attach, record_of, spec_of
+from arithlens.models.presets import boot
+from arithlens.models.records import ModelSpec, TrainRecord
 from arithlens.tasks import task_from_dict
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB, vocab_for
 from arithlens.version import __version__

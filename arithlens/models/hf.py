@@ -21,9 +21,9 @@ from typing import Any
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.contract import attach, source_of
 from arithlens.errors import ArithlensError
 from arithlens.models import zoo
+from arithlens.models.contract import attach, source_of
 from arithlens.tasks import TaskSpec
 from arithlens.tokens.prompts import PromptBuilder
 

@@ -39,8 +39,9 @@ import torch
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.models.presets import ModelSpec, boot
-from arithlens.tasks import TaskSpec, max_length, sample
+from arithlens.models.presets import boot
+from arithlens.models.records import ModelSpec
+from arithlens.tasks import TaskSpec, max_length, require, sample
 from arithlens.tokens.tokenizer import DEFAULT_VOCAB, encode
 
 SOURCES = ("hooked", "nanogpt", "adder")
@@ -97,8 +98,7 @@ def convert(
         config: the HookedTransformer config (a dict or a JSON file; ``"hooked"`` only).
     """
     check_choice("source", source, SOURCES)
-    if not isinstance(task, TaskSpec):
-        raise ArithlensError(f"task={task!r} is invalid: expected a TaskSpec")
+    require(task, "digits", "importing a third-party arithmetic checkpoint")
     if vocab is None and source != "adder":
         raise ArithlensError(
             f"vocab is required for source={source!r}: the source's token for each id, in id "

@@ -14,116 +14,18 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 import transformer_lens.model_bridge.sources.native  # noqa: F401  (registers boot_native)
-from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens._records import from_dict
-from arithlens.contract import attach
-from arithlens.errors import ArithlensError, check_choice, check_float, check_int
+from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models import positions
+from arithlens.models.contract import attach
+from arithlens.models.records import ModelSpec
 from arithlens.tasks import AnyTask, max_length
-from arithlens.tokens.tokenizer import DEFAULT_VOCAB, vocab_for
-
-ACT_FNS = ("gelu", "gelu_new", "gelu_fast", "relu", "silu", "solu_ln")
-POSITIONALS = ("standard", "rotary", *positions.SCHEMES)
-"""Position encodings a model can be built with (:attr:`ModelSpec.positional`)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ModelSpec:
-    """Everything needed to rebuild a model's architecture (saved in every checkpoint).
-
-    Attributes:
-        n_layers: transformer blocks.
-        d_model: residual stream width.
-        n_heads: attention heads per layer.
-        d_head: width of each head.
-        d_mlp: MLP hidden width (ignored when ``attn_only``).
-        act_fn: MLP activation (``gelu``, ``relu``, ...).
-        normalization_type: ``"LN"``, ``"LNPre"``, ``"RMS"`` or None.
-        attn_only: no MLPs.
-        n_ctx: context length (longest sequence the model accepts).
-        d_vocab: vocabulary size.
-        seed: initialization seed.
-        eps: the normalization layers' epsilon (1e-5; 1e-8 for the tiny adders' RMSNorm).
-        positional: ``"standard"`` (learned absolute position embeddings), ``"rotary"``
-            (rotary embeddings of the queries and keys, base ``rotary_base``; no position
-            embedding), or a learned table read at other ids (:mod:`arithlens.models.positions`):
-            ``"nope"`` (no position information), ``"randomized"`` (Ruoss et al. 2023: ordered
-            random ids from ``0..n_ctx-1``) or ``"abacus"`` (McLeish et al. 2024: a digit's
-            place in its number, randomly offset in training; reversed format only).
-        rotary_base: the rotary frequencies' base (``"rotary"`` only).
-        position_range: ``"randomized"`` and ``"abacus"``: training draws position ids below
-            this (default ``n_ctx``, the whole table); fewer ids train each one more often.
-    """
-
-    n_layers: int
-    d_model: int
-    n_heads: int
-    d_head: int
-    d_mlp: int
-    act_fn: str = "gelu"
-    normalization_type: str | None = "LN"
-    attn_only: bool = False
-    n_ctx: int = 32
-    d_vocab: int = len(DEFAULT_VOCAB)
-    seed: int = 0
-    eps: float = 1e-5
-    positional: str = "standard"
-    rotary_base: float = 10000.0
-    position_range: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("n_layers", "d_model", "n_heads", "d_head", "n_ctx", "d_vocab"):
-            check_int(name, getattr(self, name), minimum=1)
-        check_int("d_mlp", self.d_mlp, minimum=0 if self.attn_only else 1)
-        check_int("seed", self.seed, minimum=0)
-        check_float("eps", self.eps, above=0)
-        check_choice("positional", self.positional, POSITIONALS)
-        check_float("rotary_base", self.rotary_base, above=1)
-        if self.position_range is not None:
-            check_int("position_range", self.position_range, minimum=2, maximum=self.n_ctx)
-        check_choice("act_fn", self.act_fn, ACT_FNS)
-        if self.normalization_type is not None:
-            check_choice("normalization_type", self.normalization_type, ("LN", "LNPre", "RMS"))
-        if not isinstance(self.attn_only, bool):
-            raise ArithlensError(f"attn_only={self.attn_only!r} is invalid: expected a boolean")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
-        """Inverse of :meth:`to_dict`; names unknown keys."""
-        return from_dict(cls, d, "model spec")
-
-    def bridge_config(self) -> TransformerBridgeConfig:
-        """The TransformerLens config for this spec."""
-        return TransformerBridgeConfig(
-            d_model=self.d_model,
-            d_head=self.d_head,
-            n_layers=self.n_layers,
-            n_ctx=self.n_ctx,
-            n_heads=self.n_heads,
-            d_mlp=self.d_mlp,
-            d_vocab=self.d_vocab,
-            act_fn=self.act_fn,
-            normalization_type=self.normalization_type,
-            attn_only=self.attn_only,
-            seed=self.seed,
-            eps=self.eps,
-            positional_embedding_type="rotary" if self.positional == "rotary" else "standard",
-            rotary_base=self.rotary_base,
-            default_prepend_bos=False,
-        )
-
+from arithlens.tokens.tokenizer import vocab_for
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Quirke & Barez-like: one layer, three heads (narrower than their d_model 510).

@@ -25,11 +25,11 @@ import torch
 from jaxtyping import Float, Int
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.contract import is_native
 from arithlens.errors import ArithlensError
 from arithlens.models import sites
+from arithlens.models.contract import check_task, is_native
 from arithlens.tasks import max_length
-from arithlens.tokens.encoders import CharEncoder, check_task
+from arithlens.tokens.encoders import CharEncoder
 from arithlens.tokens.tokenizer import TokenBatch
 
 

@@ -20,8 +20,8 @@ import dataclasses
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -29,19 +29,20 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens._records import from_dict
-from arithlens.contract import attach
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
+from arithlens.models.contract import attach
 from arithlens.models.presets import build_model
+from arithlens.models.records import TrainRecord
 from arithlens.tasks import (
     AnyTask,
     Problems,
-    SortSpec,
     TaskSpec,
     TextProblems,
     TextTask,
+    has,
+    require,
     sample,
-    sample_text,
+    sample_problems,
 )
 from arithlens.tasks.sorting import HINTS_FOR_SORT
 from arithlens.tokens.tokenizer import CharTokenizer, TokenBatch, concat_batches, encode, vocab_for
@@ -113,57 +114,6 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
-@dataclass(kw_only=True)
-class TrainRecord:
-    """What happened during training (saved with the model).
-
-    Attributes:
-        config: the TrainConfig as a dict.
-        train_loss: mean completion loss per step.
-        eval_steps: steps at which the held-out set was scored.
-        eval_exact: held-out exact match at each eval step.
-        eval_digit_acc: per answer digit (0 = units) accuracy at each eval step.
-        eval_digit_loss: per answer digit loss at each eval step.
-        wall_s: training wall time in seconds.
-        final: final metrics (filled by evaluation, e.g. by the zoo builder).
-    """
-
-    config: dict[str, Any]
-    train_loss: list[float] = field(default_factory=list)
-    eval_steps: list[int] = field(default_factory=list)
-    eval_exact: list[float] = field(default_factory=list)
-    eval_digit_acc: list[list[float]] = field(default_factory=list)
-    eval_digit_loss: list[list[float]] = field(default_factory=list)
-    wall_s: float = 0.0
-    final: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def learned_at(self, threshold: float = 0.95) -> list[int | None]:
-        """Per answer digit (0 = units), the first evaluated step from which its held-out
-        accuracy stays >= ``threshold`` (None if it never does): where its phase change ended.
-
-        Example:
-            >>> r = TrainRecord(config={}, eval_steps=[10, 20, 30],
-            ...                 eval_digit_acc=[[0.5, 0.1], [0.99, 0.2], [0.98, 0.97]])
-            >>> r.learned_at()
-            [20, 30]
-        """
-        acc = np.asarray(self.eval_digit_acc, dtype=float).reshape(len(self.eval_steps), -1)
-        out: list[int | None] = []
-        for k in range(acc.shape[1]):
-            below = np.nonzero(acc[:, k] < threshold)[0]
-            first = 0 if len(below) == 0 else int(below[-1]) + 1
-            out.append(self.eval_steps[first] if first < len(self.eval_steps) else None)
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainRecord:
-        """Inverse of :meth:`to_dict`; names unknown and missing keys."""
-        return from_dict(cls, d, "training record")
-
-
 def completion_loss(logits: torch.Tensor, batch: TokenBatch) -> torch.Tensor:
     """Mean cross-entropy over completion tokens (the answer, scratchpad and end mark)."""
     mask = batch.target_mask()
@@ -210,13 +160,11 @@ def _batches(
 ) -> Callable[[int], TokenBatch]:
     """A function step -> training tokens (fixed set or fresh draws; never the test set)."""
     rng = np.random.default_rng(cfg.seed + 1000)
-    if not isinstance(task, TaskSpec):
-        return _text_batches(task, cfg, rng)
     if cfg.hint is not None:
-        raise ArithlensError(
-            f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is arithmetic"
-        )
-    assert isinstance(test, Problems)  # held_out gives an arithmetic task Problems
+        require(task, "hint", f"hint={cfg.hint!r}")
+    if not has(task, "carries"):  # no held-out exclusion, no cascades: fresh draws (+ hints)
+        return _text_batches(cast(TextTask, task), cfg, rng)
+    task, test = cast(TaskSpec, task), cast(Problems, test)
     cascade = task.op != "mul" and cfg.cascade_fraction > 0
     if cfg.n_train is not None:
         pool = sample(task, cfg.n_train, rng, exclude=test, unique=True)
@@ -241,16 +189,14 @@ def _text_batches(
     the training distribution, not memorization."""
     if cfg.n_train is not None:
         raise ArithlensError("n_train (a fixed training set) is for arithmetic tasks")
-    if cfg.hint is not None and not isinstance(task, SortSpec):
-        raise ArithlensError(f"hint={cfg.hint!r} is for sorting tasks: task {task.name} is not")
     n_hint = int(round(cfg.batch_size * cfg.hint_fraction)) if cfg.hint else 0
     tok = CharTokenizer(vocab_for(task.format))
 
     def draw(step: int) -> TokenBatch:
-        main = encode(sample_text(task, cfg.batch_size - n_hint, rng), tok)
+        main = encode(sample_problems(task, cfg.batch_size - n_hint, rng), tok)
         if not n_hint:
             return main
-        return concat_batches([main, encode(sample_text(task, n_hint, rng), tok, hint=True)])
+        return concat_batches([main, encode(sample_problems(task, n_hint, rng), tok, hint=True)])
 
     return draw
 
@@ -258,8 +204,9 @@ def _text_batches(
 def held_out(task: AnyTask, cfg: TrainConfig) -> Problems | TextProblems:
     """The held-out set training never sees: uniform + cascade-balanced halves (add/sub); for
     sorting and numeracy, problems of the task's distribution (see :func:`_text_batches`)."""
-    if not isinstance(task, TaskSpec):
-        return sample_text(task, cfg.n_test, cfg.seed + 7)
+    if not has(task, "carries"):
+        return sample_problems(task, cfg.n_test, cfg.seed + 7)
+    task = cast(TaskSpec, task)
     if task.op == "mul" or cfg.cascade_fraction == 0:
         return sample(task, cfg.n_test, cfg.seed + 7, unique=True)
     half = cfg.n_test // 2
@@ -296,10 +243,12 @@ def train(
     """
     cfg = config or TrainConfig()
     torch.manual_seed(cfg.seed)
+    if cfg.hint is not None:
+        require(task, "hint", f"hint={cfg.hint!r}")
     if isinstance(model, str):
-        need = task.text_length(hint=True) if isinstance(task, SortSpec) and cfg.hint else None
+        need = task.text_length(hint=True) if cfg.hint else None
         model = build_model(model, task, seed=cfg.seed, n_ctx=need)
-    if isinstance(task, SortSpec) and cfg.hint and model.cfg.n_ctx < task.text_length(hint=True):
+    if cfg.hint and model.cfg.n_ctx < task.text_length(hint=True):
         raise ArithlensError(
             f"hint={cfg.hint!r} texts of {task.name} have {task.text_length(hint=True)} tokens "
             f"but the model's context is n_ctx={model.cfg.n_ctx}: build it with a longer n_ctx"

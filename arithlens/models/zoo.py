@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import torch
@@ -34,8 +35,8 @@ from arithlens.tasks import (
     NumeracySpec,
     SortSpec,
     TaskSpec,
-    render_numeracy,
-    sample_numeracy,
+    render_problems,
+    sample_problems,
 )
 
 DEFAULT = "add3-2L"
@@ -334,18 +335,16 @@ def model_card(name: str, model: TransformerBridge) -> str:
     """Markdown model card with the measured accuracy."""
     r, rec = RECIPES[name], model.record
     final = rec.final
-    if isinstance(r.task, SortSpec):
-        return _text_card(name, r, _sort_line(r, r.task), "sequence length", "length", model)
-    if isinstance(r.task, NumeracySpec):
-        line = f"`{r.task.name}` (numeracy: {r.task.task} on {r.task.repr} numbers; text `{_example(r.task)}`)"
-        return _text_card(name, r, line, "digits (up to)", "n_digits", model)
-    held = final["held_out"]
+    if r.task.family in _TASK_LINES:  # sorting, numeracy: scored as texts
+        header = _WIDTH_HEADERS[r.task.width_name]
+        return _text_card(name, r, _TASK_LINES[r.task.family](r), header, r.task.width_name, model)
+    held, task = final["held_out"], cast(TaskSpec, r.task)
     lines = [
         f"# {name}",
         "",
         r.note,
         "",
-        f"- task: `{r.task.name}` ({r.task.op}, {_widths(r.task)}, {r.task.format} format, {'padded' if r.task.pad else 'unpadded'})",
+        f"- task: `{task.name}` ({task.op}, {_widths(task)}, {task.format} format, {'padded' if task.pad else 'unpadded'})",
         f"- architecture: preset `{r.preset}`: {model.spec.n_layers} layers, {model.spec.n_heads} heads, d_model {model.spec.d_model}, d_mlp {model.spec.d_mlp}, n_ctx {model.spec.n_ctx}, `{model.spec.positional}` positions",
         f"- training: {r.config.steps} AdamW steps, batch {r.config.batch_size}, lr {r.config.lr}, {r.config.schedule} schedule, seed {r.config.seed}; {rec.wall_s:.0f} s on {torch.get_num_threads()} CPU threads",
         f"- held-out set: {held['n']} problems never trained on ({_held_out_kind(r)})",
@@ -371,7 +370,8 @@ def model_card(name: str, model: TransformerBridge) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _sort_line(r: Recipe, task: SortSpec) -> str:
+def _sort_line(r: Recipe) -> str:
+    task = cast(SortSpec, r.task)
     hint = (
         f"with the `{r.config.hint}` hint on {r.config.hint_fraction:.0%} of each batch"
         if r.config.hint
@@ -380,8 +380,15 @@ def _sort_line(r: Recipe, task: SortSpec) -> str:
     return f"`{task.name}` (sort sequences of {task.min_len} to {task.max_len} values in 0..{task.n_values - 1}; {hint})"
 
 
-def _example(task: NumeracySpec) -> str:
-    return render_numeracy(sample_numeracy(task, 1, seed=0)).texts[0]
+def _numeracy_line(r: Recipe) -> str:
+    task = cast(NumeracySpec, r.task)
+    example = render_problems(sample_problems(task, 1, seed=0)).texts[0]
+    return f"`{task.name}` (numeracy: {task.task} on {task.repr} numbers; text `{example}`)"
+
+
+_TASK_LINES: dict[str, Callable[[Recipe], str]] = {"sort": _sort_line, "numeracy": _numeracy_line}
+"""The task line of a text family's card, by family."""
+_WIDTH_HEADERS = {"length": "sequence length", "n_digits": "digits (up to)"}
 
 
 def _text_card(
@@ -417,9 +424,9 @@ def _text_card(
 
 def _held_out_kind(r: Recipe) -> str:
     """How the recipe's held-out set is drawn (as :func:`arithlens.models.train.held_out`)."""
-    mixed = isinstance(r.task, SortSpec) or (isinstance(r.task, TaskSpec) and r.task.mixed)
-    if not isinstance(r.task, TaskSpec) or r.task.op == "mul" or r.config.cascade_fraction == 0:
-        return "uniform" + (", each operand's length uniform" if mixed else "")
+    task = cast(TaskSpec, r.task)  # text families' cards say how they hold out
+    if task.op == "mul" or r.config.cascade_fraction == 0:
+        return "uniform" + (", each operand's length uniform" if task.mixed else "")
     return "half uniform, half balanced over carry cascades"
 
 

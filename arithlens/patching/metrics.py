@@ -28,9 +28,9 @@ import torch
 from jaxtyping import Float, Int
 
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.tasks import NumeracySpec, Pairs, answer_index
+from arithlens.models.contract import check_task
+from arithlens.tasks import Pairs, answer_index, has
 from arithlens.tasks.numeracy_pairs import POSITIONS
-from arithlens.tokens.encoders import check_task
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 
 __all__ = ["Metric", "PairBatch", "encode_pairs", "make_metric", "normalized", "prepare"]
@@ -156,7 +156,7 @@ def make_metric(name: str, batch: PairBatch, digits: str | int | list[str | int]
     """Build metric ``name`` for ``batch`` scoring answer ``digits``."""
     check_choice("metric", name, tuple(METRICS))
     task = batch.pairs.clean.task
-    if isinstance(task, NumeracySpec) and isinstance(digits, str) and digits in POSITIONS:
+    if has(task, "decision") and isinstance(digits, str) and digits in POSITIONS:
         return _named_metric(name, batch, digits)
     idx = digit_indices(batch, digits)
     pos = torch.stack([batch.clean.predict_pos(k) for k in idx], 1)

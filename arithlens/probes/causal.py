@@ -41,11 +41,11 @@ from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Along, FlipMode
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models.contract import arithmetic_encoder
 from arithlens.models.run import forward_chunked
 from arithlens.models.sites import EMBEDDINGS
 from arithlens.probes.results import ProbeResult, SiteTable
 from arithlens.tasks import TaskSpec, answer_digits, carries
-from arithlens.tokens.encoders import arithmetic_encoder
 from arithlens.tokens.tokenizer import TokenBatch
 
 MODES = ("reflect", "project")

@@ -16,16 +16,18 @@ Example:
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.contract import any_task_of
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.models.contract import any_task_of
 from arithlens.probes import linear
 from arithlens.probes.activations import hooks
-from arithlens.tasks import NumeracySpec, answer_index, sample_numeracy
+from arithlens.tasks import NumeracySpec, answer_index, require, sample_numeracy
 from arithlens.tasks.numeracy import labels as task_labels
 from arithlens.tasks.numeracy import number_start
 from arithlens.tasks.numeracy import running_count as running_counts
@@ -55,9 +57,8 @@ def decision(
     Returns one row per site and offset: ``site``, ``offset``, ``token`` (the character at that
     offset in the first problem, for orientation), ``accuracy``, ``majority``.
     """
-    task = any_task_of(model)
-    if not isinstance(task, NumeracySpec):
-        raise ArithlensError(f"model solves {task.name}: decision probes need a numeracy model")
+    task = cast(NumeracySpec, any_task_of(model))
+    require(task, "decision", "decision probes")
     check_int("offsets", offsets, minimum=1)
     check_int("n", n, minimum=8)
     problems = sample_numeracy(task, n, seed)
@@ -125,8 +126,9 @@ def running_count(
     Example:
         >>> al.probes.running_count(al.load("count-int8-3L"))     # doctest: +SKIP
     """
-    task = any_task_of(model)
-    if not isinstance(task, NumeracySpec) or task.task not in ("count", "count_letter"):
+    task = cast(NumeracySpec, any_task_of(model))
+    require(task, "decision", "running counts")
+    if task.task not in ("count", "count_letter"):
         raise ArithlensError(f"model solves {task.name}: running counts need a count model")
     check_int("n", n, minimum=8)
     problems = sample_numeracy(task, n, seed)

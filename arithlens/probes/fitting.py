@@ -20,16 +20,17 @@ from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.choices import ControlTypes, Strategy
-from arithlens.contract import any_task_of, spec_of
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
-from arithlens.models.presets import ModelSpec, boot
+from arithlens.models.contract import any_task_of, arithmetic_encoder, check_task, spec_of
+from arithlens.models.presets import boot
+from arithlens.models.records import ModelSpec
 from arithlens.models.run import check_fits
 from arithlens.probes import linear
 from arithlens.probes.activations import collect, hooks, select
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import Encoded, Target, encode_targets, resolve
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import Encoder, arithmetic_encoder, check_task
+from arithlens.tokens.encoders import Encoder
 
 CONTROLS = ("majority", "control_task", "random_init")
 MAX_FLOATS = 2**26  # activations per fitting chunk (256 MB of float32)

@@ -14,11 +14,11 @@ import pandas as pd
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import check_int
+from arithlens.models.contract import arithmetic_encoder, check_task
 from arithlens.probes.activations import collect
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.targets import resolve
 from arithlens.tasks import Problems
-from arithlens.tokens.encoders import arithmetic_encoder, check_task
 
 
 def projections(

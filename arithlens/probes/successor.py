@@ -17,16 +17,18 @@ Example:
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.contract import any_task_of
 from arithlens.errors import ArithlensError, check_float, check_int
+from arithlens.models.contract import any_task_of
 from arithlens.probes import linear
 from arithlens.probes.activations import collect, hooks
-from arithlens.tasks import Sequences, SortSpec, sample_sequences
+from arithlens.tasks import Sequences, SortSpec, require, sample_sequences
 from arithlens.tokens.tokenizer import encode
 
 
@@ -73,9 +75,8 @@ def successor(
     ``majority`` (the training majority class's held-out accuracy), ``majority_repeat``,
     ``n_test``.
     """
-    task = any_task_of(model)
-    if not isinstance(task, SortSpec):
-        raise ArithlensError(f"model solves {task.name}: the successor probe needs a sorting model")
+    task = cast(SortSpec, any_task_of(model))
+    require(task, "successor", "the successor probe")
     L = task.max_len if length is None else check_int("length", length, minimum=2)
     check_int("n", n, minimum=8)
     check_float("test_fraction", test_fraction, above=0, maximum=0.9)

@@ -9,7 +9,22 @@ Example:
 """
 
 from arithlens.tasks.balanced import cascade_balanced, class_sizes, exact_cascade
-from arithlens.tasks.families import AnyTask, TextProblems, TextTask, sample_text, task_from_dict
+from arithlens.tasks.families import (
+    FAMILIES,
+    AnyTask,
+    TextProblems,
+    TextTask,
+    changes_for,
+    family_of,
+    family_pairs,
+    problems_from_record,
+    render_problems,
+    role_labels,
+    sample_problems,
+    sample_text,
+    task_from_dict,
+    typed_text,
+)
 from arithlens.tasks.formats import Rendered, max_length, position_labels, render
 from arithlens.tasks.labels import (
     CLASS_NAMES,
@@ -34,12 +49,28 @@ from arithlens.tasks.numeracy_pairs import answer_index, numeracy_pairs
 from arithlens.tasks.pairs import Pairs, corrupt_pairs
 from arithlens.tasks.parse import parse_problem
 from arithlens.tasks.problems import Problems, from_digits, to_digits
+from arithlens.tasks.protocol import CAPABILITIES, ProblemSet, TaskFamily, has, require
 from arithlens.tasks.samplers import cascade_chained, sample, split, uniform
 from arithlens.tasks.sorting import Sequences, SortSpec, render_sort, sample_sequences
+from arithlens.tasks.sorting_pairs import sort_pairs
 from arithlens.tasks.spec import FORMATS, OPS, TaskSpec, place_index, place_name
 
 __all__ = [
     "AnyTask",
+    "CAPABILITIES",
+    "FAMILIES",
+    "ProblemSet",
+    "TaskFamily",
+    "sample_problems",
+    "changes_for",
+    "family_of",
+    "family_pairs",
+    "has",
+    "problems_from_record",
+    "render_problems",
+    "require",
+    "role_labels",
+    "sort_pairs",
     "CLASS_NAMES",
     "FORMATS",
     "OPS",
@@ -88,5 +119,6 @@ __all__ = [
     "split",
     "task_from_dict",
     "to_digits",
+    "typed_text",
     "uniform",
 ]

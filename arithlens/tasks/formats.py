@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from jaxtyping import Int
@@ -36,11 +35,8 @@ from arithlens.errors import ArithlensError
 from arithlens.tasks.labels import columns
 from arithlens.tasks.ops import SYMBOLS, ColumnResult
 from arithlens.tasks.problems import Problems
+from arithlens.tasks.protocol import TaskFamily
 from arithlens.tasks.spec import HINTS, TaskSpec
-
-if TYPE_CHECKING:
-    from arithlens.tasks.numeracy import NumeracySpec
-    from arithlens.tasks.sorting import SortSpec
 
 END = "."
 
@@ -176,27 +172,16 @@ def render(problems: Problems, col: ColumnResult | None = None) -> Rendered:
     return Rendered(texts, np.asarray(prompt_len, dtype=np.int64), answer_pos, operand_pos)
 
 
-def max_length(task: TaskSpec | SortSpec | NumeracySpec) -> int:
+def max_length(task: TaskFamily) -> int:
     """Longest text any problem of ``task`` can render to (for the model's context size); for
     a sorting task, its sort text (hint texts are longer: ``SortSpec.text_length(hint=True)``)."""
-    if not isinstance(task, TaskSpec):
-        return task.text_length()
-    n, w = task.n_digits, task.answer_width
-    answer = w + (1 if task.signed else 0)
-    if task.format == "random_spaces":
-        return 2 * (2 * n - 1) + 2 + answer + 1
-    if task.format == "index_hints":
-        return 2 * (2 * n) + 2 + answer + w + 1
-    if task.format == "scratchpad":
-        carry_chars = len(str(9 * 9 * n)) if task.op == "mul" else 1
-        answer += w * (4 + carry_chars) + 1
-    return 2 * n + 2 + answer + 1
+    return task.text_length()
 
 
-def fixed_layout(task: TaskSpec) -> bool:
-    """Whether every problem of ``task`` puts each role at the same position (padded, and no
-    random spaces)."""
-    return task.pad and task.format != "random_spaces"
+def fixed_layout(task: TaskFamily) -> bool:
+    """Whether every problem of ``task`` puts each role at the same position (padded
+    arithmetic without random spaces; see ``TaskFamily.fixed_layout``)."""
+    return task.fixed_layout
 
 
 def position_labels(task: TaskSpec) -> list[str]:

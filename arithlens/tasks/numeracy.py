@@ -39,13 +39,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.tasks.formats import Rendered
+from arithlens.tasks.protocol import capabilities_of
 
 SUPPORTED: dict[str, tuple[str, ...]] = {
     "add": ("float", "frac"),
@@ -119,7 +120,8 @@ class NumeracySpec(FamilyRecord):
     decimals: int = 2
     close: float = 0.0
 
-    family = "numeracy"
+    family: ClassVar[str] = "numeracy"
+    width_name: ClassVar[str] = "n_digits"
 
     def __post_init__(self) -> None:
         check_choice("task", self.task, NUMERACY_TASKS)
@@ -159,6 +161,38 @@ class NumeracySpec(FamilyRecord):
             self.task,
             self.repr,
         )
+
+    @property
+    def width(self) -> int:
+        """Most digits of a number."""
+        return self.n_digits
+
+    @property
+    def mixed(self) -> bool:
+        """Numbers have 1..n_digits digits, so texts vary in length."""
+        return True
+
+    @property
+    def fixed_layout(self) -> bool:
+        """Numbers differ in length, so roles move between problems."""
+        return False
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What numeracy supports (:data:`~arithlens.tasks.protocol.CAPABILITIES`)."""
+        return capabilities_of(self.family)
+
+    def answer_name(self, k: int) -> str:
+        """``char<k>``: the k-th answer character as written."""
+        return f"char{k}"
+
+    def trained_at(self, width: int) -> bool:
+        """Whether numbers of up to ``width`` digits are drawn by the task itself."""
+        return width <= self.n_digits
+
+    def describe(self) -> str:
+        """The name (it says everything)."""
+        return self.name
 
     def at_width(self, n_digits: int) -> NumeracySpec:
         """This task with numbers of up to ``n_digits`` digits."""
@@ -308,7 +342,17 @@ class NumeracyProblems:
             return NumeracyProblems(self.task, self.operands[idx])
         return NumeracyProblems(self.task, [self.operands[int(i)] for i in np.asarray(idx)])
 
+    def to_record(self) -> dict:
+        """JSON-ready: the task and the operands (inverse: ``tasks.problems_from_record``)."""
+        return {"task": self.task.to_dict(), "operands": [list(o) for o in self.operands]}
+
+    @classmethod
+    def from_record(cls, task: NumeracySpec, d: dict) -> NumeracyProblems:
+        """Problems of ``task`` from :meth:`to_record`'s operands."""
+        return cls(task, [tuple(o) for o in d["operands"]])
+
     def keys(self) -> np.ndarray:
+        """One hashable key per problem."""
         return np.array([",".join(o) for o in self.operands], dtype=object)
 
     @staticmethod

@@ -25,9 +25,9 @@ import numpy as np
 
 from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError, check_int
-from arithlens.tasks.numeracy import NumeracyProblems
 from arithlens.tasks.ops import _is_less
 from arithlens.tasks.problems import Problems
+from arithlens.tasks.protocol import ProblemSet
 from arithlens.tasks.samplers import _rng, sample
 from arithlens.tasks.spec import OPS, TaskSpec
 
@@ -37,14 +37,15 @@ class Pairs:
     """Clean problems and their corrupted twins (row i of each belongs together).
 
     Attributes:
-        clean: the clean problems (arithmetic, or numeracy: see
-            :func:`~arithlens.tasks.numeracy_pairs.numeracy_pairs`).
+        clean: the clean problems, of any family (arithmetic; numeracy: see
+            :func:`~arithlens.tasks.numeracy_pairs.numeracy_pairs`; sorting: see
+            :func:`~arithlens.tasks.sorting_pairs.sort_pairs`).
         corrupt: the corrupted problems (their task differs only for an operator change).
         change: what was changed, e.g. ``"a.units"``.
     """
 
-    clean: Problems | NumeracyProblems
-    corrupt: Problems | NumeracyProblems
+    clean: ProblemSet
+    corrupt: ProblemSet
     change: str
 
     def __len__(self) -> int:

@@ -26,6 +26,7 @@ from arithlens.tasks.numeracy import (
 )
 from arithlens.tasks.ops import SYMBOLS
 from arithlens.tasks.problems import Problems
+from arithlens.tasks.protocol import ProblemSet, TaskFamily
 from arithlens.tasks.spec import TaskSpec
 
 _ALLOWED = set("0123456789+-*= ")
@@ -37,6 +38,8 @@ def parse_problem(task: TaskSpec, text: str) -> Problems: ...
 def parse_problem(task: NumeracySpec, text: str) -> NumeracyProblems: ...
 @overload
 def parse_problem(task: TaskSpec | NumeracySpec, text: str) -> Problems | NumeracyProblems: ...
+@overload
+def parse_problem(task: TaskFamily, text: str) -> ProblemSet: ...
 def parse_problem(task, text):
     """The one problem ``text``, checked against ``task``. Arithmetic: ``"a<op>b"`` (spaces and
     a trailing ``=`` allowed), the task's operator, at most ``task.n_digits`` digits per

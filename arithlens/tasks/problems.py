@@ -92,6 +92,17 @@ class Problems:
         """The problems as ``(a, b)`` Python ints."""
         return list(zip(from_digits(self.a), from_digits(self.b)))
 
+    def to_record(self) -> dict:
+        """JSON-ready: the task and the operand digits (inverse: ``tasks.problems_from_record``)."""
+        return {"task": self.task.to_dict(), "a": self.a.tolist(), "b": self.b.tolist()}
+
+    @classmethod
+    def from_record(cls, task: TaskSpec, d: dict) -> Problems:
+        """Problems of ``task`` from :meth:`to_record`'s operand digits."""
+        n = task.n_digits
+        arrays = [np.asarray(d[k], dtype=np.uint8).reshape(-1, n) for k in ("a", "b")]
+        return cls(task, *arrays)
+
     def keys(self) -> np.ndarray:
         """One hashable bytes key per problem (for de-duplication and split checks)."""
         both = np.concatenate([self.a, self.b], axis=1)

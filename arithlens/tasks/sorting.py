@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from jaxtyping import Int
@@ -34,6 +34,7 @@ from jaxtyping import Int
 from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_int
 from arithlens.tasks.formats import END, Rendered
+from arithlens.tasks.protocol import capabilities_of
 
 SORT_MARK, HINT_MARK, NONE_MARK = "S", "H", "#"
 """First character of a sort and of a hint text; the hint's "no successor"."""
@@ -63,7 +64,8 @@ class SortSpec(FamilyRecord):
         check_int("min_len", self.min_len, minimum=1, maximum=self.max_len)
         check_int("n_values", self.n_values, minimum=2, maximum=len(VALUE_CHARS))
 
-    family = "sort"
+    family: ClassVar[str] = "sort"
+    width_name: ClassVar[str] = "length"
 
     @property
     def format(self) -> str:
@@ -85,6 +87,33 @@ class SortSpec(FamilyRecord):
     def mixed(self) -> bool:
         """Whether lengths vary."""
         return self.min_len != self.max_len
+
+    @property
+    def width(self) -> int:
+        """The longest sequence."""
+        return self.max_len
+
+    @property
+    def fixed_layout(self) -> bool:
+        """Sequences differ in length (and even at one length, roles are values)."""
+        return False
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What sorting supports (:data:`~arithlens.tasks.protocol.CAPABILITIES`)."""
+        return capabilities_of(self.family)
+
+    def answer_name(self, k: int) -> str:
+        """``elem<k>``: the k-th smallest element."""
+        return f"elem{k}"
+
+    def trained_at(self, width: int) -> bool:
+        """Whether sequences of ``width`` elements are in ``min_len..max_len``."""
+        return self.min_len <= width <= self.max_len
+
+    def describe(self) -> str:
+        """The name (it says everything)."""
+        return self.name
 
     def at_width(self, length: int) -> SortSpec:
         """This task with sequences of exactly ``length`` elements.
@@ -192,6 +221,15 @@ class Sequences:
         greater = (v[:, None, :] > v[:, :, None]) & (v[:, None, :] >= 0)
         cand = np.where(greater, v[:, None, :], nv)
         return np.where(v >= 0, cand.min(2), -1).astype(np.int8)
+
+    def to_record(self) -> dict:
+        """JSON-ready: the task and the values (inverse: ``tasks.problems_from_record``)."""
+        return {"task": self.task.to_dict(), "values": self.values.tolist()}
+
+    @classmethod
+    def from_record(cls, task: SortSpec, d: dict) -> Sequences:
+        """Sequences of ``task`` from :meth:`to_record`'s values."""
+        return cls(task, np.asarray(d["values"], dtype=np.int8).reshape(-1, task.max_len))
 
     def keys(self) -> np.ndarray:
         """One hashable key per sequence."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from arithlens._records import from_dict
 from arithlens.errors import ArithlensError, check_choice, check_int
+from arithlens.tasks.protocol import capabilities_of
 
 OPS = ("add", "sub", "mul")
 FORMATS = ("plain", "reversed", "scratchpad", "random_spaces", "index_hints")
@@ -101,6 +102,9 @@ class TaskSpec:
     nonneg: bool = True
     min_digits: int | None = None
 
+    family: ClassVar[str] = "arithmetic"
+    width_name: ClassVar[str] = "n_digits"
+
     def __post_init__(self) -> None:
         check_choice("op", self.op, OPS)
         check_int("n_digits", self.n_digits, minimum=1, maximum=MAX_DIGITS)
@@ -145,6 +149,61 @@ class TaskSpec:
         """Short name, e.g. ``add3-reversed``; ``add1to8-reversed`` for mixed lengths."""
         width = f"{self.min_digits}to{self.n_digits}" if self.mixed else str(self.n_digits)
         return f"{self.op}{width}-{self.format}"
+
+    @property
+    def width(self) -> int:
+        """Digits per operand (the largest, for mixed lengths)."""
+        return self.n_digits
+
+    @property
+    def fixed_layout(self) -> bool:
+        """Padded, and no random spaces: each role at one position in every problem."""
+        return self.pad and self.format != "random_spaces"
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What arithmetic supports (:data:`~arithlens.tasks.protocol.CAPABILITIES`)."""
+        return capabilities_of(self.family)
+
+    def answer_name(self, k: int) -> str:
+        """The place of answer digit ``k`` (``units``, ``tens``, ...)."""
+        return place_name(k)
+
+    def trained_at(self, width: int) -> bool:
+        """Whether operands of ``width`` digits are in the trained range (``min_digits`` to
+        ``n_digits`` for mixed lengths, else exactly ``n_digits``).
+
+        Example:
+            >>> TaskSpec(op="add", n_digits=8, min_digits=1, pad=False).trained_at(9)
+            False
+        """
+        lo = self.min_digits if self.min_digits is not None else self.n_digits
+        return lo <= width <= self.n_digits
+
+    def text_length(self, hint: bool = False) -> int:
+        """Longest text any problem renders to (``hint`` is for sorting; arithmetic has none).
+
+        Example:
+            >>> TaskSpec(op="add", n_digits=3).text_length()   # 123+456=9750.
+            13
+        """
+        n, w = self.n_digits, self.answer_width
+        answer = w + (1 if self.signed else 0)
+        if self.format == "random_spaces":
+            return 2 * (2 * n - 1) + 2 + answer + 1
+        if self.format == "index_hints":
+            return 2 * (2 * n) + 2 + answer + w + 1
+        if self.format == "scratchpad":
+            carry_chars = len(str(9 * 9 * n)) if self.op == "mul" else 1
+            answer += w * (4 + carry_chars) + 1
+        return 2 * n + 2 + answer + 1
+
+    def describe(self) -> str:
+        """The name with the settings it leaves out (``add2-plain (unpadded)``,
+        ``sub3-reversed (signed)``)."""
+        notes = [("unpadded", not self.pad), ("signed", self.signed)]
+        extra = ", ".join(n for n, on in notes if on)
+        return f"{self.name} ({extra})" if extra else self.name
 
     def at_width(self, n_digits: int) -> TaskSpec:
         """This task with operands of exactly ``n_digits`` digits (unpadded, as mixed-length

@@ -5,8 +5,8 @@
   corrupt batches for patching).
 - :mod:`~arithlens.tokens.prompts`: :class:`PromptBuilder`, a Hugging Face tokenizer with a
   prompt template and few-shot examples, giving the same batches.
-- :mod:`~arithlens.tokens.encoders`: the :class:`Encoder` protocol both follow, and
-  :func:`encoder_of`, the encoder attached to a model.
+- :mod:`~arithlens.tokens.encoders`: the :class:`Encoder` protocol both follow (the encoder
+  attached to a model is :func:`arithlens.models.encoder_of`, part of the model contract).
 - :mod:`~arithlens.tokens.numbers`: how an LLM's tokenizer splits numbers.
 
 Example:
@@ -17,7 +17,7 @@ Example:
     (['12+34=640.'], torch.Size([1, 10]))
 """
 
-from arithlens.tokens.encoders import CharEncoder, Encoder, check_task, encoder_of
+from arithlens.tokens.encoders import CharEncoder, Encoder
 from arithlens.tokens.numbers import number_tokenization, tokenization_summary
 from arithlens.tokens.prompts import PromptBuilder
 from arithlens.tokens.tokenizer import (
@@ -38,11 +38,22 @@ __all__ = [
     "PairBatch",
     "PromptBuilder",
     "TokenBatch",
-    "check_task",
     "encode",
     "encode_pairs",
-    "encoder_of",
     "number_tokenization",
     "tokenization_summary",
     "vocab_for",
 ]
+
+
+MOVED = {
+    "encoder_of": "arithlens.models.encoder_of",
+    "check_task": "arithlens.models.check_task",
+}
+"""Names that moved to the model contract (a model is above tokens in the floors)."""
+
+
+def __getattr__(name: str):
+    if name in MOVED:
+        raise AttributeError(f"arithlens.tokens.{name} moved: use {MOVED[name]}")
+    raise AttributeError(f"module 'arithlens.tokens' has no attribute {name!r}")

@@ -19,27 +19,22 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from jaxtyping import Int
 
 from arithlens.choices import Strategy
-from arithlens.contract import any_task_of, attached_encoder, task_of
 from arithlens.errors import ArithlensError
 from arithlens.tasks import (
     AnyTask,
-    NumeracySpec,
     Problems,
-    TaskSpec,
-    corrupt_pairs,
-    numeracy_pairs,
-    position_labels,
-    sample,
-    sample_text,
+    family_pairs,
+    has,
+    role_labels,
+    sample_problems,
 )
-from arithlens.tasks.formats import fixed_layout
 from arithlens.tokens.tokenizer import (
     CharTokenizer,
     PairBatch,
@@ -88,9 +83,7 @@ class CharEncoder:
     def sample(self, n: int, seed: int = 0, *, strategy: Strategy = "uniform") -> Problems:
         """``n`` distinct problems (padded tasks share one layout by construction); sorting and
         numeracy tasks: ``n`` problems of their sampler (``strategy`` is for arithmetic)."""
-        if not isinstance(self.task, TaskSpec):
-            return sample_text(self.task, n, seed)  # type: ignore[return-value]
-        return sample(self.task, n, seed=seed, strategy=strategy, unique=True)
+        return sample_problems(self.task, n, seed, strategy=strategy, unique=True)
 
     def encode(self, problems: Problems) -> TokenBatch:
         return encode(problems, self.tokenizer)
@@ -100,13 +93,13 @@ class CharEncoder:
         unpadded tasks: operands of one width, e.g. ``task.at_width(12)``; an answer digit
         that only some problems have is labelled by its character)."""
         task = batch.problems.task
-        if not isinstance(task, TaskSpec):  # sorting: one length per batch, labelled by character
-            return [
-                f"{i}:{c}" for i, c in enumerate(batch.texts[0].ljust(batch.tokens.shape[1], "_"))
-            ]
-        if fixed_layout(task):
-            return position_labels(task)
-        return unpadded_labels(batch)
+        roles = role_labels(task)
+        if roles is not None:
+            return roles
+        if has(task, "digits"):
+            return unpadded_labels(batch)
+        # sorting, numeracy: one length per batch, labelled by character
+        return [f"{i}:{c}" for i, c in enumerate(batch.texts[0].ljust(batch.tokens.shape[1], "_"))]
 
     def digit_token_ids(self) -> torch.Tensor:
         """Token id of each digit 0-9 where it stands alone in an answer."""
@@ -122,15 +115,12 @@ class CharEncoder:
         out = torch.where((predicted >= 0) & (predicted < len(table)), table[ids], -1)
         return torch.where(batch.answer_pos >= 0, out, -1).numpy()
 
-    def pairs(self, n: int, change: str = "a.units", seed: int = 0) -> PairBatch:
-        """``n`` clean/corrupt pairs, encoded: :func:`arithlens.tasks.corrupt_pairs` for
-        arithmetic, :func:`arithlens.tasks.numeracy_pairs` for numeracy (``change`` one of
-        its task's, e.g. ``"deciding"``)."""
-        if isinstance(self.task, NumeracySpec):
-            return encode_pairs(numeracy_pairs(self.task, n, change=change, seed=seed), self)
-        if not isinstance(self.task, TaskSpec):
-            raise ArithlensError(f"{self.task.name} has no clean/corrupt pairs (sorting)")
-        return encode_pairs(corrupt_pairs(self.task, n, change=change, seed=seed), self)
+    def pairs(self, n: int, change: str | None = None, seed: int = 0) -> PairBatch:
+        """``n`` clean/corrupt pairs, encoded (:func:`arithlens.tasks.family_pairs`:
+        ``corrupt_pairs`` for arithmetic, ``numeracy_pairs`` for numeracy, ``sort_pairs`` for
+        sorting; ``change`` one of its family's, default the family's first: ``"a.units"``,
+        the numeracy task's deciding change, ``"elem.0"``)."""
+        return encode_pairs(family_pairs(self.task, n, change=change, seed=seed), self)
 
 
 def unpadded_labels(batch: TokenBatch) -> list[str]:
@@ -158,59 +148,4 @@ def unpadded_labels(batch: TokenBatch) -> list[str]:
 def describe(task: AnyTask) -> str:
     """A task's name with the settings its name leaves out (``add3-reversed``,
     ``add2-plain (unpadded)``, ``sub3-reversed (signed)``)."""
-    if not isinstance(task, TaskSpec):
-        return task.name
-    notes = [("unpadded", not task.pad), ("signed", task.signed)]
-    extra = ", ".join(n for n, on in notes if on)
-    return f"{task.name} ({extra})" if extra else task.name
-
-
-def check_task(model, task: AnyTask, what: str = "problems", *, any_width: bool = False) -> Encoder:
-    """The model's encoder, after checking that ``what`` (of ``task``) is of the model's task
-    (with ``any_width``, operands may have another number of digits: length generalization).
-
-    Example:
-        >>> from arithlens.models import build_model
-        >>> model = build_model("1L", TaskSpec(op="add", n_digits=3))
-        >>> check_task(model, TaskSpec(op="sub", n_digits=3))
-        Traceback (most recent call last):
-        ...
-        arithlens.errors.ArithlensError: problems are of task sub3-reversed but the model solves add3-reversed: draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of task sub3-reversed
-    """
-    enc = encoder_of(model)
-    if not isinstance(task, AnyTask):
-        raise ArithlensError(
-            f"{what} have task {task!r}: expected a task of arithlens.tasks (TaskSpec, "
-            "SortSpec or NumeracySpec)"
-        )
-    same = task == enc.task or (any_width and enc.task.same_but_width(task))
-    if not same:
-        raise ArithlensError(
-            f"{what} {'are' if what.endswith('s') else 'is'} of task {describe(task)} but the "
-            f"model solves {describe(enc.task)}: "
-            f"draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of "
-            f"task {describe(task)}"
-        )
-    return enc
-
-
-def encoder_of(model) -> Encoder:
-    """The model's encoder: ``model.encoder`` if set, else the character encoder of
-    ``model.task``."""
-    enc = attached_encoder(model)
-    return enc if enc is not None else CharEncoder(any_task_of(model))
-
-
-@runtime_checkable
-class ArithmeticEncoder(Encoder, Protocol):
-    """An encoder of an arithmetic task (what :func:`arithmetic_encoder` returns)."""
-
-    @property
-    def task(self) -> TaskSpec: ...
-
-
-def arithmetic_encoder(model) -> ArithmeticEncoder:
-    """:func:`encoder_of` for the analyses that need an arithmetic task (carries, digit
-    places, cascade classes): a sorting or numeracy model raises, naming its family."""
-    task_of(model)
-    return cast(ArithmeticEncoder, encoder_of(model))
+    return task.describe()

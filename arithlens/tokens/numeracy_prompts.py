@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from arithlens.errors import ArithlensError, check_int
+from arithlens.tasks import require
 from arithlens.tasks.numeracy import NumeracyProblems, answer, sample_numeracy
 
 TEMPLATES: dict[str, str] = {
@@ -65,8 +66,11 @@ def numeracy_prompts(
 ) -> list[str]:
     """Each problem's prompt: ``shots`` solved examples of the same task (drawn with ``seed``,
     one blank line apart), then the question (``template``, default :data:`TEMPLATES`)."""
-    if not isinstance(problems, NumeracyProblems):
-        raise ArithlensError(f"problems is a {type(problems).__name__}: expected NumeracyProblems")
+    require(
+        getattr(problems, "task", None),
+        "decision",
+        f"numeracy prompts (of a {type(problems).__name__})",
+    )
     check_int("shots", shots, minimum=0, maximum=32)
     task = problems.task
     template = TEMPLATES[task.task] if template is None else template

@@ -25,12 +25,11 @@ import torch
 from jaxtyping import Bool, Int
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks import Pairs, Problems, Sequences, max_length, position_labels, render
-from arithlens.tasks.formats import fixed_layout
-from arithlens.tasks.numeracy import NUMERACY_VOCAB, NumeracyProblems, render_numeracy
+from arithlens.tasks import Pairs, ProblemSet, render_problems, role_labels
+from arithlens.tasks.numeracy import NUMERACY_VOCAB
 from arithlens.tasks.numeracy_pairs import shape_of
-from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, VALUE_CHARS, render_sort
-from arithlens.tasks.spec import HINTS, TaskSpec, place_index
+from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, VALUE_CHARS
+from arithlens.tasks.spec import HINTS, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
 PAD = "_"
@@ -136,7 +135,7 @@ class TokenBatch:
             (a Hugging Face tokenizer's chunks).
     """
 
-    problems: Problems | Sequences | NumeracyProblems
+    problems: ProblemSet
     tokens: Int[torch.Tensor, "batch pos"]
     lengths: Int[torch.Tensor, " batch"]
     prompt_len: Int[torch.Tensor, " batch"]
@@ -191,7 +190,7 @@ class TokenBatch:
 
 
 def encode(
-    problems: Problems | Sequences | NumeracyProblems,
+    problems: ProblemSet,
     tokenizer: CharTokenizer | None = None,
     *,
     hint: bool = False,
@@ -200,16 +199,7 @@ def encode(
     sort task, or as its successor hint with ``hint=True`` (answer k: input element k's
     successor)."""
     tokenizer = tokenizer or CharTokenizer(vocab_for(problems.task.format))
-    if hint and not isinstance(problems, Sequences):
-        raise ArithlensError(
-            f"hint=True needs sorting sequences, not problems of {problems.task.name}"
-        )
-    if isinstance(problems, Sequences):
-        r = render_sort(problems, hint=hint)
-    elif isinstance(problems, NumeracyProblems):
-        r = render_numeracy(problems)
-    else:
-        r = render(problems)
+    r = render_problems(problems, hint=hint)
     tokens, lengths = tokenizer.encode_batch(r.texts)
     return TokenBatch(
         problems,
@@ -247,7 +237,7 @@ def concat_batches(parts: list[TokenBatch], pad_id: int | None = None) -> TokenB
     )
     ops = [p.operand_pos for p in parts]
     return TokenBatch(
-        type(parts[0].problems).concat([p.problems for p in parts]),  # type: ignore[arg-type,misc]
+        type(parts[0].problems).concat([p.problems for p in parts]),  # type: ignore[attr-defined]
         tokens,
         torch.cat([p.lengths for p in parts]),
         torch.cat([p.prompt_len for p in parts]),
@@ -296,8 +286,9 @@ class PairBatch:
         if self.pos_labels is not None:
             return self.pos_labels
         task = self.pairs.clean.task
-        if isinstance(task, TaskSpec) and fixed_layout(task) and self.n_pos == max_length(task):
-            return position_labels(task)
+        roles = role_labels(task)
+        if roles is not None and self.n_pos == len(roles):
+            return roles
         return [f"{i}:{c}" for i, c in enumerate(self.clean.texts[0].ljust(self.n_pos, "_"))]
 
     def check_aligned(self, read_pos: torch.Tensor) -> None:
@@ -307,7 +298,7 @@ class PairBatch:
         one shape (digits as ``d``, letters as ``w``) and every row must be read at the same
         positions."""
         task = self.pairs.clean.task
-        if self.pos_labels is not None or (isinstance(task, TaskSpec) and fixed_layout(task)):
+        if self.pos_labels is not None or task.fixed_layout:
             return
         shapes = {shape_of(t[: int(p)]) for t, p in zip(self.clean.texts, self.clean.prompt_len)}
         same_reads = bool((read_pos == read_pos[:1]).all())

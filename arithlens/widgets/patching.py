@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import cast
+
 import ipywidgets as W
 import numpy as np
 import torch
@@ -17,11 +19,20 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens import plots
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models import sites
+from arithlens.models.contract import encoder_of
 from arithlens.patching import GRANULARITIES, METRICS, CellEffect, activation_patch, patch_cell
 from arithlens.patching.results import PatchResult
 from arithlens.plots import cell_at
-from arithlens.tasks import OPS, corrupt_pairs, parse_problem, place_name
-from arithlens.tokens.encoders import arithmetic_encoder
+from arithlens.tasks import (
+    TaskFamily,
+    TaskSpec,
+    changes_for,
+    corrupt_pairs,
+    has,
+    parse_problem,
+    require,
+)
+from arithlens.tasks.numeracy_pairs import POSITIONS
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
@@ -29,10 +40,12 @@ from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 WIDGET_GRANULARITIES = ("heads", "heads_by_pos", "resid_pre", "attn_out", "mlp_out", "pattern")
 
 
-def changes_for(task) -> list[str]:
-    """Every corruption of ``task`` the widget offers (operand digits, resamples, swap, op)."""
-    digits = [f"{o}.{place_name(k)}" for o in "ab" for k in range(task.n_digits)]
-    return digits + ["resample.a", "resample.b", "swap"] + [f"op:{o}" for o in OPS if o != task.op]
+def digit_choices(task: TaskFamily) -> list[str | int]:
+    """The answer slots the widget's metric may score: ``"all"``, the per-problem names where
+    the family has them (numeracy's ``"decision"``, ``"first"``, ``"last"``), each slot."""
+    named = list(POSITIONS) if has(task, "decision") else []
+    slots = [task.answer_name(k) if has(task, "digits") else k for k in range(task.answer_width)]
+    return ["all", *named, *slots]
 
 
 class PatchingExplorer(Explorer):
@@ -54,24 +67,28 @@ class PatchingExplorer(Explorer):
         model: TransformerBridge,
         *,
         n: int = 32,
-        change: str = "a.units",
+        change: str | None = None,
         granularity: str = "heads_by_pos",
         seed: int = 0,
     ):
         super().__init__()
         self.model, self.n, self.seed = model, check_int("n", n, minimum=1), seed
-        self.encoder = arithmetic_encoder(model)
+        self.encoder = encoder_of(model)
         task = self.encoder.task
-        check_choice("change", change, list(changes_for(task)))
+        require(task, "pairs", "the PatchingExplorer")
+        changes = changes_for(task)
+        change = changes[0] if change is None else change
+        check_choice("change", change, changes)
         check_choice("granularity", granularity, list(WIDGET_GRANULARITIES))
-        digit_names = ["all"] + [place_name(k) for k in range(task.answer_width)]
-        self.change = W.Dropdown(options=changes_for(task), value=change, description="change")
+        digit_names = digit_choices(task)
+        self.change = W.Dropdown(options=changes, value=change, description="change")
         self.granularity = W.Dropdown(
             options=WIDGET_GRANULARITIES, value=granularity, description="granularity"
         )
         self.direction = W.ToggleButtons(options=["denoise", "noise"], value="denoise")
         self.metric = W.Dropdown(options=list(METRICS), value="logit_diff", description="metric")
-        self.digits = W.Dropdown(options=digit_names, value="all", description="digits")
+        first = "decision" if "decision" in digit_names else "all"
+        self.digits = W.Dropdown(options=digit_names, value=first, description="digits")
         self.pairs_label = W.HTML()
         self.heatmap = figure_widget()
         self.attention_fig = figure_widget()
@@ -100,8 +117,9 @@ class PatchingExplorer(Explorer):
     def _batch(self) -> PairBatch:
         key = (self.change.value, self.clean_problem)
         if key not in self._batches:
-            task = self.encoder.task
             if self.clean_problem:
+                require(self.encoder.task, "carries", "corruptions of a typed problem")
+                task = cast(TaskSpec, self.encoder.task)
                 pairs = corrupt_pairs(
                     task,
                     self.n,

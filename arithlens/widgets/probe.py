@@ -16,10 +16,10 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
 from arithlens.errors import ArithlensError
+from arithlens.models.contract import arithmetic_encoder
 from arithlens.plots import cell_at
 from arithlens.probes import ACTIVATIONS, ProbeResult, fit, projections
 from arithlens.probes.targets import resolve
-from arithlens.tokens.encoders import arithmetic_encoder
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 
 VALUES = ("score", "selectivity", "control")

@@ -15,22 +15,16 @@ import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.errors import ArithlensError
 from arithlens.lens import Trace, trace
-from arithlens.tasks import NumeracyProblems, NumeracySpec, TaskSpec, parse_problem
-from arithlens.tasks.numeracy import prompt
-from arithlens.tasks.ops import SYMBOLS
-from arithlens.tokens.encoders import encoder_of
+from arithlens.models.contract import encoder_of
+from arithlens.tasks import parse_problem, require, typed_text
 from arithlens.widgets._base import Explorer, figure_widget, sync
 
 
 def problem_text(problems) -> str:
     """``"a<op>b"`` of the first problem (what a person would type); a numeracy problem's
-    prompt (``"max(9.11,9.9)"``)."""
-    if isinstance(problems, NumeracyProblems):
-        return prompt(problems.task, problems.operands[0])[:-1]
-    a, b = problems.ints()[0]
-    return f"{a}{SYMBOLS[problems.task.op]}{b}"
+    prompt (``"max(9.11,9.9)"``): :func:`arithlens.tasks.typed_text`."""
+    return typed_text(problems)
 
 
 class ProblemExplorer(Explorer):
@@ -52,10 +46,7 @@ class ProblemExplorer(Explorer):
         self.model = model
         self.encoder = encoder_of(model)
         task = self.encoder.task
-        if not isinstance(task, (TaskSpec, NumeracySpec)):
-            raise ArithlensError(
-                f"model solves {task.name}: the ProblemExplorer takes arithmetic and numeracy models"
-            )
+        require(task, "typed", "the ProblemExplorer")
         if problem is not None:
             parse_problem(task, problem)  # a bad problem fails here, by name
         self._rng = np.random.default_rng(seed)

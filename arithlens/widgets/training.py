@@ -19,7 +19,8 @@ import ipywidgets as W
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.models.train import TrainConfig, TrainRecord, train
+from arithlens.models.records import TrainRecord
+from arithlens.models.train import TrainConfig, train
 from arithlens.tasks import TaskSpec, place_name
 from arithlens.widgets._base import Explorer, figure_widget, sync
 

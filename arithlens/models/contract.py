@@ -18,17 +18,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast, runtime_checkable
 
 from transformer_lens.model_bridge import TransformerBridge
 from transformer_lens.model_bridge.sources.native.model import NativeModel
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks import AnyTask, TaskSpec
-
-if TYPE_CHECKING:
-    from arithlens.models.presets import ModelSpec
-    from arithlens.models.train import TrainRecord
+from arithlens.models.records import ModelSpec, TrainRecord
+from arithlens.tasks import AnyTask, TaskFamily, TaskSpec, has
+from arithlens.tokens.encoders import CharEncoder, Encoder, describe
 
 _KEEP: Any = object()
 
@@ -51,7 +49,7 @@ def attach(
                 f"task {task.name} differs from the encoder's task {encoder.task.name}"
             )
         task = encoder.task
-    if task is not _KEEP and task is not None and not isinstance(task, AnyTask):
+    if task is not _KEEP and task is not None and not isinstance(task, TaskFamily):
         raise ArithlensError(
             f"task is a {type(task).__name__}: expected arithlens.tasks.TaskSpec, SortSpec or "
             "NumeracySpec"
@@ -67,25 +65,25 @@ def task_of(model: TransformerBridge) -> TaskSpec:
     """The arithmetic task ``model`` solves; raises if nothing was attached, or if the model
     sorts (see :func:`any_task_of`)."""
     task = any_task_of(model)
-    if not isinstance(task, TaskSpec):
+    if not has(task, "carries"):
         raise ArithlensError(
             f"model solves {task.name}, a {task.family} task: this analysis needs an arithmetic "
             "task (sorting and numeracy models take length_generalization, text_scores, their "
             "probes and the attention views; numeracy models also patching of numeracy_pairs, "
             "lens.trace and the ProblemExplorer)"
         )
-    return task
+    return cast(TaskSpec, task)
 
 
 def any_task_of(model: TransformerBridge) -> AnyTask:
     """The task ``model`` solves, of any family; raises if nothing was attached."""
     task = getattr(model, "task", None)
-    if not isinstance(task, AnyTask):
+    if not isinstance(task, TaskFamily):
         raise ArithlensError(
             "model has no task: load it with arithlens.load (zoo name, checkpoint folder, or a "
             "Hugging Face model with a prompt template)"
         )
-    return task
+    return cast(AnyTask, task)
 
 
 def spec_of(model: TransformerBridge) -> ModelSpec | None:
@@ -112,3 +110,54 @@ def is_native(model: TransformerBridge) -> bool:
     """Whether ``model`` is a native arithlens model (``TransformerBridge.boot_native``), whose
     blocks can be run one by one from a cached residual."""
     return isinstance(getattr(model, "original_model", None), NativeModel)
+
+
+def check_task(model, task: AnyTask, what: str = "problems", *, any_width: bool = False) -> Encoder:
+    """The model's encoder, after checking that ``what`` (of ``task``) is of the model's task
+    (with ``any_width``, operands may have another number of digits: length generalization).
+
+    Example:
+        >>> from arithlens.models import build_model
+        >>> model = build_model("1L", TaskSpec(op="add", n_digits=3))
+        >>> check_task(model, TaskSpec(op="sub", n_digits=3))
+        Traceback (most recent call last):
+        ...
+        arithlens.errors.ArithlensError: problems are of task sub3-reversed but the model solves add3-reversed: draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of task sub3-reversed
+    """
+    enc = encoder_of(model)
+    if not isinstance(task, TaskFamily):
+        raise ArithlensError(
+            f"{what} have task {task!r}: expected a task of arithlens.tasks (TaskSpec, "
+            "SortSpec or NumeracySpec)"
+        )
+    same = task == enc.task or (any_width and enc.task.same_but_width(task))
+    if not same:
+        raise ArithlensError(
+            f"{what} {'are' if what.endswith('s') else 'is'} of task {describe(task)} but the "
+            f"model solves {describe(enc.task)}: "
+            f"draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of "
+            f"task {describe(task)}"
+        )
+    return enc
+
+
+def encoder_of(model) -> Encoder:
+    """The model's encoder: ``model.encoder`` if set, else the character encoder of
+    ``model.task``."""
+    enc = attached_encoder(model)
+    return enc if enc is not None else CharEncoder(any_task_of(model))
+
+
+@runtime_checkable
+class ArithmeticEncoder(Encoder, Protocol):
+    """An encoder of an arithmetic task (what :func:`arithmetic_encoder` returns)."""
+
+    @property
+    def task(self) -> TaskSpec: ...
+
+
+def arithmetic_encoder(model) -> ArithmeticEncoder:
+    """:func:`encoder_of` for the analyses that need an arithmetic task (carries, digit
+    places, cascade classes): a sorting or numeracy model raises, naming its family."""
+    task_of(model)
+    return cast(ArithmeticEncoder, encoder_of(model))
