@@ -8,11 +8,11 @@ clean-corrupt path): Pearson and Spearman over the cells nonzero in either grid,
 (:func:`arithlens.patching.agreement`).
 
     python benchmarks/attribution_agreement.py          # measure and print
-    python benchmarks/attribution_agreement.py --write  # also save the JSON and the README rows
+    python benchmarks/attribution_agreement.py --write  # also save the JSON and the docs/analyses.md rows
 
-``--write`` saves ``assets/measurements/attribution_agreement.json`` and rewrites the README's
+``--write`` saves ``assets/measurements/attribution_agreement.json`` and rewrites docs/analyses.md's
 table between ``<!-- agreement:start -->`` and ``<!-- agreement:end -->`` from it (a test holds
-the README to the JSON).
+docs/analyses.md to the JSON).
 
 Last line: ``top_cell_same attribution=<i>/<n> integrated_gradients=<j>/<n> ...``.
 Goal: integrated gradients recovers activation patching's top cell where attribution misses it.
@@ -72,7 +72,7 @@ def measure(models=("add3-2L", "add5-2L"), n: int = 128) -> dict:
 
 
 def table(data: dict) -> list[str]:
-    """The README rows built from the measured data."""
+    """The docs/analyses.md rows built from the measured data."""
     out = [
         "| model | grid | method | live cells | Pearson | Spearman | top-1 / 5 / 10 overlap | "
         "scale |",
@@ -89,7 +89,7 @@ def table(data: dict) -> list[str]:
     return out
 
 
-def write_readme(data: dict, readme: Path = ROOT / "README.md") -> None:
+def write_readme(data: dict, readme: Path = ROOT / "docs" / "analyses.md") -> None:
     text = readme.read_text()
     head, rest = text.split("<!-- agreement:start -->\n", 1)
     _, tail = rest.split("<!-- agreement:end -->", 1)
@@ -99,7 +99,7 @@ def write_readme(data: dict, readme: Path = ROOT / "README.md") -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--write", action="store_true", help="save the JSON and the README rows")
+    ap.add_argument("--write", action="store_true", help="save the JSON and the docs rows")
     a = ap.parse_args()
     data = json.loads(json.dumps(measure()))  # int keys of top_k become strings, as in the file
     print("\n".join(table(data)))

@@ -1,9 +1,9 @@
-"""The README's figure gallery rows, built from the figures' JSON committed beside their PNGs.
+"""The figure gallery rows of docs/figures.md, built from the figures' JSON committed beside their PNGs.
 
     python scripts/figure_rows.py            # print the rows
-    python scripts/figure_rows.py --write    # replace the gallery and full-mode rows in README.md
+    python scripts/figure_rows.py --write    # replace the gallery and full-mode rows in docs/figures.md
 
-`tests/test_figures.py` checks that README.md holds exactly these rows, so no number in the
+`tests/test_figures.py` checks that docs/figures.md holds exactly these rows, so no number in the
 gallery can drift from the data under `assets/figures/`.
 """
 
@@ -282,19 +282,19 @@ def rows(root: Path = ROOT) -> dict[str, str]:
         path = f"assets/figures/{name}.json"
         numbers = json.loads((root / path).read_text())["numbers"]
         out[name] = (
-            f"| ![](assets/figures/{name}.png) `{name}` | {WHAT[name]} Quick mode "
+            f"| ![](../assets/figures/{name}.png) `{name}` | {WHAT[name]} Quick mode "
             f"(`{path}`): {FRAGMENTS[name](numbers)} |"
         )
     return out
 
 
 def write(root: Path = ROOT) -> None:
-    readme = root / "README.md"
+    readme = root / "docs" / "figures.md"
     lines = readme.read_text().splitlines()
     gallery, full = rows(root), full_rows(root)
     for i, line in enumerate(lines):
         for name, row in gallery.items():
-            if line.startswith(f"| ![](assets/figures/{name}.png) `{name}` |"):
+            if line.startswith(f"| ![](../assets/figures/{name}.png) `{name}` |"):
                 lines[i] = row
         for name, row in full.items():
             if re.match(rf"\| `{name}` \| \d+ s", line):

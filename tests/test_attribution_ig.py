@@ -117,7 +117,7 @@ def test_readme_agreement_table_is_built_from_the_committed_measurement():
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     data = json.loads((root / "assets/measurements/attribution_agreement.json").read_text())
-    readme = (root / "README.md").read_text()
+    readme = (root / "docs" / "analyses.md").read_text()
     block = readme.split("<!-- agreement:start -->\n", 1)[1].split("<!-- agreement:end -->")[0]
     # regenerate with: python benchmarks/attribution_agreement.py --write
     assert block.splitlines() == bench.table(data)

@@ -271,7 +271,7 @@ def test_key_heads_with_a_local_pretrained_checkpoint(tmp_path, monkeypatch):
 
 
 def test_readme_gallery_rows_are_built_from_the_committed_json():
-    """Every gallery row of the README is what scripts/figure_rows.py builds from the JSON
+    """Every gallery row of docs/figures.md is what scripts/figure_rows.py builds from the JSON
     committed beside the figure's PNG, so no number there can drift from the data."""
     import importlib.util
     from pathlib import Path
@@ -280,7 +280,7 @@ def test_readme_gallery_rows_are_built_from_the_committed_json():
     spec = importlib.util.spec_from_file_location("figure_rows", root / "scripts/figure_rows.py")
     rows = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rows)
-    readme = (root / "README.md").read_text().splitlines()
+    readme = (root / "docs" / "figures.md").read_text().splitlines()
     built = {**rows.rows(root), **{f"full {k}": v for k, v in rows.full_rows(root).items()}}
     assert "full carry_taxonomy" in built
     for name, row in built.items():

@@ -12,7 +12,21 @@ import pytest
 
 from tests.test_imports import adder_checkpoint, hooked_checkpoint, nanogpt_checkpoint
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = [
+    "widgets",
+    "tasks",
+    "models",
+    "zoo",
+    "analyses",
+    "llm",
+    "figures",
+    "benchmarks",
+    "development",
+]
+"""The pages of ``docs/``, in the order their examples run (after the README's)."""
+PAGES = [README, *(ROOT / "docs" / f"{name}.md" for name in DOCS)]
 
 # (README text, what runs instead): sizes scaled down, Hub ids to local toy checkpoints
 SMALLER = [
@@ -41,13 +55,35 @@ SMALLER = [
 ]
 
 
-def blocks() -> list[tuple[int, str]]:
-    """``(line, code)`` of every python block of the README."""
+def blocks() -> list[tuple[str, str]]:
+    """``(page:line, code)`` of every python block of the README, then of each docs page."""
+    out = []
+    for page in PAGES:
+        text = page.read_text()
+        out += [
+            (f"{page.name}:{text[: m.start()].count(chr(10)) + 1}", m.group(1))
+            for m in re.finditer(r"```python\n(.*?)```", text, flags=re.S)
+        ]
+    return out
+
+
+def test_the_readme_is_short_with_contents_and_links_every_docs_page():
+    """At most 400 lines, none over 200 characters, a table of contents whose anchors are
+    headings, and a link to every docs page (each of which exists and links back)."""
     text = README.read_text()
-    return [
-        (text[: m.start()].count("\n") + 1, m.group(1))
-        for m in re.finditer(r"```python\n(.*?)```", text, flags=re.S)
-    ]
+    lines = text.splitlines()
+    assert len(lines) <= 400 and max(len(line) for line in lines) <= 200
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-")
+        for h in re.findall(r"^## (.+)$", text, flags=re.M)
+    }
+    anchors = re.findall(r"\]\(#([a-z0-9-]+)\)", text)
+    assert anchors and set(anchors) <= headings, set(anchors) - headings
+    for page in PAGES[1:]:
+        assert f"](docs/{page.name})" in text, page.name
+        assert "](../README.md)" in page.read_text(), page.name
+    pages = {p.name for p in (ROOT / "docs").glob("*.md")}
+    assert pages == {p.name for p in PAGES[1:]}, pages
 
 
 def test_every_readme_example_runs(tmp_path, monkeypatch):
@@ -73,4 +109,4 @@ def test_every_readme_example_runs(tmp_path, monkeypatch):
 @pytest.mark.parametrize("line_code", blocks(), ids=lambda lc: f"line{lc[0]}")
 def test_readme_blocks_parse(line_code):
     line, code = line_code
-    compile(code, f"README.md:{line}", "exec")
+    compile(code, line, "exec")
