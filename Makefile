@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test install dev lint bench screenshots zoo clean lab
+.PHONY: demo test test-full install dev lint bench screenshots zoo clean lab
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ lab: $(VENV)/.installed
 # Notebooks run at quick sizes (ARITHLENS_QUICK=1); the Hub is never contacted. The browser test
 # needs Debian's chromium (.ci/run installs it); without it that one test is skipped, with the reason.
 test: $(STAMP)
+	ARITHLENS_QUICK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+		$(PY) -m pytest -q -m "not full" --doctest-modules arithlens tests --nbmake notebooks
+
+# everything `make test` runs, and the tests marked `full` (zoo cards and a figure's claim
+# re-measured at full size)
+test-full: $(STAMP)
 	ARITHLENS_QUICK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
 		$(PY) -m pytest -q --doctest-modules arithlens tests --nbmake notebooks
 

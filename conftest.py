@@ -7,8 +7,6 @@ dimension name across them. Set ARITHLENS_NO_SHAPE_CHECKS=1 to turn it off."""
 import os
 
 if not os.environ.get("ARITHLENS_NO_SHAPE_CHECKS"):
-    from jaxtyping import install_import_hook
+    import tests.shapes
 
-    import tests.shapes  # noqa: F401  (the hook's typechecker, below, is found through it)
-
-    install_import_hook("arithlens", "tests.shapes.check")
+    tests.shapes.install("arithlens")

@@ -30,3 +30,24 @@ def check(fn: Any) -> Any:
     if callable(fn) and not isinstance(fn, type) and has_shapes(fn):
         return _CHECK(fn)
     return fn
+
+
+_MISSING = object()
+
+
+def install(package: str = "arithlens") -> None:
+    """Install jaxtyping's import hook on ``package`` with :func:`check`, decorating only what
+    annotates a shape: jaxtyping's ``@jaxtyped`` binds every call's arguments to the
+    signature, which on the many small unshaped helpers (numeracy's per-problem writers, the
+    samplers) cost the suite minutes and checked nothing."""
+    import jaxtyping
+
+    real = jaxtyping.jaxtyped
+
+    def jaxtyped_if_shaped(fn: Any = _MISSING, *, typechecker: Any = _MISSING) -> Any:
+        if fn is _MISSING:
+            return lambda f: jaxtyped_if_shaped(f, typechecker=typechecker)
+        return real(fn, typechecker=typechecker) if has_shapes(fn) else fn
+
+    jaxtyping.jaxtyped = jaxtyped_if_shaped  # the hook's inserted decorator looks it up here
+    jaxtyping.install_import_hook(package, "tests.shapes.check")

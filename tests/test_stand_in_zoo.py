@@ -76,6 +76,7 @@ def test_loads_offline_through_the_hugging_face_path(model):
     assert al.llm.tokenization_summary(model.encoder.tokenizer)["scheme"] == "irregular"
 
 
+@pytest.mark.full
 def test_the_card_is_re_measured_by_an_independent_greedy_decoder(card):
     """Every held-out pair (enumerated here from the hash, not by arithlens's grouping), decoded
     greedily by plain transformers: each template x length agrees with the card and clears the
@@ -143,6 +144,7 @@ def test_probes_at_the_equals_sign_against_random_weights(model):
     )
 
 
+@pytest.mark.full
 def test_precise_finetuning_teaches_a_new_template_and_moves_the_rest_less():
     """A template the model never saw (near 0), fine-tuned on its three key heads alone (the
     key_heads figure's run): held-out accuracy rises far; the four trained templates (all above
