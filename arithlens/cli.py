@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from arithlens._atomic import check_writable
+from arithlens._text import table
 from arithlens.errors import ArithlensError
 from arithlens.models import POSITIONALS, loading
 from arithlens.patching.activation import GRANULARITIES
@@ -159,10 +160,11 @@ def _cmd_eval(a: argparse.Namespace) -> int:
                 f"--out reports are for arithmetic models; {task.name} prints a summary"
             )
         _, exact = text_scores(model, sample_problems(task, a.n, a.seed))
-        print(json.dumps({"exact_match": float(exact.mean()), "n": a.n}, indent=1))
+        summary = {"exact_match": float(exact.mean()), "n": a.n}
+        print(json.dumps(summary, indent=1) if a.json else _eval_text(task.name, summary))
         return 0
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)
-    print(json.dumps(res.summary(), indent=1))
+    print(json.dumps(res.summary(), indent=1) if a.json else _eval_text(task.name, res.summary()))
     if a.out:
         from arithlens.report import write_report
 
@@ -171,10 +173,51 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_text(name: str, summary: dict) -> str:
+    """A compact report of an evaluation summary: exact match, then per answer digit, by digit
+    class and by cascade class where the summary has them."""
+    lines = [f"{name}: exact match {summary['exact_match']:.4f} on {summary['n']} problems"]
+    if "per_digit" in summary:
+        lines += [
+            "",
+            table([{"answer digit": k, "accuracy": v} for k, v in summary["per_digit"].items()]),
+        ]
+    for key, label, what in (
+        ("by_class", "digit class", "accuracy"),
+        ("by_cascade", "cascade", "exact_match"),
+    ):
+        if key in summary:
+            rows = [{label: k, what: v[what], "n": v["count"]} for k, v in summary[key].items()]
+            lines += ["", table(rows)]
+    return "\n".join(lines)
+
+
 def _cmd_zoo_list(a: argparse.Namespace) -> int:
     from arithlens.models import zoo
 
-    print(zoo.list_models().to_string(index=False))
+    frame = zoo.list_models()
+    if a.json:
+        print(frame.to_json(orient="records", indent=1))
+        return 0
+    rows = frame.drop(columns="note").to_dict("records")
+    print(table(rows, ["name", "task", "preset", "held_out_exact", "built"]))
+    print("\nnotes and cards: arithlens zoo show NAME")
+    return 0
+
+
+def _cmd_zoo_show(a: argparse.Namespace) -> int:
+    from arithlens.models import zoo
+
+    entry = zoo.list_models().set_index("name")
+    if a.name not in entry.index:
+        raise ArithlensError(f"zoo model {a.name!r} is unknown: expected one of {zoo.names()}")
+    card = zoo.zoo_dir() / a.name / "README.md"
+    if card.is_file():
+        print(card.read_text(encoding="utf-8").rstrip())
+    else:
+        print(
+            f"# {a.name}\n\n{entry.loc[a.name, 'note']}\n\n(not built: arithlens zoo rebuild --only {a.name})"
+        )
     return 0
 
 
@@ -417,6 +460,7 @@ def _add_eval(sub) -> None:
     e.add_argument("--seed", type=NONNEG, default=0)
     e.add_argument("--strategy", default="uniform", choices=["uniform", "cascade"])
     e.add_argument("--out", default=None, help="also write a report (md, csv, json, html) here")
+    e.add_argument("--json", action="store_true", help="print the summary as JSON")
     e.set_defaults(func=_cmd_eval)
 
 
@@ -424,7 +468,11 @@ def _add_zoo(sub) -> None:
     z = sub.add_parser("zoo", help="the bundled model zoo")
     zsub = z.add_subparsers(dest="zoo_command", required=True)
     zl = zsub.add_parser("list", help="list zoo models and their measured accuracy")
+    zl.add_argument("--json", action="store_true", help="print the list (with notes) as JSON")
     zl.set_defaults(func=_cmd_zoo_list)
+    zs = zsub.add_parser("show", help="a zoo model's card (its note when not built)")
+    zs.add_argument("name", help="zoo model name")
+    zs.set_defaults(func=_cmd_zoo_show)
     zr = zsub.add_parser("rebuild", help="retrain zoo models from their recipes")
     zr.add_argument("--only", nargs="*", default=None, help="names to rebuild (default: all)")
     zr.add_argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -28,8 +29,19 @@ def test_every_subcommand_has_help(capsys):
 def test_zoo_list_shows_models_and_accuracy(capsys):
     assert main(["zoo", "list"]) == 0
     out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= 100  # fits a terminal
+    lines = {line.split()[0]: line for line in out.splitlines()[2:] if line.strip()}
     for name in zoo.names():
-        assert name in out
+        assert name in lines
+    card = json.loads((zoo.folder("add2-gpt2") / "card.json").read_text())
+    assert f"{card['held_out']['equation']['all']:.4f}" in lines["add2-gpt2"]
+    assert main(["zoo", "list", "--json"]) == 0
+    listed = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert listed["add3-2L"]["note"] == zoo.RECIPES["add3-2L"].note
+    assert main(["zoo", "show", "add3-2L"]) == 0
+    assert capsys.readouterr().out.startswith("# add3-2L")
+    assert main(["zoo", "show", "add9-9L"]) == 2
+    assert "zoo model 'add9-9L' is unknown" in capsys.readouterr().err
     frame = zoo.list_models().set_index("name")
     card = json.loads((zoo.folder("add2-gpt2") / "card.json").read_text())
     assert frame.loc["add2-gpt2", "held_out_exact"] == card["held_out"]["equation"]["all"]
@@ -61,7 +73,7 @@ def test_train_and_eval_a_hinted_sorter(tmp_path, capsys):
     assert meta["record"]["config"]["hint"] == "successor"
     assert meta["model"]["n_ctx"] == 15  # the hint's texts: S + 4 + = + 8 + .
     capsys.readouterr()
-    assert main(["eval", str(out), "--n", "30"]) == 0
+    assert main(["eval", str(out), "--n", "30", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 30
     assert main(["train", "--hint", "successor", "--out", str(tmp_path / "x")]) == 2
     assert "--hint successor is for --op sort, not add" in capsys.readouterr().err
@@ -82,7 +94,7 @@ def test_train_and_eval_a_numeracy_model(tmp_path, capsys):
         "close": 0.5,
     }
     capsys.readouterr()
-    assert main(["eval", str(out), "--n", "20"]) == 0
+    assert main(["eval", str(out), "--n", "20", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 20
     bad = ["train", "--task", "get_digit", "--repr", "float", "--out", str(tmp_path / "x")]
     assert main(bad) == 2
@@ -122,8 +134,14 @@ def test_train_then_eval_a_checkpoint(tmp_path, capsys):
     loss = meta["record"]["train_loss"]
     assert sum(loss[-5:]) < sum(loss[:5])  # it trained
     capsys.readouterr()
-    assert main(["eval", str(out), "--n", "50"]) == 0
+    assert main(["eval", str(out), "--n", "50", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
+    assert main(["eval", str(out), "--n", "50"]) == 0  # the same numbers, as a table
+    text = capsys.readouterr().out
+    assert f"exact match {summary['exact_match']:.4f} on 50 problems" in text
+    units = summary["per_digit"]["units"]
+    assert re.search(rf"^units +{units:.4f}$", text, flags=re.M), text
+    assert max(len(line) for line in text.splitlines()) <= 100
     # the numbers the CLI prints are the saved model's, on the problems its seed draws
     import arithlens as al
 

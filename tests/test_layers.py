@@ -20,6 +20,7 @@ FLOORS = [
         [
             "arithlens.errors",
             "arithlens._atomic",
+            "arithlens._text",
             "arithlens._records",
             "arithlens._plotting",
             "arithlens.choices",
