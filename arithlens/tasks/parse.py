@@ -16,14 +16,13 @@ from typing import overload
 
 from arithlens.errors import ArithlensError
 from arithlens.tasks.numeracy import (
-    _FUNCTIONS,
-    _INFIX,
     NumeracyProblems,
     NumeracySpec,
     prompt,
     sample_numeracy,
     written_order,
 )
+from arithlens.tasks.numeracy.spec import _FUNCTIONS, _INFIX
 from arithlens.tasks.ops import SYMBOLS
 from arithlens.tasks.problems import Problems
 from arithlens.tasks.protocol import ProblemSet, TaskFamily
