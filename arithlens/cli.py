@@ -32,7 +32,7 @@ def _task(a: argparse.Namespace):
 
     min_digits = getattr(a, "min_digits", None)
     if getattr(a, "task", None):
-        from arithlens.tasks import NumeracySpec
+        from arithlens.tasks.numeracy import NumeracySpec
 
         if a.op != "add" or min_digits is not None:
             raise ArithlensError(
@@ -43,7 +43,7 @@ def _task(a: argparse.Namespace):
             task=a.task, repr=a.repr, n_digits=a.digits, decimals=a.decimals, close=a.close
         )
     if a.op == "sort":
-        from arithlens.tasks import SortSpec
+        from arithlens.tasks.sorting import SortSpec
 
         return SortSpec(max_len=a.digits, min_len=min_digits or 1)
     if getattr(a, "hint", None):

@@ -56,8 +56,8 @@ from arithlens.tasks import (
     sample,
     sample_problems,
 )
+from arithlens.tasks.arithmetic.spec import HINTS
 from arithlens.tasks.numeracy import labels as numeracy_labels
-from arithlens.tasks.spec import HINTS
 from arithlens.tokens.encoders import CharEncoder
 from arithlens.tokens.tokenizer import TokenBatch, encode
 
@@ -478,7 +478,7 @@ def accuracy_by_label(
 
 @torch.no_grad()
 def choice_changes(model: TransformerBridge, pairs) -> float:
-    """For numeracy minimal pairs (:func:`arithlens.tasks.numeracy_pairs`): the share of pairs
+    """For numeracy minimal pairs (:func:`arithlens.tasks.numeracy.pairs`): the share of pairs
     whose decision character (:func:`arithlens.tasks.answer_index`) the model writes differently
     on the clean and the corrupt side (greedy, the answer before it given). ``deciding`` pairs
     should change it, ``later`` pairs must not.
@@ -486,7 +486,7 @@ def choice_changes(model: TransformerBridge, pairs) -> float:
     Example:
         >>> choice_changes(model, numeracy_pairs(model.task, 300, change="later"))   # doctest: +SKIP
     """
-    from arithlens.tasks import answer_index
+    from arithlens.tasks.numeracy import answer_index
     from arithlens.tokens.tokenizer import encode_pairs
 
     require(pairs.clean.task, "decision", "choice_changes (numeracy_pairs)")

@@ -16,8 +16,8 @@ from arithlens.tasks import (
     max_cascade,
     pair_kind,
 )
-from arithlens.tasks.labels import PASS, carries
-from arithlens.tasks.problems import Problems
+from arithlens.tasks.arithmetic.labels import PASS, carries
+from arithlens.tasks.arithmetic.problems import Problems
 
 
 def _all_problems(task: TaskSpec) -> Problems:

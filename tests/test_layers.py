@@ -162,7 +162,7 @@ def test_the_literal_choices_are_the_ones_checked_at_run_time():
     from arithlens.circuits import ABLATE
     from arithlens.probes.causal import MODES
     from arithlens.probes.targets import CONTROL_TYPES
-    from arithlens.tasks.samplers import STRATEGIES
+    from arithlens.tasks.arithmetic.samplers import STRATEGIES
 
     assert get_args(choices.Strategy) == STRATEGIES
     assert get_args(choices.Ablate) == ABLATE

@@ -245,7 +245,7 @@ def _traces_probes_and_patches(model, problems):
     from arithlens.patching import activation_patch
     from arithlens.tasks import numeracy_pairs
     from arithlens.tasks.numeracy import labels, prompt
-    from arithlens.tasks.numeracy_pairs import CHANGES
+    from arithlens.tasks.numeracy.pairs import CHANGES
     from arithlens.widgets import ProblemExplorer
 
     task = model.task

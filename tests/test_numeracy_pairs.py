@@ -18,7 +18,7 @@ from arithlens.errors import ArithlensError
 from arithlens.patching import activation_patch
 from arithlens.tasks import NumeracySpec, answer_index, numeracy_pairs, parse_problem
 from arithlens.tasks.numeracy import answer, prompt, sample_numeracy, value
-from arithlens.tasks.numeracy_pairs import CHANGES
+from arithlens.tasks.numeracy.pairs import CHANGES
 from arithlens.tokens.tokenizer import encode_pairs
 
 PAIRED = [

@@ -30,7 +30,7 @@ KNOWN_LONG: dict[str, int] = {
     "circuits.py::faithfulness": 81,
     "patching/activation.py::activation_patch": 73,
     "probes/decision.py::decision": 68,
-    "tasks/numeracy_pairs.py::numeracy_pairs": 67,
+    "tasks/numeracy/pairs.py::numeracy_pairs": 67,
     "figures/digit_phases.py::make": 66,
     "figures/base.py::run": 66,
     "report.py::write_report": 64,

@@ -21,8 +21,8 @@ from arithlens.tasks import (
     sample,
     split,
 )
-from arithlens.tasks.formats import max_length
-from arithlens.tasks.spec import FORMATS, HINTS
+from arithlens.tasks.arithmetic.formats import max_length
+from arithlens.tasks.arithmetic.spec import FORMATS, HINTS
 
 widths = st.integers(min_value=1, max_value=20)
 

@@ -2,7 +2,7 @@
 digit class, 1-layer vs 2-layer addition models, in the plain (most significant digit first)
 format of the paper and, for contrast, the reversed format — each on uniform problems and on
 problems balanced over the cascade classes (uniform within each class). For the plain pair, the
-minimal pairs of :mod:`arithlens.tasks.minimal`: real carry chains of length 1-5 from the units,
+minimal pairs of :mod:`arithlens.tasks.arithmetic.minimal`: real carry chains of length 1-5 from the units,
 and their false-cascade twins (the same run of sum-9 pairs, no carry source).
 
 The bars and lines are the zoo models. With several seeds (full mode: three), the plain pair is

@@ -11,7 +11,7 @@ empty. Panel 2, left: exact match of the two float comparers (trained with and w
 the decision probe (:func:`arithlens.probes.decision`, label ``winner``) at
 every residual stream and every position counted back from ``=``, with the majority class.
 Panel 3 (bottom): activation patching of the residual stream (each block's input, resid_pre) by
-position, ``deciding`` minimal pairs (:func:`arithlens.tasks.numeracy_pairs`) whose
+position, ``deciding`` minimal pairs (:func:`arithlens.tasks.numeracy.pairs`) whose
 operands have the shape ``12.34``, scored by the logit difference at each pair's decision
 character, normalized (1 = the clean answer restored).
 
@@ -31,13 +31,8 @@ from arithlens.figures.base import PALETTE, Check, Context, FigureOutput, regist
 from arithlens.models import loading
 from arithlens.patching import activation_patch
 from arithlens.probes import decision, random_init_like, running_count
-from arithlens.tasks import (
-    NumeracyProblems,
-    NumeracySpec,
-    Pairs,
-    numeracy_pairs,
-    sample_numeracy,
-)
+from arithlens.tasks import Pairs
+from arithlens.tasks.numeracy import NumeracyProblems, NumeracySpec, numeracy_pairs, sample_numeracy
 from arithlens.tokens.tokenizer import encode_pairs
 
 COUNTER = "count-int8-3L"

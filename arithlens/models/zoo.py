@@ -30,14 +30,9 @@ from arithlens.models.presets import build_model
 from arithlens.models.stand_in import TEMPLATES as STAND_IN_TEMPLATES
 from arithlens.models.stand_in import StandInConfig
 from arithlens.models.train import TrainConfig, train
-from arithlens.tasks import (
-    AnyTask,
-    NumeracySpec,
-    SortSpec,
-    TaskSpec,
-    render_problems,
-    sample_problems,
-)
+from arithlens.tasks import AnyTask, TaskSpec, render_problems, sample_problems
+from arithlens.tasks.numeracy import NumeracySpec
+from arithlens.tasks.sorting import SortSpec
 
 DEFAULT = "add3-2L"
 

@@ -29,8 +29,9 @@ from jaxtyping import Float, Int
 
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.models.contract import check_task
-from arithlens.tasks import Pairs, answer_index, has
-from arithlens.tasks.numeracy_pairs import POSITIONS
+from arithlens.tasks import Pairs, has
+from arithlens.tasks.numeracy import answer_index
+from arithlens.tasks.numeracy.pairs import POSITIONS
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 
 __all__ = ["Metric", "PairBatch", "encode_pairs", "make_metric", "normalized", "prepare"]

@@ -27,9 +27,9 @@ from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models.contract import any_task_of
 from arithlens.probes import linear
 from arithlens.probes.activations import hooks
-from arithlens.tasks import NumeracySpec, answer_index, require, sample_numeracy
+from arithlens.tasks import require
+from arithlens.tasks.numeracy import NumeracySpec, answer_index, number_start, sample_numeracy
 from arithlens.tasks.numeracy import labels as task_labels
-from arithlens.tasks.numeracy import number_start
 from arithlens.tasks.numeracy import running_count as running_counts
 from arithlens.tokens.tokenizer import encode
 

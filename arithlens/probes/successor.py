@@ -28,7 +28,8 @@ from arithlens.errors import ArithlensError, check_float, check_int
 from arithlens.models.contract import any_task_of
 from arithlens.probes import linear
 from arithlens.probes.activations import collect, hooks
-from arithlens.tasks import Sequences, SortSpec, require, sample_sequences
+from arithlens.tasks import require
+from arithlens.tasks.sorting import Sequences, SortSpec, sample_sequences
 from arithlens.tokens.tokenizer import encode
 
 

@@ -36,8 +36,9 @@ import numpy as np
 
 from arithlens.choices import ControlTypes
 from arithlens.errors import ArithlensError
-from arithlens.tasks import Problems, TaskSpec, labels, place_name
-from arithlens.tasks.spec import place_index
+from arithlens.tasks import Problems, TaskSpec, place_name
+from arithlens.tasks.arithmetic import labels
+from arithlens.tasks.arithmetic.spec import place_index
 
 KINDS = ("class", "scalar")
 CONTROL_TYPES = ("sums", "digits")

@@ -25,7 +25,13 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks.formats import Rendered, position_labels, render
+from arithlens.tasks.arithmetic.formats import position_labels, render
+from arithlens.tasks.arithmetic.ops import SYMBOLS
+from arithlens.tasks.arithmetic.pairs import corrupt_pairs
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.samplers import sample
+from arithlens.tasks.arithmetic.spec import OPS, TaskSpec, place_name
+from arithlens.tasks.common import Pairs, Rendered
 from arithlens.tasks.numeracy import (
     NumeracyProblems,
     NumeracySpec,
@@ -33,16 +39,10 @@ from arithlens.tasks.numeracy import (
     sample_numeracy,
 )
 from arithlens.tasks.numeracy import prompt as numeracy_prompt
-from arithlens.tasks.numeracy_pairs import CHANGES as NUMERACY_CHANGES
-from arithlens.tasks.numeracy_pairs import numeracy_pairs
-from arithlens.tasks.ops import SYMBOLS
-from arithlens.tasks.pairs import Pairs, corrupt_pairs
-from arithlens.tasks.problems import Problems
+from arithlens.tasks.numeracy.pairs import CHANGES as NUMERACY_CHANGES
+from arithlens.tasks.numeracy.pairs import numeracy_pairs
 from arithlens.tasks.protocol import ProblemSet, TaskFamily, require
-from arithlens.tasks.samplers import sample
-from arithlens.tasks.sorting import Sequences, SortSpec, render_sort, sample_sequences
-from arithlens.tasks.sorting_pairs import sort_pairs
-from arithlens.tasks.spec import OPS, TaskSpec, place_name
+from arithlens.tasks.sorting import Sequences, SortSpec, render_sort, sample_sequences, sort_pairs
 
 AnyTask: TypeAlias = TaskSpec | SortSpec | NumeracySpec
 TextTask: TypeAlias = SortSpec | NumeracySpec

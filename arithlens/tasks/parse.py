@@ -15,6 +15,9 @@ import re
 from typing import overload
 
 from arithlens.errors import ArithlensError
+from arithlens.tasks.arithmetic.ops import SYMBOLS
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.spec import TaskSpec
 from arithlens.tasks.numeracy import (
     NumeracyProblems,
     NumeracySpec,
@@ -23,10 +26,7 @@ from arithlens.tasks.numeracy import (
     written_order,
 )
 from arithlens.tasks.numeracy.spec import _FUNCTIONS, _INFIX
-from arithlens.tasks.ops import SYMBOLS
-from arithlens.tasks.problems import Problems
 from arithlens.tasks.protocol import ProblemSet, TaskFamily
-from arithlens.tasks.spec import TaskSpec
 
 _ALLOWED = set("0123456789+-*= ")
 

@@ -33,7 +33,7 @@ from jaxtyping import Int
 
 from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_int
-from arithlens.tasks.formats import END, Rendered
+from arithlens.tasks.common import END, Pairs, Rendered
 from arithlens.tasks.protocol import capabilities_of
 
 SORT_MARK, HINT_MARK, NONE_MARK = "S", "H", "#"
@@ -288,6 +288,48 @@ def render_sort(seqs: Sequences, *, hint: bool = False) -> Rendered:
     return Rendered(texts, prompt_len, answer_pos, operand_pos)
 
 
+# ---------------------------------------------------------------- minimal pairs
+
+SORT_CHANGES = ("elem.<k>", "elem.last")
+"""The sorting pairs' changes: input element k replaced by a different value, uniform over the
+others, both sides of one length (see :func:`sort_pairs`)."""
+
+
+def _element(change: str, length: int) -> int:
+    if not isinstance(change, str) or not change.startswith("elem."):
+        raise ArithlensError(
+            f"change {change!r} is unknown for sorting: expected 'elem.<k>' (k = 0..{length - 1}) "
+            "or 'elem.last'"
+        )
+    k = change.split(".", 1)[1]
+    if k == "last":
+        return length - 1
+    if not k.isdigit() or int(k) >= length:
+        raise ArithlensError(
+            f"change {change!r} is out of range: sequences of {length} elements have elements "
+            f"0..{length - 1}"
+        )
+    return int(k)
+
+
+def sort_pairs(
+    task: SortSpec, n: int, *, change: str = "elem.0", seed: int = 0, length: int | None = None
+) -> Pairs:
+    """``n`` sequences of ``length`` elements (default ``task.max_len``) and their twins with
+    one input element changed (see the module doc); both sides are of ``task.at_width(length)``.
+    """
+    check_int("n", n, minimum=1)
+    length = task.max_len if length is None else check_int("length", length, minimum=1)
+    k = _element(change, length)
+    fixed = task.at_width(length)
+    rng = np.random.default_rng(seed)
+    clean = sample_sequences(fixed, n, rng)
+    values = clean.values.copy()
+    shift = rng.integers(1, task.n_values, size=n)
+    values[:, k] = (values[:, k] + shift) % task.n_values
+    return Pairs(clean, Sequences(fixed, values), change)
+
+
 __all__ = [
     "HINTS_FOR_SORT",
     "HINT_MARK",
@@ -296,5 +338,6 @@ __all__ = [
     "Sequences",
     "SortSpec",
     "render_sort",
+    "sort_pairs",
     "sample_sequences",
 ]

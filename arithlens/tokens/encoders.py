@@ -27,14 +27,7 @@ from jaxtyping import Int
 
 from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError
-from arithlens.tasks import (
-    AnyTask,
-    Problems,
-    family_pairs,
-    has,
-    role_labels,
-    sample_problems,
-)
+from arithlens.tasks import AnyTask, Problems, family_pairs, has, role_labels, sample_problems
 from arithlens.tokens.tokenizer import (
     CharTokenizer,
     PairBatch,

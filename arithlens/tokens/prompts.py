@@ -28,9 +28,9 @@ from jaxtyping import Int
 
 from arithlens.errors import ArithlensError, check_int
 from arithlens.tasks import Pairs, Problems, TaskSpec
-from arithlens.tasks.labels import columns
-from arithlens.tasks.ops import SYMBOLS
-from arithlens.tasks.pairs import corrupt_problems
+from arithlens.tasks.arithmetic.labels import columns
+from arithlens.tasks.arithmetic.ops import SYMBOLS
+from arithlens.tasks.arithmetic.pairs import corrupt_problems
 from arithlens.tokens.tokenizer import PairBatch, TokenBatch
 
 Layout = tuple[int, int, tuple[int, ...]]  # (n tokens, prompt tokens, answer digit positions)

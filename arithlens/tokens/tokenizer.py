@@ -26,10 +26,10 @@ from jaxtyping import Bool, Int
 
 from arithlens.errors import ArithlensError
 from arithlens.tasks import Pairs, ProblemSet, render_problems, role_labels
+from arithlens.tasks.arithmetic.spec import HINTS, place_index
 from arithlens.tasks.numeracy import NUMERACY_VOCAB
-from arithlens.tasks.numeracy_pairs import shape_of
+from arithlens.tasks.numeracy.pairs import shape_of
 from arithlens.tasks.sorting import HINT_MARK, NONE_MARK, SORT_MARK, VALUE_CHARS
-from arithlens.tasks.spec import HINTS, place_index
 
 DEFAULT_VOCAB = "0123456789+-*=AC,>._"
 PAD = "_"

@@ -32,7 +32,7 @@ from arithlens.tasks import (
     parse_problem,
     require,
 )
-from arithlens.tasks.numeracy_pairs import POSITIONS
+from arithlens.tasks.numeracy.pairs import POSITIONS
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 

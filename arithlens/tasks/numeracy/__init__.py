@@ -1,7 +1,7 @@
 """Numeracy tasks (the Number Cookbook), ``al.tasks.numeracy``, split by concern: the spec and
 its constants (:mod:`.spec`), exact values (:mod:`.values`), problems and samplers
 (:mod:`.problems`), ground truth (:mod:`.answers`), labels (:mod:`.labels`), texts
-(:mod:`.render`) and minimal pairs (:mod:`arithlens.tasks.numeracy_pairs`).
+(:mod:`.render`) and minimal pairs (:mod:`arithlens.tasks.numeracy.pairs`).
 
 Example:
     >>> from arithlens.tasks import numeracy
@@ -23,6 +23,7 @@ from arithlens.tasks.numeracy.labels import (
     point_labels,
     running_count,
 )
+from arithlens.tasks.numeracy.pairs import CHANGES, POSITIONS, answer_index, numeracy_pairs
 from arithlens.tasks.numeracy.problems import (
     NumeracyProblems,
     sample_numeracy,
@@ -50,6 +51,10 @@ from arithlens.tasks.numeracy.values import (
 )
 
 __all__ = [
+    "CHANGES",
+    "POSITIONS",
+    "answer_index",
+    "numeracy_pairs",
     "END",
     "LETTERS",
     "NUMERACY_TASKS",

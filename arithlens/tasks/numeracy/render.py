@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from arithlens.tasks.formats import Rendered
+from arithlens.tasks.common import Rendered
 from arithlens.tasks.numeracy.answers import answer, number_start, prompt
 from arithlens.tasks.numeracy.problems import NumeracyProblems
 from arithlens.tasks.numeracy.spec import END, max_prompt_chars

@@ -16,7 +16,7 @@ differ in exactly the thing the claim is about:
 The two sides are :class:`~arithlens.tasks.Pairs` (clean = the real chain), usable by
 ``evaluate`` (``pairs.clean`` / ``pairs.corrupt``), by every patching method (which component
 carries the difference between a real and a false cascade?) and by probes; labels come from
-:mod:`arithlens.tasks.labels` (``chain_length``, ``carries``). Other columns are drawn uniformly
+:mod:`arithlens.tasks.arithmetic.labels` (``chain_length``, ``carries``). Other columns are drawn uniformly
 among the pairs that do nothing to a carry, so every problem of a set is equally likely.
 
 Example:
@@ -31,11 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from arithlens.errors import ArithlensError, check_int
-from arithlens.tasks.labels import MAKE, NONE, PASS
-from arithlens.tasks.pairs import Pairs
-from arithlens.tasks.problems import Problems
-from arithlens.tasks.samplers import _rng
-from arithlens.tasks.spec import TaskSpec
+from arithlens.tasks.arithmetic.labels import MAKE, NONE, PASS
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.samplers import _rng
+from arithlens.tasks.arithmetic.spec import TaskSpec
+from arithlens.tasks.common import Pairs
 
 
 def _pair_table(op: str) -> dict[int, np.ndarray]:

@@ -3,7 +3,7 @@
 Uniform sampling almost never produces long carry cascades (a 5-digit S5 addition has
 probability ~5e-5), so :func:`sample` also offers ``strategy="cascade"``: problems balanced over
 the cascade classes S0..S5 that the width allows and uniform within each class (exact; see
-:mod:`arithlens.tasks.balanced`).
+:mod:`arithlens.tasks.arithmetic.balanced`).
 
 ``strategy="cascade_chained"`` is the earlier, biased sampler, kept only because the committed
 zoo models were trained and held out with it (their recipes name it, so their held-out sets can
@@ -24,11 +24,11 @@ import numpy as np
 
 from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.tasks.balanced import cascade_balanced
-from arithlens.tasks.labels import MAKE, NONE, PASS, cascade_class, max_cascade
-from arithlens.tasks.ops import _is_less
-from arithlens.tasks.problems import Problems
-from arithlens.tasks.spec import TaskSpec
+from arithlens.tasks.arithmetic.balanced import cascade_balanced
+from arithlens.tasks.arithmetic.labels import MAKE, NONE, PASS, cascade_class, max_cascade
+from arithlens.tasks.arithmetic.ops import _is_less
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.spec import TaskSpec
 
 STRATEGIES = ("uniform", "cascade", "cascade_chained")
 RANDOM = -1

@@ -43,16 +43,11 @@ from __future__ import annotations
 import numpy as np
 
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.tasks.numeracy import (
-    LETTERS,
-    NumeracyProblems,
-    NumeracySpec,
-    answer,
-    comparison_labels,
-    deciding_place,
-    sample_numeracy,
-)
-from arithlens.tasks.pairs import Pairs
+from arithlens.tasks.common import Pairs
+from arithlens.tasks.numeracy.answers import answer
+from arithlens.tasks.numeracy.labels import comparison_labels, deciding_place
+from arithlens.tasks.numeracy.problems import NumeracyProblems, sample_numeracy
+from arithlens.tasks.numeracy.spec import LETTERS, NumeracySpec
 
 CHANGES: dict[str, tuple[str, ...]] = {
     "max": ("deciding", "later"),

@@ -30,9 +30,9 @@ import numpy as np
 from jaxtyping import Int
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks.ops import ColumnResult, column_arithmetic
-from arithlens.tasks.problems import Problems
-from arithlens.tasks.spec import TaskSpec
+from arithlens.tasks.arithmetic.ops import ColumnResult, column_arithmetic
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.spec import TaskSpec
 
 CLASS_NAMES = ("BA", "MC", "MS", "UC", "US")
 """Per-digit classes, in code order: base add, make carry, make sum 9, use carry, use sum 9."""

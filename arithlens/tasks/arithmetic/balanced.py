@@ -1,6 +1,6 @@
 """Exact class-balanced sampling: uniform over all problems of each cascade class.
 
-A problem's cascade class (S0..S5, :func:`~arithlens.tasks.labels.cascade_class`) depends on its
+A problem's cascade class (S0..S5, :func:`~arithlens.tasks.arithmetic.labels.cascade_class`) depends on its
 columns only through a small state carried from the units upward: the carry (borrow) coming in,
 the length of the carry chain ending here, and the longest chain so far (capped at 5). A dynamic
 program counts, for every column and state, how many ways the remaining columns can end in each
@@ -28,9 +28,9 @@ from functools import lru_cache
 import numpy as np
 
 from arithlens.errors import ArithlensError, check_int
-from arithlens.tasks.labels import MAX_CASCADE, max_cascade
-from arithlens.tasks.problems import Problems
-from arithlens.tasks.spec import TaskSpec
+from arithlens.tasks.arithmetic.labels import MAX_CASCADE, max_cascade
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.spec import TaskSpec
 
 _R = MAX_CASCADE + 1  # chain lengths 0..5 (longer chains count as 5)
 N_STATES = 2 * _R * _R * 2  # carry in, chain ending here, longest so far, "all columns equal"

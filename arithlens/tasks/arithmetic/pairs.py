@@ -19,40 +19,16 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 
 from arithlens.choices import Strategy
 from arithlens.errors import ArithlensError, check_int
-from arithlens.tasks.ops import _is_less
-from arithlens.tasks.problems import Problems
-from arithlens.tasks.protocol import ProblemSet
-from arithlens.tasks.samplers import _rng, sample
-from arithlens.tasks.spec import OPS, TaskSpec
-
-
-@dataclass(frozen=True)
-class Pairs:
-    """Clean problems and their corrupted twins (row i of each belongs together).
-
-    Attributes:
-        clean: the clean problems, of any family (arithmetic; numeracy: see
-            :func:`~arithlens.tasks.numeracy_pairs.numeracy_pairs`; sorting: see
-            :func:`~arithlens.tasks.sorting_pairs.sort_pairs`).
-        corrupt: the corrupted problems (their task differs only for an operator change).
-        change: what was changed, e.g. ``"a.units"``.
-    """
-
-    clean: ProblemSet
-    corrupt: ProblemSet
-    change: str
-
-    def __len__(self) -> int:
-        return len(self.clean)
-
-    def __getitem__(self, idx) -> Pairs:
-        return Pairs(self.clean[idx], self.corrupt[idx], self.change)
+from arithlens.tasks.arithmetic.ops import _is_less
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.samplers import _rng, sample
+from arithlens.tasks.arithmetic.spec import OPS, TaskSpec
+from arithlens.tasks.common import Pairs
 
 
 def corrupt_problems(

@@ -26,39 +26,16 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
-from jaxtyping import Int
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks.labels import columns
-from arithlens.tasks.ops import SYMBOLS, ColumnResult
-from arithlens.tasks.problems import Problems
+from arithlens.tasks.arithmetic.labels import columns
+from arithlens.tasks.arithmetic.ops import SYMBOLS, ColumnResult
+from arithlens.tasks.arithmetic.problems import Problems
+from arithlens.tasks.arithmetic.spec import HINTS, TaskSpec
+from arithlens.tasks.common import END, Rendered
 from arithlens.tasks.protocol import TaskFamily
-from arithlens.tasks.spec import HINTS, TaskSpec
-
-END = "."
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """Texts of a batch and where their parts are.
-
-    Attributes:
-        texts: one string per problem (prompt + completion).
-        prompt_len: ``(batch,)`` characters up to and including ``=``.
-        answer_pos: ``(batch, digit)`` index of answer digit k (0 = units) in the text;
-            -1 where an unpadded answer has no such digit.
-        operand_pos: ``(batch, 2, place)`` index of operand a's (row 0) and b's (row 1) digit
-            of place k (0 = units) in the text; -1 where an unpadded operand is shorter. For
-            sorting ``(batch, 1, element)``: input element k.
-    """
-
-    texts: list[str]
-    prompt_len: Int[np.ndarray, " batch"]
-    answer_pos: Int[np.ndarray, "batch digit"]
-    operand_pos: Int[np.ndarray, "batch operand place"]
 
 
 def _operand(

@@ -19,7 +19,7 @@ import numpy as np
 from jaxtyping import UInt8
 
 from arithlens.errors import ArithlensError
-from arithlens.tasks.spec import TaskSpec
+from arithlens.tasks.arithmetic.spec import TaskSpec
 
 
 def to_digits(values: Iterable[int], width: int) -> np.ndarray:
