@@ -25,8 +25,9 @@ from arithlens._saving import Saveable
 from arithlens.choices import Ablate, Mlps
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.models import sites
-from arithlens.patching.metrics import PairBatch, prepare
+from arithlens.patching.metrics import PairBatch
 from arithlens.patching.path import path_patch
+from arithlens.patching.runs import prepare
 from arithlens.tasks import Pairs
 
 Head = tuple[int, int]

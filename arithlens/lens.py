@@ -27,6 +27,7 @@ import torch
 from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens import attention
 from arithlens._saving import Saveable
 from arithlens.errors import ArithlensError
 from arithlens.models import sites
@@ -127,7 +128,7 @@ def trace(model: TransformerBridge, problem: str | ProblemSet) -> Trace:
     for t in range(start, end):  # greedy: each completion token from the model's own prefix
         seq[t] = model(seq[None, :t])[0, -1].argmax()
     streams = sites.stream(model.cfg.n_layers)
-    names = {h for _, h in streams} | {sites.hook("pattern", i) for i in range(model.cfg.n_layers)}
+    names = {h for _, h in streams}
     logits, cache = model.run_with_cache(seq[None], names_filter=lambda n: n in names)
     logp = logits[0].log_softmax(-1)
     read = torch.tensor(pos) - 1
@@ -138,7 +139,7 @@ def trace(model: TransformerBridge, problem: str | ProblemSet) -> Trace:
     lens = logit_lens(model, resid)
     lens_prob = lens.gather(-1, pred_ids[None, :, None].expand(len(streams), -1, 1))[..., 0].exp()
     top = lens.argmax(-1)
-    pattern = torch.stack([cache[sites.hook("pattern", i)][0] for i in range(model.cfg.n_layers)])
+    pattern = attention.patterns(model, seq[None])[:, 0]  # (layer, head, query, key)
     n = end
     return Trace(
         problem=problem[:1],

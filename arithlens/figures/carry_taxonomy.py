@@ -16,10 +16,11 @@ import numpy as np
 import torch
 from plotly.subplots import make_subplots
 
+from arithlens import attention
 from arithlens.choices import Strategy
 from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks, spread
-from arithlens.models import loading, sites, zoo
+from arithlens.models import loading, zoo
 from arithlens.tasks import position_labels, sample
 from arithlens.tokens.tokenizer import encode
 
@@ -139,8 +140,7 @@ def _staircase(model, n: int, seed: int) -> dict[str, list[int]]:
     uniform problems."""
     labels = [lab.split(":", 1)[1] for lab in position_labels(model.task)]
     tokens = encode(sample(model.task, n, seed)).tokens
-    name = sites.hook("pattern", 0)
-    pattern = model.run_with_cache(tokens, names_filter=lambda x: x == name)[1][name].mean(0)
+    pattern = attention.patterns(model, tokens, layers=[0])[0].mean(0)  # (head, query, key)
     columns = range(model.task.n_digits)
     where = {c: [labels.index(f"a{c}"), labels.index(f"b{c}")] for c in columns}
     out: dict[str, list[int]] = {}

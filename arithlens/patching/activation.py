@@ -33,18 +33,11 @@ from arithlens.models import sites
 from arithlens.models.run import can_resume, run_from_layer
 from arithlens.models.sites import SITES, Site
 from arithlens.patching import _fast_z
-from arithlens.patching.metrics import (
-    Metric,
-    PairBatch,
-    PairRuns,
-    check_grid,
-    check_layers,
-    checked_values,
-    normalized,
-    prepare,
-    run_pairs,
-)
+from arithlens.patching.checks import check_grid, check_layers
+from arithlens.patching.direction import baseline, check_direction
+from arithlens.patching.metrics import Metric, PairBatch, checked_values, normalized
 from arithlens.patching.results import PatchResult
+from arithlens.patching.runs import PairRuns, prepare, run_pairs
 from arithlens.patching.store import SweepStore, fingerprint
 from arithlens.tasks import Pairs
 
@@ -171,7 +164,7 @@ def activation_patch(
     by = check_grid(by, GRIDS)
     if comp.layout == "pos d" and "head" in by:
         raise ArithlensError(f"component {component!r} has no heads: use by=('layer', 'pos')")
-    check_choice("direction", direction, ("denoise", "noise"))
+    check_direction(direction)
     check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
     if "pos" in by:
@@ -285,7 +278,7 @@ class _Sweep:
             fast=fast,
             clean_value=clean,
             corrupt_value=corrupt,
-            baseline=corrupt if direction == "denoise" else clean,
+            baseline=baseline(direction, clean=clean, corrupt=corrupt),
         )
 
     def layer(self, layer, cells, masks, values, per_chunk: int, bar) -> None:

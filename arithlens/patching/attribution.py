@@ -30,8 +30,11 @@ from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models import sites
 from arithlens.patching.activation import COMPONENTS, GRIDS
-from arithlens.patching.metrics import Metric, PairBatch, check_grid, prepare
+from arithlens.patching.checks import check_grid
+from arithlens.patching.direction import baseline, check_direction, orient
+from arithlens.patching.metrics import Metric, PairBatch
 from arithlens.patching.results import PatchResult
+from arithlens.patching.runs import prepare
 from arithlens.tasks import Pairs
 
 _REDUCE = {
@@ -117,7 +120,7 @@ def attribution_patch(
             for integrated gradients over ``k`` points of the path between the runs.
     """
     comp = COMPONENTS[check_choice("component", component, tuple(COMPONENTS))]
-    check_choice("direction", direction, ("denoise", "noise"))
+    check_direction(direction)
     check_int("ig_steps", ig_steps, minimum=1)
     by = check_grid(by, GRIDS)
     if (comp.layout, by) not in _REDUCE:
@@ -138,18 +141,14 @@ def attribution_patch(
         )
     finally:
         model.train(was_training)
-    if direction == "denoise":
-        src, tgt, grad, base = clean_a, corrupt_a, corrupt_g, corrupt_v
-        tokens = batch.corrupt.tokens
-    else:
-        src, tgt, grad, base = corrupt_a, clean_a, clean_g, clean_v
-        tokens = batch.clean.tokens
+    src, tgt = orient(direction, clean_a, corrupt_a)
+    grad = orient(direction, clean_g, corrupt_g)[1]  # the gradient at the run patched into
+    base = baseline(direction, clean=clean_v, corrupt=corrupt_v)
+    tokens = orient(direction, batch.clean.tokens, batch.corrupt.tokens)[1]
     if ends is not None:  # ig_steps > 1; left Riemann sum: alpha = 0 is the gradient already taken
         clean_in, corrupt_in = ends
         # from the run patched into (target) towards the run patched from (source)
-        tgt_in, src_in = (
-            (corrupt_in, clean_in) if direction == "denoise" else (clean_in, corrupt_in)
-        )
+        src_in, tgt_in = orient(direction, clean_in, corrupt_in)
         grad = {h: g.clone() for h, g in grad.items()}
         model.eval()
         try:

@@ -22,7 +22,9 @@ from arithlens._saving import Saveable
 from arithlens.choices import Direction
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching.activation import COMPONENTS
-from arithlens.patching.metrics import Metric, PairBatch, checked_values, prepare, run_pairs
+from arithlens.patching.direction import check_direction, orient
+from arithlens.patching.metrics import Metric, PairBatch, checked_values
+from arithlens.patching.runs import prepare, run_pairs
 from arithlens.tasks import Pairs
 
 
@@ -44,7 +46,7 @@ class CellEffect(Saveable):
     @property
     def effect(self) -> Float[torch.Tensor, " pair"]:
         """Change from the run patched into (corrupt when denoising, clean when noising)."""
-        return self.patched - (self.corrupt if self.direction == "denoise" else self.clean)
+        return self.patched - orient(self.direction, self.clean, self.corrupt)[1]
 
 
 @torch.no_grad()
@@ -67,7 +69,7 @@ def patch_cell(
     :func:`~arithlens.patching.activation_patch`.
     """
     comp = COMPONENTS[check_choice("component", component, tuple(COMPONENTS))]
-    check_choice("direction", direction, ("denoise", "noise"))
+    check_direction(direction)
     if not 0 <= layer < model.cfg.n_layers:
         raise ArithlensError(
             f"layer {layer} is out of range: the model has layers 0..{model.cfg.n_layers - 1}"

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from jaxtyping import Float, Int
 
 from arithlens.errors import ArithlensError, check_choice
-from arithlens.models.contract import check_task
-from arithlens.tasks import Pairs, has
+from arithlens.tasks import has
 from arithlens.tasks.numeracy import answer_index
 from arithlens.tasks.numeracy.pairs import POSITIONS
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 
-__all__ = ["Metric", "PairBatch", "encode_pairs", "make_metric", "normalized", "prepare"]
+__all__ = ["Metric", "PairBatch", "encode_pairs", "make_metric", "normalized"]
 
 
 def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list[int]:
@@ -56,31 +54,6 @@ def digit_indices(batch: PairBatch, digits: str | int | list[str | int]) -> list
     if absent:
         raise ArithlensError(f"answer digit {absent[0]!r} is absent from these prompts' answers")
     return out
-
-
-def check_layers(layers: list[int] | None, n_layers: int) -> list[int]:
-    """``layers`` (all when None) checked: a non-empty list of distinct indices 0..n_layers-1."""
-    if layers is None:
-        return list(range(n_layers))
-    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__iter__"):
-        raise ArithlensError(f"layers={layers!r} is invalid: expected a list of layer indices")
-    out = list(layers)
-    bad = [x for x in out if isinstance(x, bool) or not isinstance(x, int) or not 0 <= x < n_layers]
-    if not out or bad or len(set(out)) != len(out):
-        what = f"layer {bad[0]!r} is out of range" if bad else f"layers={out!r} is invalid"
-        raise ArithlensError(
-            f"{what}: expected a non-empty list of distinct layers (the model has layers "
-            f"0..{n_layers - 1})"
-        )
-    return out
-
-
-def check_grid(by: object, grids: set[tuple[str, ...]]) -> tuple[str, ...]:
-    """``by`` as a tuple, checked to be one of ``grids``."""
-    ok = isinstance(by, (tuple, list)) and all(isinstance(a, str) for a in by)
-    if not ok or tuple(by) not in grids:  # type: ignore[arg-type]  # a sequence when ok
-        raise ArithlensError(f"by={by!r} is unknown: expected one of {sorted(grids)}")
-    return tuple(by)  # type: ignore[arg-type]  # a sequence of str, checked above
 
 
 MetricFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -193,95 +166,6 @@ def checked_values(metric: Metric, logits: torch.Tensor, rows: int) -> torch.Ten
             f"metric {metric.name!r} returned shape {shape}: expected ({rows},), one value per row"
         )
     return out
-
-
-def _same_first_row(encoder, batch: PairBatch) -> bool:
-    """Whether ``encoder`` tokenizes the batch's first clean problem as the batch holds it
-    (alone it may be shorter: rows of unpadded tasks are right-padded to the longest)."""
-    one = encoder.encode(batch.pairs.clean[:1]).tokens[0]
-    return len(one) <= batch.n_pos and torch.equal(one, batch.clean.tokens[0, : len(one)])
-
-
-def prepare(
-    pairs: Pairs | PairBatch,
-    metric: str | Metric,
-    digits: str | int | list = "all",
-    model=None,
-) -> tuple[PairBatch, Metric]:
-    """Tokenized pairs (by ``model``'s encoder) and the metric object, from whatever the caller
-    passed."""
-    batch: PairBatch | None
-    if isinstance(pairs, PairBatch):
-        batch, raw = pairs, pairs.pairs
-    elif isinstance(pairs, Pairs):
-        batch, raw = None, pairs
-    else:
-        raise ArithlensError(
-            f"pairs is a {type(pairs).__name__}: expected arithlens.tasks.Pairs (from "
-            "corrupt_pairs) or a PairBatch (from model.encoder.pairs / encode_pairs)"
-        )
-    task = raw.clean.task
-    if model is None:
-        if batch is None:
-            batch = encode_pairs(raw)
-    else:
-        encoder = check_task(model, task, "pairs", any_width=True)
-        if batch is None:
-            batch = encode_pairs(raw, encoder)
-        elif not _same_first_row(encoder, batch):
-            raise ArithlensError(
-                "the PairBatch was tokenized by another encoder than the model's: build it with "
-                "model.encoder.pairs(...) or encode_pairs(pairs, encoder_of(model))"
-            )
-        if batch.n_pos > model.cfg.n_ctx:
-            raise ArithlensError(
-                f"pairs of {task.name} have {batch.n_pos} tokens but the model (of "
-                f"{encoder.task.name}) has a context of n_ctx={model.cfg.n_ctx}: use pairs of "
-                "its task, or build it with a longer n_ctx to patch longer problems"
-            )
-    return batch, metric if isinstance(metric, Metric) else make_metric(metric, batch, digits)
-
-
-@dataclass(frozen=True)
-class PairRuns:
-    """Cached clean and corrupt runs, oriented for a patching direction.
-
-    Attributes:
-        clean_logits, corrupt_logits: logits of the two unpatched runs.
-        source: cache patched *from* (clean when denoising, corrupt when noising).
-        target: cache of the run patched *into*.
-        target_tokens: tokens of that run.
-        target_logits: its logits.
-    """
-
-    clean_logits: torch.Tensor
-    corrupt_logits: torch.Tensor
-    source: Any  # transformer_lens ActivationCache: hook name -> tensor
-    target: Any
-    target_tokens: torch.Tensor
-    target_logits: torch.Tensor
-
-
-def run_pairs(model, batch: PairBatch, names: set[str], direction: str) -> PairRuns:
-    """Run clean and corrupt once each, caching ``names``; orient them for ``direction``."""
-    clean_logits, clean_cache = model.run_with_cache(
-        batch.clean.tokens, names_filter=lambda n: n in names
-    )
-    corrupt_logits, corrupt_cache = model.run_with_cache(
-        batch.corrupt.tokens, names_filter=lambda n: n in names
-    )
-    if direction == "denoise":
-        return PairRuns(
-            clean_logits,
-            corrupt_logits,
-            clean_cache,
-            corrupt_cache,
-            batch.corrupt.tokens,
-            corrupt_logits,
-        )
-    return PairRuns(
-        clean_logits, corrupt_logits, corrupt_cache, clean_cache, batch.clean.tokens, clean_logits
-    )
 
 
 def normalized(patched: torch.Tensor, clean: float, corrupt: float) -> torch.Tensor:

@@ -42,15 +42,10 @@ from arithlens.choices import Direction, Mlps
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models import sites
 from arithlens.models.run import can_resume, run_from_layer
-from arithlens.patching.metrics import (
-    Metric,
-    PairBatch,
-    PairRuns,
-    checked_values,
-    prepare,
-    run_pairs,
-)
+from arithlens.patching.direction import baseline, check_direction
+from arithlens.patching.metrics import Metric, PairBatch, checked_values
 from arithlens.patching.results import PatchResult
+from arithlens.patching.runs import PairRuns, prepare, run_pairs
 from arithlens.tasks import Pairs
 
 Receiver = tuple[int, int, str]
@@ -131,7 +126,7 @@ def path_patch(
         A ``(layer, head)`` :class:`PatchResult` whose ``values[layer, head]`` is the mean metric
         with that sender patched; cells not tested hold the unpatched value.
     """
-    check_choice("direction", direction, ("denoise", "noise"))
+    check_direction(direction)
     check_choice("mlps", mlps, ("recompute", "freeze"))
     check_int("max_rows", max_rows, minimum=1)
     batch, met = prepare(pairs, metric, digits, model)
@@ -153,7 +148,7 @@ def path_patch(
         met(runs.clean_logits).mean().item(),
         met(runs.corrupt_logits).mean().item(),
     )
-    values = torch.full((n_layers, n_heads), clean_v if direction == "noise" else corrupt_v)
+    values = torch.full((n_layers, n_heads), baseline(direction, clean=clean_v, corrupt=corrupt_v))
     per = max(1, max_rows // b)
     bar = tqdm(total=len(senders), desc="path patch", disable=not progress)
     for start in range(0, len(senders), per):

@@ -18,6 +18,7 @@ import torch
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.choices import Direction
+from arithlens.patching.direction import baseline
 from arithlens.patching.metrics import Metric, normalized
 from arithlens.tokens.tokenizer import PairBatch
 
@@ -100,10 +101,9 @@ class PatchResult(Saveable):
     def baseline(self) -> float:
         """The value of the unpatched run, on the scale of ``values``: the corrupt run's metric
         when denoising, the clean run's when noising (0 and 1 once normalized)."""
-        denoise = self.direction == "denoise"
         if self.scale == "normalized":
-            return 0.0 if denoise else 1.0
-        return self.corrupt if denoise else self.clean
+            return baseline(self.direction, clean=1.0, corrupt=0.0)
+        return baseline(self.direction, clean=self.clean, corrupt=self.corrupt)
 
     def effect(self) -> torch.Tensor:
         """Change from the unpatched run (0 where a patch does nothing)."""

@@ -12,13 +12,11 @@ from typing import cast
 
 import ipywidgets as W
 import numpy as np
-import torch
 import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens import plots
+from arithlens import attention, plots
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.models import sites
 from arithlens.models.contract import encoder_of
 from arithlens.patching import GRANULARITIES, METRICS, CellEffect, activation_patch, patch_cell
 from arithlens.patching.results import PatchResult
@@ -162,17 +160,8 @@ class PatchingExplorer(Explorer):
         """Mean attention pattern of a head over the clean prompts (one layout)."""
         key = (self.change.value, self.clean_problem)
         if key not in self._patterns:
-            names = set(sites.layers("pattern", self.model.cfg.n_layers))
-            with torch.no_grad():
-                _, cache = self.model.run_with_cache(
-                    self._batch().clean.tokens, names_filter=lambda x: x in names
-                )
-            self._patterns[key] = np.stack(
-                [
-                    cache[sites.hook("pattern", i)].mean(0).float().numpy()
-                    for i in range(self.model.cfg.n_layers)
-                ]
-            )
+            every = attention.patterns(self.model, self._batch().clean.tokens)
+            self._patterns[key] = every.mean(1).float().numpy()  # (layer, head, query, key)
         return self._patterns[key][layer, head]
 
     # -- drawing ------------------------------------------------------------------------------
