@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -268,7 +269,7 @@ def faithfulness(
         for layer, name in enumerate(znames):
             drop = torch.tensor([(layer, h) not in keep for h in range(cache[name].shape[2])])
 
-            def hook(z, hook=None, name=name, drop=drop):
+            def hook(z, hook: Any = None, name=name, drop=drop):
                 return torch.where(drop[None, None, :, None], means[name], z)
 
             hooks.append((name, hook))
@@ -280,7 +281,7 @@ def faithfulness(
             if ablate == "heads+mlps":
                 drop = torch.ones(width, dtype=torch.bool)
 
-            def mlp_hook(a, hook=None, name=name, drop=drop):
+            def mlp_hook(a, hook: Any = None, name=name, drop=drop):
                 return torch.where(drop, means[name], a)
 
             hooks.append((name, mlp_hook))

@@ -121,7 +121,9 @@ def _summary(name, task_name, accuracy, n_pairs, patch, top, probes, flips, mini
     return summary
 
 
-def _sections(model, summary, n, shown, patch, top_cell, probes, flips, minimal_fig) -> list:
+def _sections(
+    model: TransformerBridge, summary, n, shown, patch, top_cell, probes, flips, minimal_fig
+) -> list:
     """``(title, text, figure)`` of each section of the page."""
     layer, head, pos = top_cell
     accuracy = summary["accuracy"]

@@ -23,6 +23,7 @@ import contextlib
 import copy
 import io
 import re
+from typing import Any
 
 import pandas as pd
 import torch
@@ -155,7 +156,7 @@ def head_lines(
 
 
 def _head_grads(
-    model, layer: int, head: int, tokens: torch.Tensor, names: list[str]
+    model: TransformerBridge, layer: int, head: int, tokens: torch.Tensor, names: list[str]
 ) -> dict[str, torch.Tensor]:
     """Gradients of ``names`` for a random linear function of the logits, with only ``head``'s
     output kept."""
@@ -164,7 +165,7 @@ def _head_grads(
     keep = torch.zeros(model.cfg.n_heads, dtype=torch.float64)
     keep[head] = 1.0
 
-    def only(z, hook=None):
+    def only(z, hook: Any = None):
         return z * keep[None, None, :, None]
 
     g = torch.Generator().manual_seed(head)
@@ -172,17 +173,16 @@ def _head_grads(
         logits = model.run_with_hooks(tokens, fwd_hooks=[(sites.hook("z", layer), only)])
         weights = torch.randn(logits.shape, generator=g, dtype=torch.float64)
         (logits * weights).sum().backward()
+    grads = {n: params[n].grad for n in names}
     out = {
-        n: params[n].grad.detach().clone()
-        if params[n].grad is not None
-        else torch.zeros_like(params[n])
-        for n in names
+        n: g.detach().clone() if g is not None else torch.zeros_like(params[n])
+        for n, g in grads.items()
     }
     model.zero_grad(set_to_none=True)
     return out
 
 
-def _check_slices(model, layer: int, masks: dict, linears) -> None:
+def _check_slices(model: TransformerBridge, layer: int, masks: dict, linears) -> None:
     d_head = model.cfg.d_head
     for h, by_name in masks.items():
         for w, _, _ in linears:

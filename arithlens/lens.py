@@ -34,6 +34,7 @@ from arithlens.models import sites
 from arithlens.models.contract import check_task, encoder_of
 from arithlens.models.run import check_fits
 from arithlens.tasks import ProblemSet, parse_problem
+from arithlens.tokens.encoders import Encoder
 
 
 @torch.no_grad()
@@ -98,7 +99,7 @@ def _char_name(problem: ProblemSet, k: int) -> str:
     return problem.task.answer_name(k)
 
 
-def _token_strings(encoder, ids: list[int]) -> list[str]:
+def _token_strings(encoder: Encoder, ids: list[int]) -> list[str]:
     tok = getattr(encoder, "tokenizer", None)
     return [tok.decode([i]) for i in ids] if tok is not None else [str(i) for i in ids]
 

@@ -6,7 +6,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.express as px
@@ -136,7 +136,7 @@ def cell_at(
 
 
 @plotter("PatchResult")
-def patch_heatmap(res, title: str | None = None) -> go.Figure:
+def patch_heatmap(res: Any, title: str | None = None) -> go.Figure:
     """Heatmap of a :class:`~arithlens.patching.PatchResult` (rows layer or layer.head)."""
     v = res.values.numpy()
     axes = res.axes
@@ -169,7 +169,7 @@ def patch_heatmap(res, title: str | None = None) -> go.Figure:
     return fig
 
 
-def _site_title(res, value: str) -> str:
+def _site_title(res: Any, value: str) -> str:
     """A probe result's heatmap title (held-out size) or a causal result's (examples used)."""
     if hasattr(res, "n_test"):
         return f"probe {value} on {res.activation} (held-out, n={res.n_test})"
@@ -177,7 +177,7 @@ def _site_title(res, value: str) -> str:
     return f"causal {value} along {res.along} on {res.activation} ({res.mode}; examples: {used})"
 
 
-def _probe_targets(res, targets: list[str] | None) -> list[str]:
+def _probe_targets(res: Any, targets: list[str] | None) -> list[str]:
     names = targets or res.targets
     for t in names:
         res.target_index(t)
@@ -186,7 +186,7 @@ def _probe_targets(res, targets: list[str] | None) -> list[str]:
 
 @plotter("ProbeResult", "heatmap")
 @plotter("CausalResult")
-def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -> go.Figure:
+def probe_heatmap(res: Any, value: str = "score", targets: list[str] | None = None) -> go.Figure:
     """Layer x position heatmaps of a :class:`~arithlens.probes.ProbeResult`, one per target
     (rows ``layer.head`` for per-head activations)."""
     names = _probe_targets(res, targets)
@@ -221,7 +221,7 @@ def probe_heatmap(res, value: str = "score", targets: list[str] | None = None) -
 
 
 @plotter("ProbeResult", "layers")
-def probe_layers(res, value: str = "score", targets: list[str] | None = None) -> go.Figure:
+def probe_layers(res: Any, value: str = "score", targets: list[str] | None = None) -> go.Figure:
     """Per target: the best position's ``value`` at each layer, with the random-init control
     (dotted) and the majority baseline (dashed)."""
     names = _probe_targets(res, targets)
@@ -263,7 +263,7 @@ def figures_html(figs: list[go.Figure], title: str = "arithlens") -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 
 
-def probe_overview(res, flips=None, targets: list[str] | None = None) -> go.Figure:
+def probe_overview(res: Any, flips=None, targets: list[str] | None = None) -> go.Figure:
     """One row per target: held-out accuracy, selectivity, random-init accuracy and (when a
     :class:`~arithlens.probes.CausalResult` is given) the causal flip rate, layer x position."""
     names = _probe_targets(res, targets)
@@ -326,7 +326,7 @@ def probe_overview(res, flips=None, targets: list[str] | None = None) -> go.Figu
     return fig
 
 
-def answer_bars(trace, title: str | None = None) -> go.Figure:
+def answer_bars(trace: Any, title: str | None = None) -> go.Figure:
     """The model's answer to one problem, token by token: probability of each predicted token
     (green when correct, red when not; hover shows the correct token's probability)."""
     ok = [p == c for p, c in zip(trace.predicted, trace.correct)]
@@ -353,7 +353,7 @@ def answer_bars(trace, title: str | None = None) -> go.Figure:
     return fig
 
 
-def lens_heatmap(trace, title: str | None = None) -> go.Figure:
+def lens_heatmap(trace: Any, title: str | None = None) -> go.Figure:
     """Logit lens of one problem: probability of each finally predicted answer token read from
     the residual stream after the embeddings and after each block; the lens's top token as text."""
     fig = go.Figure(

@@ -45,7 +45,6 @@ KNOWN_LONG: dict[str, int] = {
 }
 # file -> its length when listed
 KNOWN_BIG: dict[str, int] = {
-    "cli.py": 591,
     "evaluation.py": 500,
     "plots.py": 486,
     "models/zoo.py": 458,
@@ -98,9 +97,9 @@ def test_no_file_grows_and_no_new_one_is_big():
 
 def test_the_goals_hold_for_everything_not_yet_listed_and_the_lists_only_shrink():
     """The goals bound what is not listed; the lists are where the rest is, and no longer than
-    they were when the test was written (22 long functions, 5 big files)."""
+    they were when the test was written (22 long functions, 4 big files)."""
     fns, files = function_lengths(), file_lengths()
-    assert len(KNOWN_LONG) <= 22 and len(KNOWN_BIG) <= 5
+    assert len(KNOWN_LONG) <= 22 and len(KNOWN_BIG) <= 4
     unlisted_fns = [n for k, n in fns.items() if k not in KNOWN_LONG]
     unlisted_files = [n for k, n in files.items() if k not in KNOWN_BIG]
     assert max(unlisted_fns) <= LONG and max(unlisted_files) <= BIG

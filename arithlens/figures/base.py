@@ -381,7 +381,7 @@ def run(
         res = spec.make(ctx)
         seconds = round(time.perf_counter() - start, 1)  # the analysis, without the export
 
-        def fill(tmp: Path, spec=spec, res=res, seconds=seconds) -> None:
+        def fill(tmp: Path, spec=spec, res: Any = res, seconds=seconds) -> None:
             (tmp / f"{spec.name}.html").write_text(figures_html([res.figure], spec.title))
             note = export_png(res.figure, tmp / f"{spec.name}.png")
             payload = dict(

@@ -13,8 +13,10 @@ the checks on the plain pair then hold in every seed or on the seeds' means."""
 from __future__ import annotations
 
 import numpy as np
+import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
+from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import attention
 from arithlens.choices import Strategy
@@ -134,7 +136,7 @@ CHECKS.append(
 
 
 @torch.no_grad()
-def _staircase(model, n: int, seed: int) -> dict[str, list[int]]:
+def _staircase(model: TransformerBridge, n: int, seed: int) -> dict[str, list[int]]:
     """Per head: the operand column (both digits' attention summed) that each answer position
     attends to most, for the answer digits that have a column; mean attention over ``n``
     uniform problems."""
@@ -155,7 +157,7 @@ def _staircase(model, n: int, seed: int) -> dict[str, list[int]]:
     return out
 
 
-def _by_class(model, n: int, seed: int, strategy: Strategy) -> tuple[dict, dict]:
+def _by_class(model: TransformerBridge, n: int, seed: int, strategy: Strategy) -> tuple[dict, dict]:
     res = evaluate(model, n=n, strategy=strategy, seed=seed)
     by_cascade, by_class = res.by_cascade(), res.by_class()
     return (
@@ -164,7 +166,9 @@ def _by_class(model, n: int, seed: int, strategy: Strategy) -> tuple[dict, dict]
     )
 
 
-def _measure(model, n: int, n_pairs: int, seed: int, plain: bool) -> dict[str, dict]:
+def _measure(
+    model: TransformerBridge, n: int, n_pairs: int, seed: int, plain: bool
+) -> dict[str, dict]:
     """Every number the figure shows for one model (chains and twins for the plain format)."""
     out: dict[str, dict] = {}
     strategies: tuple[tuple[Strategy, str], ...] = (("cascade", "balanced"), ("uniform", "uniform"))
@@ -284,7 +288,7 @@ def _figure(numbers: dict):
     return fig
 
 
-def _model_traces(fig, numbers: dict, name: str, color: str) -> None:
+def _model_traces(fig: go.Figure, numbers: dict, name: str, color: str) -> None:
     """One model's bars (cascade classes, digit classes) and chain / twin lines, with error bars
     (sd) when the model was retrained over seeds."""
     over = numbers.get("retrained", {})

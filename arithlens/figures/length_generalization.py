@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 from plotly.subplots import make_subplots
+from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.attention import digit_alignment
 from arithlens.evaluation import length_generalization
@@ -127,7 +128,7 @@ def _sorting(ctx: Context, seeds: list[int], n: int) -> tuple[dict, dict]:
     return runs, probe
 
 
-def _probe(model, seed: int) -> dict[str, dict[str, float]]:
+def _probe(model: TransformerBridge, seed: int) -> dict[str, dict[str, float]]:
     out = {}
     for length in (SORT_TRAINED, 2 * SORT_TRAINED):
         table = successor_probe(model, length=length, n=1000, seed=seed + 3)
@@ -189,7 +190,7 @@ SORT_CHECKS = [
 CHECKS += SORT_CHECKS
 
 
-def _alignment(model, seed: int) -> list[float]:
+def _alignment(model: TransformerBridge, seed: int) -> list[float]:
     """Per answer place, the largest mean attention of any head to that place's operand digits,
     on problems of :data:`PROBE_WIDTH` digits."""
     problems = sample(model.task.at_width(PROBE_WIDTH), 200, seed=seed + 11)

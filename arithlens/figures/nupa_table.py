@@ -25,6 +25,7 @@ from typing import Any, cast
 
 import numpy as np
 from plotly.subplots import make_subplots
+from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.evaluation import accuracy_by_label, choice_changes, text_scores
 from arithlens.figures.base import PALETTE, Check, Context, FigureOutput, register, run_checks
@@ -50,7 +51,7 @@ def length_of(task: NumeracySpec, operands: tuple[str, ...]) -> int:
     return max(len(x.split(".")[0].split("/")[0].split("e")[0]) for x in numbers)
 
 
-def exact_by_length(model, n: int, seed: int) -> dict[str, Any]:
+def exact_by_length(model: TransformerBridge, n: int, seed: int) -> dict[str, Any]:
     """Exact match and problem count per length (see :func:`length_of`) on ``n`` held-out
     problems of the model's task."""
     task = model.task
@@ -66,7 +67,7 @@ def exact_by_length(model, n: int, seed: int) -> dict[str, Any]:
     return out
 
 
-def by_place(model, n: int, seed: int) -> dict[str, float]:
+def by_place(model: TransformerBridge, n: int, seed: int) -> dict[str, float]:
     """Exact match by deciding place (0 = units, -1 = tenths, ...) on the clean side of
     ``deciding`` pairs (the deciding digit uniform over the first number's digits)."""
     problems = cast(
@@ -76,7 +77,7 @@ def by_place(model, n: int, seed: int) -> dict[str, float]:
     return {str(int(r.value)): float(r.exact_match) for r in table.itertuples() if r.n >= MIN_CELL}
 
 
-def flips(model, n: int, seed: int) -> dict[str, float]:
+def flips(model: TransformerBridge, n: int, seed: int) -> dict[str, float]:
     """Share of minimal pairs whose decision character the model writes differently on the two
     sides, for ``deciding`` and ``later`` pairs."""
     return {
@@ -85,7 +86,7 @@ def flips(model, n: int, seed: int) -> dict[str, float]:
     }
 
 
-def tenths_pairs(model, n: int, seed: int) -> Pairs:
+def tenths_pairs(model: TransformerBridge, n: int, seed: int) -> Pairs:
     """``n`` deciding pairs of shape :data:`SHAPE` decided at the tenths (the 9.11 vs 9.9
     kind): one layout, one decision character for every pair."""
     return numeracy_pairs(model.task, n, change="deciding", shape=SHAPE, place=-1, seed=seed)
@@ -170,7 +171,7 @@ CHECKS = [
 ]
 
 
-def _running(model, n: int, seed: int) -> dict[str, dict[str, float]]:
+def _running(model: TransformerBridge, n: int, seed: int) -> dict[str, dict[str, float]]:
     """The running-count probe after the last block, per character, trained and untrained."""
     out = {}
     for name, m in (("trained", model), ("untrained", random_init_like(model))):

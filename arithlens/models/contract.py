@@ -112,7 +112,9 @@ def is_native(model: TransformerBridge) -> bool:
     return isinstance(getattr(model, "original_model", None), NativeModel)
 
 
-def check_task(model, task: AnyTask, what: str = "problems", *, any_width: bool = False) -> Encoder:
+def check_task(
+    model: TransformerBridge, task: AnyTask, what: str = "problems", *, any_width: bool = False
+) -> Encoder:
     """The model's encoder, after checking that ``what`` (of ``task``) is of the model's task
     (with ``any_width``, operands may have another number of digits: length generalization).
 
@@ -141,7 +143,7 @@ def check_task(model, task: AnyTask, what: str = "problems", *, any_width: bool 
     return enc
 
 
-def encoder_of(model) -> Encoder:
+def encoder_of(model: TransformerBridge) -> Encoder:
     """The model's encoder: ``model.encoder`` if set, else the character encoder of
     ``model.task``."""
     enc = attached_encoder(model)
@@ -156,7 +158,7 @@ class ArithmeticEncoder(Encoder, Protocol):
     def task(self) -> TaskSpec: ...
 
 
-def arithmetic_encoder(model) -> ArithmeticEncoder:
+def arithmetic_encoder(model: TransformerBridge) -> ArithmeticEncoder:
     """:func:`encoder_of` for the analyses that need an arithmetic task (carries, digit
     places, cascade classes): a sorting or numeracy model raises, naming its family."""
     task_of(model)

@@ -62,7 +62,13 @@ def _raw(module):
 
 
 def _block_step(
-    model, layer: int, x: torch.Tensor, q_idx: torch.Tensor, q_pos: torch.Tensor, old_k, old_v
+    model: TransformerBridge,
+    layer: int,
+    x: torch.Tensor,
+    q_idx: torch.Tensor,
+    q_pos: torch.Tensor,
+    old_k,
+    old_v,
 ) -> torch.Tensor:
     """One block on suffix rows ``x`` (rows, n, d): keys/values for all of them, queries and
     MLP only at ``q_idx``; returns the block output at ``q_idx``."""

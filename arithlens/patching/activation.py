@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from einops import rearrange, repeat
@@ -243,7 +244,7 @@ class _Sweep:
     baseline: float
 
     @classmethod
-    def start(cls, model, comp, by, batch, met, direction, layers) -> _Sweep:
+    def start(cls, model: TransformerBridge, comp, by, batch, met, direction, layers) -> _Sweep:
         """Run clean and corrupt once, caching what the patches need; check every hook."""
         hooks = [comp.at(layer) for layer in layers]
         resume = can_resume(model)
@@ -281,7 +282,7 @@ class _Sweep:
             baseline=baseline(direction, clean=clean, corrupt=corrupt),
         )
 
-    def layer(self, layer, cells, masks, values, per_chunk: int, bar) -> None:
+    def layer(self, layer, cells, masks, values, per_chunk: int, bar: Any) -> None:
         """Fill ``values[layer]`` for every cell whose patch changes anything (a patch that
         copies identical values is exactly the baseline: skipped)."""
         hook = self.comp.at(layer)
@@ -315,7 +316,7 @@ class _Sweep:
             )
         fired = []
 
-        def patch_hook(act: torch.Tensor, hook=None) -> torch.Tensor:
+        def patch_hook(act: torch.Tensor, hook: Any = None) -> torch.Tensor:
             fired.append(True)
             view = act.reshape(k, self.b, *act.shape[1:])
             return torch.where(_expand(masks, self.comp, act), src[None], view).reshape(act.shape)

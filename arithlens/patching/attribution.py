@@ -22,6 +22,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from einops import reduce
 from transformer_lens.model_bridge import TransformerBridge
@@ -63,7 +65,7 @@ def _run_with_grads(
     acts: dict[str, torch.Tensor] = {}
 
     def keeper(name: str):
-        def keep(act: torch.Tensor, hook=None) -> torch.Tensor:
+        def keep(act: torch.Tensor, hook: Any = None) -> torch.Tensor:
             if interpolate is not None and name == INPUT:
                 tgt, src, alpha = interpolate
                 act = (tgt + alpha * (src - tgt)).requires_grad_(True)

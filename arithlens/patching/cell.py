@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from jaxtyping import Float
@@ -89,7 +90,7 @@ def patch_cell(
     if head is not None and not 0 <= head < src.shape[head_axis]:
         raise ArithlensError(f"head={head} is out of range: expected 0..{src.shape[head_axis] - 1}")
 
-    def hook_fn(act: torch.Tensor, hook=None) -> torch.Tensor:
+    def hook_fn(act: torch.Tensor, hook: Any = None) -> torch.Tensor:
         idx: list = [slice(None)] * act.dim()
         if comp.layout == "head qpos kpos":
             idx[1], idx[2] = (

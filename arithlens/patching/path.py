@@ -67,7 +67,12 @@ def _check_heads(model: TransformerBridge, heads: list[tuple[int, int]], what: s
 
 
 def _frozen_run_hooks(
-    model, senders_mask: torch.Tensor, src: Any, tgt: Any, k: int, freeze_mlps: bool
+    model: TransformerBridge,
+    senders_mask: torch.Tensor,
+    src: Any,
+    tgt: Any,
+    k: int,
+    freeze_mlps: bool,
 ) -> sites.Hooks:
     """Hooks that set every head's z to tgt (or src for senders), and every MLP output to tgt
     when ``freeze_mlps``."""
@@ -76,11 +81,11 @@ def _frozen_run_hooks(
         zname, mname = sites.hook("z", layer), sites.hook("mlp_out", layer)
         m = senders_mask[:, layer][:, None, None, :, None]  # (k, 1, 1, head, 1)
 
-        def set_z(act, hook=None, zname=zname, m=m):
+        def set_z(act: torch.Tensor, hook: Any = None, zname=zname, m=m):
             out = torch.where(m, src[zname][None], tgt[zname][None])
             return out.reshape(act.shape)
 
-        def set_mlp(act, hook=None, mname=mname):
+        def set_mlp(act: torch.Tensor, hook: Any = None, mname=mname):
             return repeat(tgt[mname], "b pos d -> (k b) pos d", k=k)
 
         hooks.append((zname, set_z))
@@ -209,14 +214,14 @@ def _senders_run(
 
 
 def _receiver_run(
-    model, tokens, frozen_hooks, receivers: list[Receiver], tgt: Any, k: int
+    model: TransformerBridge, tokens, frozen_hooks, receivers: list[Receiver], tgt: Any, k: int
 ) -> torch.Tensor:
     """Record receivers' q/k/v under the frozen run, then patch only those into a normal run."""
     names = {sites.hook(x, layer) for layer, _, x in receivers}
     store: dict[str, torch.Tensor] = {}
 
     def recorder(name):
-        def rec(act, hook=None):
+        def rec(act: torch.Tensor, hook: Any = None):
             store[name] = act.clone()
             return act
 
@@ -227,7 +232,7 @@ def _receiver_run(
     for name in names:
         heads = [h for layer, h, x in receivers if sites.hook(x, layer) == name]
 
-        def setter(act, hook=None, name=name, heads=heads):
+        def setter(act: torch.Tensor, hook: Any = None, name=name, heads=heads):
             out = act.clone()
             out[:, :, heads] = store[name][:, :, heads]
             return out

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.errors import ArithlensError
 from arithlens.models.contract import check_task
 from arithlens.patching.direction import orient
 from arithlens.patching.metrics import Metric, make_metric
 from arithlens.tasks import Pairs
+from arithlens.tokens.encoders import Encoder
 from arithlens.tokens.tokenizer import PairBatch, encode_pairs
 
 
-def _same_first_row(encoder, batch: PairBatch) -> bool:
+def _same_first_row(encoder: Encoder, batch: PairBatch) -> bool:
     """Whether ``encoder`` tokenizes the batch's first clean problem as the batch holds it
     (alone it may be shorter: rows of unpadded tasks are right-padded to the longest)."""
     one = encoder.encode(batch.pairs.clean[:1]).tokens[0]
@@ -32,7 +34,7 @@ def prepare(
     pairs: Pairs | PairBatch,
     metric: str | Metric,
     digits: str | int | list = "all",
-    model=None,
+    model: TransformerBridge | None = None,
 ) -> tuple[PairBatch, Metric]:
     """Tokenized pairs (by ``model``'s encoder) and the metric object, from whatever the caller
     passed."""
@@ -88,7 +90,9 @@ class PairRuns:
     target_logits: torch.Tensor
 
 
-def run_pairs(model, batch: PairBatch, names: set[str], direction: str) -> PairRuns:
+def run_pairs(
+    model: TransformerBridge, batch: PairBatch, names: set[str], direction: str
+) -> PairRuns:
     """Run clean and corrupt once each, caching ``names``; orient them for ``direction``."""
     clean_logits, clean_cache = model.run_with_cache(
         batch.clean.tokens, names_filter=lambda n: n in names

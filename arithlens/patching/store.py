@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
+from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_file, write_text
 from arithlens.errors import ArithlensError
@@ -38,7 +39,7 @@ def _hash_tensor(h, t: torch.Tensor) -> None:
         h.update(flat[i : i + step].cpu().contiguous().numpy().tobytes())
 
 
-def fingerprint(model, tokens: list[torch.Tensor], **settings) -> str:
+def fingerprint(model: TransformerBridge, tokens: list[torch.Tensor], **settings) -> str:
     """A SHA-256 of every weight of ``model`` (all values, names, shapes, dtypes), the prompt
     tokens, the settings and the arithlens version: any change to any of them gives another
     fingerprint.

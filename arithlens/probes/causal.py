@@ -28,7 +28,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -242,7 +242,7 @@ class _Flips:
     out: dict[str, np.ndarray]
     n_used: np.ndarray
 
-    def target(self, ti: int, name: str, k: int, task: TaskSpec, bar) -> None:
+    def target(self, ti: int, name: str, k: int, task: TaskSpec, bar: Any) -> None:
         """Rates at every site for carry target ``name`` into answer digit ``k``, on the
         examples whose digit ``k`` the model gets right."""
         probes, batch = self.probes, self.batch
@@ -318,7 +318,7 @@ def _intervene(
     rows = torch.arange(len(pos))
     scale = 2.0 if mode == "reflect" else 1.0
 
-    def move(act: Tensor, hook=None) -> Tensor:
+    def move(act: Tensor, hook: Any = None) -> Tensor:
         x = act[rows, pos, head] if head_axis else act[rows, pos]
         s = (x * u).sum(-1) + cc
         delta = -scale * s[:, None] * u / (u * u).sum(-1, keepdim=True)

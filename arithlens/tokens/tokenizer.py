@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -315,7 +316,7 @@ class PairBatch:
             )
 
 
-def encode_pairs(pairs: Pairs, encoder=None) -> PairBatch:
+def encode_pairs(pairs: Pairs, encoder: Any = None) -> PairBatch:
     """Tokenize ``pairs`` (with ``encoder``, default the character encoder); clean and corrupt
     must have equal token lengths and answer positions."""
     if len(pairs) == 0:

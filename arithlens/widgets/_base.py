@@ -12,6 +12,7 @@ import html
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from typing import Any
 
 import ipywidgets as W
 import plotly.graph_objects as go
@@ -62,7 +63,7 @@ def sync(fw: go.FigureWidget, fig: go.Figure, on_click: Callable | None = None) 
             trace.on_click(on_click, append=False)
 
 
-def clicked_cell(trace, points) -> tuple[int, int] | None:
+def clicked_cell(trace: Any, points: Any) -> tuple[int, int] | None:
     """``(row, col)`` of the heatmap cell a plotly click landed on (None for an empty click)."""
     if not points.xs:
         return None
@@ -128,7 +129,7 @@ class Explorer(W.VBox):
         error put the control back to its previous value when ``revert`` (a typed text field
         keeps what was typed, so it can be corrected)."""
 
-        def on_change(change) -> None:
+        def on_change(change: Any) -> None:
             if self._reverting:
                 return
             with self.interaction(control if revert else None, change["old"]):

@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import ipywidgets as W
 import numpy as np
@@ -165,7 +165,7 @@ class PatchingExplorer(Explorer):
         return self._patterns[key][layer, head]
 
     # -- drawing ------------------------------------------------------------------------------
-    def _on_problem(self, change) -> None:
+    def _on_problem(self, change: Any) -> None:
         with self.interaction():
             self._refresh()
 
@@ -187,7 +187,7 @@ class PatchingExplorer(Explorer):
             int(top["head"]) if "head" in res.axes else None,
         )
 
-    def _on_click(self, trace, points, state) -> None:
+    def _on_click(self, trace: Any, points: Any, state: Any) -> None:
         cell = clicked_cell(trace, points)
         if cell is None:
             return

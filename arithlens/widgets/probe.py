@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import ipywidgets as W
 import pandas as pd
@@ -121,7 +122,7 @@ class ProbeExplorer(Explorer):
             raise ArithlensError("no probes fitted yet: the explorer fits them when it opens")
         return self.result
 
-    def _on_click(self, trace, points, state) -> None:
+    def _on_click(self, trace: Any, points: Any, state: Any) -> None:
         cell = clicked_cell(trace, points)
         if cell is None:
             return

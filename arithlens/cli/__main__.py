@@ -1,0 +1,5 @@
+"""``python -m arithlens.cli``."""
+
+from arithlens.cli import main
+
+raise SystemExit(main())
