@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import torch
+from torch import Tensor
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._saving import Saveable
@@ -269,7 +270,7 @@ def faithfulness(
         for layer, name in enumerate(znames):
             drop = torch.tensor([(layer, h) not in keep for h in range(cache[name].shape[2])])
 
-            def hook(z, hook: Any = None, name=name, drop=drop):
+            def hook(z: Tensor, hook: Any = None, name: str = name, drop: Tensor = drop):
                 return torch.where(drop[None, None, :, None], means[name], z)
 
             hooks.append((name, hook))
@@ -281,7 +282,7 @@ def faithfulness(
             if ablate == "heads+mlps":
                 drop = torch.ones(width, dtype=torch.bool)
 
-            def mlp_hook(a, hook: Any = None, name=name, drop=drop):
+            def mlp_hook(a: Tensor, hook: Any = None, name: str = name, drop: Tensor = drop):
                 return torch.where(drop, means[name], a)
 
             hooks.append((name, mlp_hook))

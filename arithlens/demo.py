@@ -20,6 +20,7 @@ import html
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import plotly.graph_objects as go
 from transformer_lens.model_bridge import TransformerBridge
@@ -29,6 +30,7 @@ from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.lens import trace
 from arithlens.models.contract import encoder_of
 from arithlens.patching import activation_patch
+from arithlens.patching.results import PatchResult
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
 from arithlens.report import write_report
@@ -82,7 +84,17 @@ def _page(title: str, sections: list[tuple[str, str, go.Figure]]) -> str:
     )
 
 
-def _summary(name, task_name, accuracy, n_pairs, patch, top, probes, flips, minimal) -> dict:
+def _summary(
+    name: str,
+    task_name: str,
+    accuracy: dict,
+    n_pairs: int,
+    patch: PatchResult,
+    top: Any,
+    probes: Any,
+    flips: Any,
+    minimal: dict,
+) -> dict:
     """The page's numbers, as written to ``demo.json``."""
     pbest, fbest = probes.best().set_index("target"), flips.best().set_index("target")
     summary = {
@@ -122,7 +134,15 @@ def _summary(name, task_name, accuracy, n_pairs, patch, top, probes, flips, mini
 
 
 def _sections(
-    model: TransformerBridge, summary, n, shown, patch, top_cell, probes, flips, minimal_fig
+    model: TransformerBridge,
+    summary: dict,
+    n: int,
+    shown: Any,
+    patch: PatchResult,
+    top_cell: tuple[int, int, int],
+    probes: Any,
+    flips: Any,
+    minimal_fig: go.Figure,
 ) -> list:
     """``(title, text, figure)`` of each section of the page."""
     layer, head, pos = top_cell

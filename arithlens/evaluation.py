@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import pandas as pd
@@ -56,23 +56,10 @@ from arithlens.tasks import (
     sample,
     sample_problems,
 )
-from arithlens.tasks.arithmetic.spec import HINTS
+from arithlens.tasks.arithmetic.formats import parse_answer
 from arithlens.tasks.numeracy import labels as numeracy_labels
 from arithlens.tokens.encoders import CharEncoder
 from arithlens.tokens.tokenizer import TokenBatch, encode
-
-
-def parse_answer(task: TaskSpec, completion: str) -> list[int]:
-    """Answer digits (least significant first) written in ``completion``; [] if unreadable."""
-    text = completion.split(">")[-1] if task.format == "scratchpad" else completion
-    if task.signed:
-        text = text[1:]
-    if task.format == "index_hints":  # a0b1c2: the letters mark places, the digits answer
-        text = text[1::2] if text[::2] == HINTS[: len(text[::2])] else ""
-    if not text.isdigit():
-        return []
-    digits = [int(c) for c in text]
-    return digits if task.answer_reversed else digits[::-1]
 
 
 def _greedy(
@@ -397,7 +384,7 @@ def prompt_exact(
     model: TransformerBridge,
     prompts: list[str],
     answers: list[str],
-    tokenizer=None,
+    tokenizer: Any = None,
 ) -> Bool[np.ndarray, " batch"]:
     """For a Hugging Face model: whether it writes each answer after its prompt, teacher-forced
     (each answer token predicted from the prompt and the right tokens before it, and, when the
@@ -445,7 +432,12 @@ def prompt_exact(
 
 
 def accuracy_by_label(
-    model: TransformerBridge, label: str, *, n: int = 2000, seed: int = 0, problems=None
+    model: TransformerBridge,
+    label: str,
+    *,
+    n: int = 2000,
+    seed: int = 0,
+    problems: Any = None,
 ) -> pd.DataFrame:
     """For a numeracy model: exact match grouped by one of its task's labels
     (:func:`arithlens.tasks.numeracy.labels`; e.g. ``"place"``, where a comparison is decided),
@@ -477,7 +469,7 @@ def accuracy_by_label(
 
 
 @torch.no_grad()
-def choice_changes(model: TransformerBridge, pairs) -> float:
+def choice_changes(model: TransformerBridge, pairs: Any) -> float:
     """For numeracy minimal pairs (:func:`arithlens.tasks.numeracy.pairs`): the share of pairs
     whose decision character (:func:`arithlens.tasks.answer_index`) the model writes differently
     on the clean and the corrupt side (greedy, the answer before it given). ``deciding`` pairs

@@ -165,7 +165,7 @@ def _head_grads(
     keep = torch.zeros(model.cfg.n_heads, dtype=torch.float64)
     keep[head] = 1.0
 
-    def only(z, hook: Any = None):
+    def only(z: torch.Tensor, hook: Any = None):
         return z * keep[None, None, :, None]
 
     g = torch.Generator().manual_seed(head)
@@ -182,7 +182,7 @@ def _head_grads(
     return out
 
 
-def _check_slices(model: TransformerBridge, layer: int, masks: dict, linears) -> None:
+def _check_slices(model: TransformerBridge, layer: int, masks: dict, linears: Any) -> None:
     d_head = model.cfg.d_head
     for h, by_name in masks.items():
         for w, _, _ in linears:

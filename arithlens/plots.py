@@ -263,7 +263,7 @@ def figures_html(figs: list[go.Figure], title: str = "arithlens") -> str:
     return f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>{body}</body></html>"
 
 
-def probe_overview(res: Any, flips=None, targets: list[str] | None = None) -> go.Figure:
+def probe_overview(res: Any, flips: Any = None, targets: list[str] | None = None) -> go.Figure:
     """One row per target: held-out accuracy, selectivity, random-init accuracy and (when a
     :class:`~arithlens.probes.CausalResult` is given) the causal flip rate, layer x position."""
     names = _probe_targets(res, targets)

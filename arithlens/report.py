@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
@@ -20,7 +21,7 @@ from arithlens.evaluation import evaluate
 from arithlens.models.contract import task_of
 
 
-def _table(frame) -> str:
+def _table(frame: pd.DataFrame) -> str:
     cols = list(frame.columns)
     rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for rec in frame.itertuples(index=False):

@@ -78,7 +78,7 @@ def spread(values: list[float]) -> dict[str, Any]:
     )
 
 
-def error_band(fig: go.Figure, x, runs: np.ndarray, name: str, color: str, **where: Any) -> None:
+def error_band(fig: go.Figure, x: Any, runs: np.ndarray, name: str, color: str, **kw: Any) -> None:
     """Add ``runs`` (seeds x points) to ``fig`` as its mean line with a shaded min-max band
     (the band only when there is more than one seed)."""
     runs = np.asarray(runs, dtype=np.float64)
@@ -99,7 +99,7 @@ def error_band(fig: go.Figure, x, runs: np.ndarray, name: str, color: str, **whe
                 legendgroup=name,
                 hoverinfo="skip",
                 **fill,
-                **where,
+                **kw,
             )
     fig.add_scatter(
         x=x,
@@ -108,7 +108,7 @@ def error_band(fig: go.Figure, x, runs: np.ndarray, name: str, color: str, **whe
         mode="lines",
         line=dict(color=color),
         legendgroup=name,
-        **where,
+        **kw,
     )
 
 
@@ -381,7 +381,7 @@ def run(
         res = spec.make(ctx)
         seconds = round(time.perf_counter() - start, 1)  # the analysis, without the export
 
-        def fill(tmp: Path, spec=spec, res: Any = res, seconds=seconds) -> None:
+        def fill(tmp: Path) -> None:  # called at once by write_dir, in this iteration
             (tmp / f"{spec.name}.html").write_text(figures_html([res.figure], spec.title))
             note = export_png(res.figure, tmp / f"{spec.name}.png")
             payload = dict(

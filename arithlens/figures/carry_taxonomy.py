@@ -293,7 +293,7 @@ def _model_traces(fig: go.Figure, numbers: dict, name: str, color: str) -> None:
     (sd) when the model was retrained over seeds."""
     over = numbers.get("retrained", {})
 
-    def values(key: str, name=name) -> tuple[dict, dict | None]:
+    def values(key: str, name: str = name) -> tuple[dict, dict | None]:
         """The zoo model's numbers, or the seeds' means and error bars (sd) if retrained."""
         if name not in over:
             return numbers[key][name], None

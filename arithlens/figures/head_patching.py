@@ -3,6 +3,8 @@ patterns of the top heads: which operand digits each head reads."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -29,7 +31,7 @@ CHECKS = [
 ]
 
 
-def _attention_panels(fig: go.Figure, t, top, labels: list[str]) -> dict[str, str]:
+def _attention_panels(fig: go.Figure, t: Any, top: Any, labels: list[str]) -> dict[str, str]:
     """One attention heatmap per top cell (row 2), on the traced problem; returns the token each
     top head reads most from the query position that matters."""
     reads = {}

@@ -15,6 +15,8 @@ the next token repeats the current value (so the successor is not the next token
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
@@ -136,7 +138,7 @@ def _probe(model: TransformerBridge, seed: int) -> dict[str, dict[str, float]]:
     return out
 
 
-def _by_length(values) -> dict[str, float]:
+def _by_length(values: Any) -> dict[str, float]:
     return dict(zip([str(x) for x in SORT_LENGTHS], np.asarray(values, dtype=float).tolist()))
 
 

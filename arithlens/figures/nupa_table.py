@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import numpy as np
+import pandas as pd
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
 
@@ -92,7 +93,7 @@ def tenths_pairs(model: TransformerBridge, n: int, seed: int) -> Pairs:
     return numeracy_pairs(model.task, n, change="deciding", shape=SHAPE, place=-1, seed=seed)
 
 
-def _last_site(table) -> dict[str, list[float]]:
+def _last_site(table: pd.DataFrame) -> dict[str, list[float]]:
     """A probe table's accuracy by offset, per site."""
     at = table.set_index(["site", "offset"]).accuracy
     return {

@@ -8,6 +8,7 @@ as fast as the reversed one, which hides the effect the paper reports."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ def _largest(numbers: dict, fmt: str) -> float:
     return numbers["exact"][fmt][str(numbers["sizes"][fmt][-1])]
 
 
-def _full_only(numbers: dict, claim) -> bool:
+def _full_only(numbers: dict, claim: Callable[[dict], bool]) -> bool:
     """A claim that needs the full-mode runs (scratchpad, several sizes, the long runs) holds
     vacuously in quick mode, where those runs are not made."""
     return "scratchpad" not in numbers["exact"] or bool(claim(numbers))

@@ -32,6 +32,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from jaxtyping import Int
 from transformer_lens.model_bridge import TransformerBridge
@@ -136,7 +138,7 @@ def install(
     native = model.original_model
     n_ctx = int(limit or model.cfg.n_ctx)
 
-    def pre(module, args, kwargs):
+    def pre(module: Any, args: Any, kwargs: Any):
         tokens = args[0] if args else kwargs.get("input_ids")
         if tokens is None:  # embeddings given directly: positions are the caller's
             return args, kwargs

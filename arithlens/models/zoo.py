@@ -75,12 +75,12 @@ class Recipe:
         return train(self.task, model, cfg, progress=progress)
 
 
-def _addition(steps: int, eval_every: int, **more) -> TrainConfig:
+def _addition(steps: int, eval_every: int, **more: Any) -> TrainConfig:
     """The training settings the addition models share (4000 held out, seed 0)."""
     return TrainConfig(steps=steps, n_test=4000, eval_every=eval_every, seed=0, **more)
 
 
-def _cosine(steps: int, **more) -> TrainConfig:
+def _cosine(steps: int, **more: Any) -> TrainConfig:
     """The settings the length-generalization and sorting models share: batch 128, lr 2e-3
     with a cosine schedule after 100 warmup steps, 2000 held out, seed 0."""
     return TrainConfig(

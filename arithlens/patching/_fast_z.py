@@ -9,6 +9,8 @@ equality tests against ``transformer_lens.patching`` cover this path.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from einops import einsum, repeat
 from transformer_lens.model_bridge import TransformerBridge
@@ -59,7 +61,7 @@ def cell_logits(
     cells: list[tuple[int, ...]],
     src_z: torch.Tensor,
     tgt_z: torch.Tensor,
-    tgt_cache,
+    tgt_cache: Any,
     tgt_logits: torch.Tensor,
     read_pos: torch.Tensor,
 ) -> torch.Tensor:

@@ -12,6 +12,8 @@ unembedding only at the metric positions. The equality tests against
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from einops import rearrange, repeat
 from transformer_lens.model_bridge import TransformerBridge
@@ -56,7 +58,7 @@ def needed_hooks(layers: range) -> list[str]:
     return [sites.hook(x, layer) for layer in layers for x in "kv"]
 
 
-def _raw(module):
+def _raw(module: Any):
     """The plain torch module under a bridge wrapper (no hooks, no bridge state)."""
     return getattr(module, "original_component", module)
 
@@ -67,8 +69,8 @@ def _block_step(
     x: torch.Tensor,
     q_idx: torch.Tensor,
     q_pos: torch.Tensor,
-    old_k,
-    old_v,
+    old_k: Any,
+    old_v: Any,
 ) -> torch.Tensor:
     """One block on suffix rows ``x`` (rows, n, d): keys/values for all of them, queries and
     MLP only at ``q_idx``; returns the block output at ``q_idx``."""
@@ -94,7 +96,7 @@ def run_suffix(
     resid: torch.Tensor,
     layer: int,
     start: int,
-    tgt_cache,
+    tgt_cache: Any,
     k: int,
     read_pos: torch.Tensor,
     tgt_logits: torch.Tensor,

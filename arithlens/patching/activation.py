@@ -244,7 +244,16 @@ class _Sweep:
     baseline: float
 
     @classmethod
-    def start(cls, model: TransformerBridge, comp, by, batch, met, direction, layers) -> _Sweep:
+    def start(
+        cls,
+        model: TransformerBridge,
+        comp: Any,
+        by: tuple[str, ...],
+        batch: PairBatch,
+        met: Metric,
+        direction: str,
+        layers: list[int],
+    ) -> _Sweep:
         """Run clean and corrupt once, caching what the patches need; check every hook."""
         hooks = [comp.at(layer) for layer in layers]
         resume = can_resume(model)
@@ -282,7 +291,9 @@ class _Sweep:
             baseline=baseline(direction, clean=clean, corrupt=corrupt),
         )
 
-    def layer(self, layer, cells, masks, values, per_chunk: int, bar: Any) -> None:
+    def layer(
+        self, layer: int, cells: Any, masks: Any, values: torch.Tensor, per_chunk: int, bar: Any
+    ) -> None:
         """Fill ``values[layer]`` for every cell whose patch changes anything (a patch that
         copies identical values is exactly the baseline: skipped)."""
         hook = self.comp.at(layer)

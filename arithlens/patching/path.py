@@ -81,11 +81,11 @@ def _frozen_run_hooks(
         zname, mname = sites.hook("z", layer), sites.hook("mlp_out", layer)
         m = senders_mask[:, layer][:, None, None, :, None]  # (k, 1, 1, head, 1)
 
-        def set_z(act: torch.Tensor, hook: Any = None, zname=zname, m=m):
+        def set_z(act: torch.Tensor, hook: Any = None, zname: str = zname, m: torch.Tensor = m):
             out = torch.where(m, src[zname][None], tgt[zname][None])
             return out.reshape(act.shape)
 
-        def set_mlp(act: torch.Tensor, hook: Any = None, mname=mname):
+        def set_mlp(act: torch.Tensor, hook: Any = None, mname: str = mname):
             return repeat(tgt[mname], "b pos d -> (k b) pos d", k=k)
 
         hooks.append((zname, set_z))
@@ -214,13 +214,18 @@ def _senders_run(
 
 
 def _receiver_run(
-    model: TransformerBridge, tokens, frozen_hooks, receivers: list[Receiver], tgt: Any, k: int
+    model: TransformerBridge,
+    tokens: torch.Tensor,
+    frozen_hooks: sites.Hooks,
+    receivers: list[Receiver],
+    tgt: Any,
+    k: int,
 ) -> torch.Tensor:
     """Record receivers' q/k/v under the frozen run, then patch only those into a normal run."""
     names = {sites.hook(x, layer) for layer, _, x in receivers}
     store: dict[str, torch.Tensor] = {}
 
-    def recorder(name):
+    def recorder(name: str):
         def rec(act: torch.Tensor, hook: Any = None):
             store[name] = act.clone()
             return act
@@ -232,7 +237,7 @@ def _receiver_run(
     for name in names:
         heads = [h for layer, h, x in receivers if sites.hook(x, layer) == name]
 
-        def setter(act: torch.Tensor, hook: Any = None, name=name, heads=heads):
+        def setter(act: torch.Tensor, hook: Any = None, name: str = name, heads: list[int] = heads):
             out = act.clone()
             out[:, :, heads] = store[name][:, :, heads]
             return out

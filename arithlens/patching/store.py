@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -27,7 +28,7 @@ from arithlens.version import __version__
 CHUNK = 1 << 24  # bytes hashed at a time (bounded memory on multi-GB models)
 
 
-def _hash_tensor(h, t: torch.Tensor) -> None:
+def _hash_tensor(h: Any, t: torch.Tensor) -> None:
     """Feed every byte of ``t`` (its dtype, shape and values) to ``h``, in chunks."""
     t = t.detach()
     h.update(f"{t.dtype}{tuple(t.shape)}".encode())
@@ -39,7 +40,7 @@ def _hash_tensor(h, t: torch.Tensor) -> None:
         h.update(flat[i : i + step].cpu().contiguous().numpy().tobytes())
 
 
-def fingerprint(model: TransformerBridge, tokens: list[torch.Tensor], **settings) -> str:
+def fingerprint(model: TransformerBridge, tokens: list[torch.Tensor], **settings: Any) -> str:
     """A SHA-256 of every weight of ``model`` (all values, names, shapes, dtypes), the prompt
     tokens, the settings and the arithlens version: any change to any of them gives another
     fingerprint.

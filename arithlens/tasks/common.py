@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from jaxtyping import Int
@@ -60,5 +61,5 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.clean)
 
-    def __getitem__(self, idx) -> Pairs:
+    def __getitem__(self, idx: Any) -> Pairs:
         return Pairs(self.clean[idx], self.corrupt[idx], self.change)

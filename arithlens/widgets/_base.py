@@ -78,7 +78,7 @@ class Explorer(W.VBox):
         latencies_ms: wall time of every interaction handled so far (for the latency benchmark).
     """
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.status = W.HTML(value="")
         self.latencies_ms: list[float] = []
@@ -101,7 +101,7 @@ class Explorer(W.VBox):
         return html.unescape(v.split("&#9888; ", 1)[1].rsplit("</span>", 1)[0])
 
     @contextmanager
-    def interaction(self, control: W.ValueWidget | None = None, old=None):
+    def interaction(self, control: W.ValueWidget | None = None, old: Any = None):
         """Time the block; on :class:`ArithlensError` show it and put ``control`` back to
         ``old`` (without re-running the interaction)."""
         start = time.perf_counter()

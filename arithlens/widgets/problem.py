@@ -17,11 +17,11 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens import plots
 from arithlens.lens import Trace, trace
 from arithlens.models.contract import encoder_of
-from arithlens.tasks import parse_problem, require, typed_text
+from arithlens.tasks import ProblemSet, parse_problem, require, typed_text
 from arithlens.widgets._base import Explorer, figure_widget, sync
 
 
-def problem_text(problems) -> str:
+def problem_text(problems: ProblemSet) -> str:
     """``"a<op>b"`` of the first problem (what a person would type); a numeracy problem's
     prompt (``"max(9.11,9.9)"``): :func:`arithlens.tasks.typed_text`."""
     return typed_text(problems)

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import ipywidgets as W
 from transformer_lens.model_bridge import TransformerBridge
@@ -67,7 +68,7 @@ class TrainingMonitor(Explorer):
         task: TaskSpec,
         model: TransformerBridge | str = "2L",
         config: TrainConfig | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> TransformerBridge:
         """:func:`arithlens.train` with this monitor as the callback."""
         return train(task, model, config, callback=self.callback, **kwargs)

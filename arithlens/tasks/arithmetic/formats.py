@@ -188,3 +188,16 @@ def position_labels(task: TaskSpec) -> list[str]:
     for k, p in enumerate(r.answer_pos[0]):
         roles[int(p)] = f"c{k}"
     return [f"{i}:{role}" for i, role in enumerate(roles)]
+
+
+def parse_answer(task: TaskSpec, completion: str) -> list[int]:
+    """Answer digits (least significant first) written in ``completion``; [] if unreadable."""
+    text = completion.split(">")[-1] if task.format == "scratchpad" else completion
+    if task.signed:
+        text = text[1:]
+    if task.format == "index_hints":  # a0b1c2: the letters mark places, the digits answer
+        text = text[1::2] if text[::2] == HINTS[: len(text[::2])] else ""
+    if not text.isdigit():
+        return []
+    digits = [int(c) for c in text]
+    return digits if task.answer_reversed else digits[::-1]
