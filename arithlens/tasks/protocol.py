@@ -154,9 +154,22 @@ class ProblemSet(Protocol):
         ...
 
 
-def capabilities_of(family: str) -> frozenset[str]:
-    """The capabilities of family ``family`` (see :data:`FAMILY_CAPABILITIES`)."""
-    return FAMILY_CAPABILITIES[family]
+class FamilyDefaults:
+    """What a spec gets from the seam itself: its :attr:`capabilities`, read from
+    :data:`FAMILY_CAPABILITIES` by its ``family``, and no fixed layout unless it says so."""
+
+    family: ClassVar[str] = ""
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """The analyses the family supports (keys of :data:`CAPABILITIES`)."""
+        return FAMILY_CAPABILITIES[self.family]
+
+    @property
+    def fixed_layout(self) -> bool:
+        """Whether every problem puts each role at one position (sorting and numeracy: lengths
+        differ between problems, so no)."""
+        return False
 
 
 def has(task: Any, capability: str) -> bool:

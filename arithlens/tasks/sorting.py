@@ -34,7 +34,7 @@ from jaxtyping import Int
 from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_int
 from arithlens.tasks.common import END, Pairs, Rendered
-from arithlens.tasks.protocol import capabilities_of
+from arithlens.tasks.protocol import FamilyDefaults
 
 SORT_MARK, HINT_MARK, NONE_MARK = "S", "H", "#"
 """First character of a sort and of a hint text; the hint's "no successor"."""
@@ -45,7 +45,7 @@ MAX_LEN = 200
 
 
 @dataclass(frozen=True, kw_only=True)
-class SortSpec(FamilyRecord):
+class SortSpec(FamilyDefaults, FamilyRecord):
     """A sorting task: sequences of ``min_len..max_len`` values in ``0..n_values-1``.
 
     Attributes:
@@ -92,16 +92,6 @@ class SortSpec(FamilyRecord):
     def width(self) -> int:
         """The longest sequence."""
         return self.max_len
-
-    @property
-    def fixed_layout(self) -> bool:
-        """Sequences differ in length (and even at one length, roles are values)."""
-        return False
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        """What sorting supports (:data:`~arithlens.tasks.protocol.CAPABILITIES`)."""
-        return capabilities_of(self.family)
 
     def answer_name(self, k: int) -> str:
         """``elem<k>``: the k-th smallest element."""

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from arithlens._records import from_dict
 from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.tasks.protocol import capabilities_of
+from arithlens.tasks.protocol import FamilyDefaults
 
 OPS = ("add", "sub", "mul")
 FORMATS = ("plain", "reversed", "scratchpad", "random_spaces", "index_hints")
@@ -72,7 +72,7 @@ def place_index(name: str | int) -> int:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TaskSpec:
+class TaskSpec(FamilyDefaults):
     """An arithmetic task.
 
     Attributes:
@@ -159,11 +159,6 @@ class TaskSpec:
     def fixed_layout(self) -> bool:
         """Padded, and no random spaces: each role at one position in every problem."""
         return self.pad and self.format != "random_spaces"
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        """What arithmetic supports (:data:`~arithlens.tasks.protocol.CAPABILITIES`)."""
-        return capabilities_of(self.family)
 
     def answer_name(self, k: int) -> str:
         """The place of answer digit ``k`` (``units``, ``tens``, ...)."""

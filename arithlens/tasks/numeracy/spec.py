@@ -43,7 +43,7 @@ import numpy as np
 
 from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
-from arithlens.tasks.protocol import capabilities_of
+from arithlens.tasks.protocol import FamilyDefaults
 
 SUPPORTED: dict[str, tuple[str, ...]] = {
     "add": ("float", "frac"),
@@ -93,7 +93,7 @@ _ARITY = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class NumeracySpec(FamilyRecord):
+class NumeracySpec(FamilyDefaults, FamilyRecord):
     """A numeracy task: ``task`` on numbers written as ``repr``.
 
     Attributes:
@@ -168,16 +168,6 @@ class NumeracySpec(FamilyRecord):
     def mixed(self) -> bool:
         """Numbers have 1..n_digits digits, so texts vary in length."""
         return True
-
-    @property
-    def fixed_layout(self) -> bool:
-        """Numbers differ in length, so roles move between problems."""
-        return False
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        """What numeracy supports (:data:`~arithlens.tasks.protocol.CAPABILITIES`)."""
-        return capabilities_of(self.family)
 
     def answer_name(self, k: int) -> str:
         """``char<k>``: the k-th answer character as written."""
