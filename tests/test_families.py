@@ -172,3 +172,15 @@ def test_patching_the_close_comparer_equals_a_hand_written_hook_loop_and_its_exp
     px.clean_problem = "max(1.5,2.25)"  # only arithmetic corrupts one typed problem: named
     assert "corruptions of a typed problem needs a task of family arithmetic" in px.status.value
     assert px.result is shown
+
+
+def test_moved_names_are_accepted_or_name_their_new_place():
+    """Names that moved keep working (al.tasks.NumeracySpec is al.tasks.numeracy.NumeracySpec)
+    or fail naming the new place (al.tokens.encoder_of now lives with the model contract)."""
+    assert al.tasks.NumeracySpec is al.tasks.numeracy.NumeracySpec
+    assert al.tasks.SortSpec is al.tasks.sorting.SortSpec
+    assert al.tasks.sample_text is al.tasks.sample_problems
+    with pytest.raises(AttributeError, match="use arithlens.models.encoder_of"):
+        al.tokens.encoder_of  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        al.tasks.nothing  # noqa: B018

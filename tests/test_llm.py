@@ -273,7 +273,7 @@ def test_precise_finetuning_changes_only_the_chosen_components(models, zoo_add3_
 
     tuned = al.llm.copy_model(model)
     before = {n: p.detach().clone() for n, p in tuned.named_parameters()}
-    tokens = al.tokens.encoder_of(model).encode(al.tokens.encoder_of(model).sample(8)).tokens
+    tokens = al.models.encoder_of(model).encode(al.models.encoder_of(model).sample(8)).tokens
     masks = component_masks(tuned, ["L1.H0", "mlp.L0"], tokens)
     al.llm.finetune(tuned, ["L1.H0", "mlp.L0"], steps=3, lr=1e-2, n_train=64, progress=False)
     moved_weights = 0
@@ -296,7 +296,7 @@ def test_head_masks_are_the_heads_slices(models, zoo_add3_2l, arch):
     with their biases (the key bias too, whose gradient is zero in exact arithmetic), the
     output projection's input lines, and not the output bias; the same for any prompts."""
     model = zoo_add3_2l if arch == "native" else models[arch]
-    enc = al.tokens.encoder_of(model)
+    enc = al.models.encoder_of(model)
     d_head, h = model.cfg.d_head, 2
     lines = slice(h * d_head, (h + 1) * d_head)
     masks = component_masks(model, [f"L1.H{h}"], enc.encode(enc.sample(8, seed=0)).tokens)
