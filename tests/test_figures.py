@@ -18,12 +18,27 @@ from arithlens.cli import main
 from arithlens.figures import ORDER, REGISTRY
 from arithlens.figures.base import _browser
 
+TRAINING = ("sample_efficiency", "digit_phases")
+"""The figures that train models even in quick mode (about 115 s of the 125 s a quick run of all
+nine takes): `make test-full` runs them (marked full); `make test` runs the other seven."""
+ANALYSED = tuple(name for name in ORDER if name not in TRAINING)
+
+
+def _quick(tmp_path_factory, names) -> object:
+    out = tmp_path_factory.mktemp("figures")
+    argv = ["figures", "--out", str(out), "--quick", "--only", *names]
+    assert main(argv) == 0  # 0: every check passed
+    return out
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("figures")
-    assert main(["figures", "--out", str(out), "--quick"]) == 0  # 0: every check passed
-    return out
+    return _quick(tmp_path_factory, ANALYSED)
+
+
+@pytest.fixture(scope="module")
+def quick_training_run(tmp_path_factory):
+    return _quick(tmp_path_factory, TRAINING)
 
 
 def load(out, name):
@@ -34,11 +49,10 @@ def test_all_nine_figures_in_order():
     assert list(REGISTRY) == list(ORDER) and len(ORDER) == 9
 
 
-@pytest.mark.parametrize("name", ORDER)
-def test_quick_figure_files_and_checks(quick_run, name):
-    folder = quick_run / name
+def _files_and_checks(out, name) -> None:
+    folder = out / name
     assert (folder / f"{name}.html").stat().st_size > 10_000  # plotly.js embedded
-    info = load(quick_run, name)
+    info = load(out, name)
     assert info["checks"] and all(info["checks"].values()), info["checks"]
     assert info["traces"] and all("y" in t or "z" in t for t in info["traces"])  # data plotted
     assert 0 < info["seconds"] and f"{info['seconds']} s" in (folder / f"{name}.md").read_text()
@@ -51,14 +65,29 @@ def test_quick_figure_files_and_checks(quick_run, name):
         assert info["png"] is None and "Chromium" in info["png_note"]
 
 
-def test_quick_numbers_are_the_meaningful_ones(quick_run):
-    se = load(quick_run, "sample_efficiency")["numbers"]
+@pytest.mark.parametrize("name", ANALYSED)
+def test_quick_figure_files_and_checks(quick_run, name):
+    _files_and_checks(quick_run, name)
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("name", TRAINING)
+def test_quick_training_figure_files_and_checks(quick_training_run, name):
+    _files_and_checks(quick_training_run, name)
+
+
+@pytest.mark.full
+def test_quick_training_numbers_are_the_meaningful_ones(quick_training_run):
+    se = load(quick_training_run, "sample_efficiency")["numbers"]
     assert se["reversed_at_largest"] >= se["plain_at_largest"]
     assert se["exact"]["reversed"]["4000"] > se["exact"]["reversed"]["1000"]  # data helps
-    curves = {t["name"]: t["y"] for t in load(quick_run, "sample_efficiency")["traces"]}
+    curves = {t["name"]: t["y"] for t in load(quick_training_run, "sample_efficiency")["traces"]}
     assert curves["reversed"] == list(se["exact"]["reversed"].values())
-    phases = load(quick_run, "digit_phases")["numbers"]
+    phases = load(quick_training_run, "digit_phases")["numbers"]
     assert all(phases["end_loss"][d] < phases["start_loss"][d] for d in phases["end_loss"])
+
+
+def test_quick_numbers_are_the_meaningful_ones(quick_run):
     tax = load(quick_run, "carry_taxonomy")["numbers"]
     cas = tax["cascade_balanced"]
     for one, two in [("add5-plain-1L", "add5-plain-2L"), ("add3-1L", "add3-2L")]:
