@@ -26,7 +26,7 @@ from transformer_lens.model_bridge.sources.native.model import NativeModel
 from arithlens.errors import ArithlensError
 from arithlens.models.records import ModelSpec, TrainRecord
 from arithlens.tasks import AnyTask, TaskFamily, TaskSpec, has
-from arithlens.tokens.encoders import CharEncoder, Encoder, describe
+from arithlens.tokens.encoders import CharEncoder, Encoder
 
 _KEEP: Any = object()
 
@@ -135,10 +135,10 @@ def check_task(
     same = task == enc.task or (any_width and enc.task.same_but_width(task))
     if not same:
         raise ArithlensError(
-            f"{what} {'are' if what.endswith('s') else 'is'} of task {describe(task)} but the "
-            f"model solves {describe(enc.task)}: "
+            f"{what} {'are' if what.endswith('s') else 'is'} of task {task.describe()} but the "
+            f"model solves {enc.task.describe()}: "
             f"draw problems from model.task (al.tasks.sample(model.task, n)) or load a model of "
-            f"task {describe(task)}"
+            f"task {task.describe()}"
         )
     return enc
 

@@ -221,11 +221,6 @@ def changes_for(task: TaskFamily) -> list[str]:
     return family_of(task).changes(task)
 
 
-def sample_text(task: TextTask, n: int, seed: int | np.random.Generator = 0) -> TextProblems:
-    """``n`` problems of a sorting or numeracy task (see each family's sampler)."""
-    return sample_problems(task, n, seed)
-
-
 def task_from_dict(d: dict[str, Any]) -> AnyTask:
     """The task a ``to_dict`` output describes."""
     if not isinstance(d, dict):

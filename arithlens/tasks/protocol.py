@@ -171,6 +171,26 @@ class FamilyDefaults:
         differ between problems, so no)."""
         return False
 
+    def answer_digit(self, k: Any) -> int:
+        """Index of answer slot ``k``: an index ``0..answer_width - 1`` or its
+        :meth:`answer_name` (arithmetic overrides this with place names).
+
+        Example:
+            >>> from arithlens.tasks.sorting import SortSpec
+            >>> SortSpec(max_len=4).answer_digit("elem2"), SortSpec(max_len=4).answer_digit(3)
+            (2, 3)
+        """
+        width: int = self.answer_width  # type: ignore[attr-defined]
+        names = [self.answer_name(i) for i in range(width)]  # type: ignore[attr-defined]
+        if isinstance(k, str) and k in names:
+            return names.index(k)
+        if not isinstance(k, (bool, str)) and isinstance(k, (int, np.integer)) and 0 <= k < width:
+            return int(k)
+        raise ArithlensError(
+            f"answer slot {k!r} is out of range: {self.name} answers have up to {width} "  # type: ignore[attr-defined]
+            f"slots (0..{width - 1}, or names such as {names[0]!r})"
+        )
+
 
 def has(task: Any, capability: str) -> bool:
     """Whether ``task`` supports ``capability`` (a key of :data:`CAPABILITIES`).

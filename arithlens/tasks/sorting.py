@@ -119,15 +119,6 @@ class SortSpec(FamilyDefaults, FamilyRecord):
         """Whether ``other`` is this task at other lengths."""
         return isinstance(other, SortSpec) and other.n_values == self.n_values
 
-    def answer_digit(self, k: str | int) -> int:
-        """Index ``k`` of an answer element (0 = the smallest), checked."""
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < self.max_len:
-            raise ArithlensError(
-                f"answer element {k!r} is out of range: the task's answers have up to "
-                f"{self.max_len} elements (0..{self.max_len - 1})"
-            )
-        return int(k)
-
     def text_length(self, hint: bool = False) -> int:
         """Longest text: marker, elements, ``=``, the answer (two characters per element for
         the hint), ``.``."""

@@ -136,9 +136,3 @@ def unpadded_labels(batch: TokenBatch) -> list[str]:
         if bool((col == col[0]).all()) and int(col[0]) >= 0:
             roles[int(col[0])] = f"c{k}"
     return [f"{i}:{role}" for i, role in enumerate(roles)]
-
-
-def describe(task: AnyTask) -> str:
-    """A task's name with the settings its name leaves out (``add3-reversed``,
-    ``add2-plain (unpadded)``, ``sub3-reversed (signed)``)."""
-    return task.describe()

@@ -38,12 +38,11 @@ from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
 WIDGET_GRANULARITIES = ("heads", "heads_by_pos", "resid_pre", "attn_out", "mlp_out", "pattern")
 
 
-def digit_choices(task: TaskFamily) -> list[str | int]:
+def digit_choices(task: TaskFamily) -> list[str]:
     """The answer slots the widget's metric may score: ``"all"``, the per-problem names where
     the family has them (numeracy's ``"decision"``, ``"first"``, ``"last"``), each slot."""
     named = list(POSITIONS) if has(task, "decision") else []
-    slots = [task.answer_name(k) if has(task, "digits") else k for k in range(task.answer_width)]
-    return ["all", *named, *slots]
+    return ["all", *named, *(task.answer_name(k) for k in range(task.answer_width))]
 
 
 class PatchingExplorer(Explorer):

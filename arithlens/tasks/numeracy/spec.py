@@ -39,8 +39,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-
 from arithlens._records import FamilyRecord
 from arithlens.errors import ArithlensError, check_choice, check_float, check_int
 from arithlens.tasks.protocol import FamilyDefaults
@@ -184,19 +182,6 @@ class NumeracySpec(FamilyDefaults, FamilyRecord):
     def at_width(self, n_digits: int) -> NumeracySpec:
         """This task with numbers of up to ``n_digits`` digits."""
         return dataclasses.replace(self, n_digits=n_digits)
-
-    def answer_digit(self, k: str | int) -> int:
-        """Index ``k`` of an answer character (0 = the first written), checked."""
-        if (
-            isinstance(k, bool)
-            or not isinstance(k, (int, np.integer))
-            or not 0 <= k < self.answer_width
-        ):
-            raise ArithlensError(
-                f"answer character {k!r} is out of range: {self.name} answers have up to "
-                f"{self.answer_width} characters"
-            )
-        return int(k)
 
     def text_length(self, hint: bool = False) -> int:
         """Longest text of the task."""
