@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-full install dev lint bench screenshots zoo clean lab
+.PHONY: demo test test-full install dev lint bench screenshots zoo clean lab figures-quick
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ screenshots: $(STAMP)
 
 zoo: $(VENV)/.installed
 	$(VENV)/bin/arithlens zoo rebuild
+
+# the committed quick-mode gallery (assets/figures/<name>.json + .png) and its docs rows
+figures-quick: $(STAMP)
+	rm -rf out/figures-quick
+	$(VENV)/bin/arithlens figures --quick --out out/figures-quick
+	for d in out/figures-quick/*/; do n=$$(basename $$d); cp $$d$$n.json $$d$$n.png assets/figures/; done
+	$(PY) scripts/figure_rows.py --write
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -219,6 +219,20 @@ def _kl(model: TransformerBridge, tokens: torch.Tensor, ref_logp: torch.Tensor) 
     return float((ref_logp.exp() * (ref_logp - logp)).sum(-1).mean())
 
 
+def _training_problems(
+    model: TransformerBridge, enc: Any, problems: Problems | None, n_train: int, seed: int
+) -> Problems:
+    """The given problems (checked to be of the model's task), or ``n_train`` sampled."""
+    if problems is None:
+        return enc.sample(n_train, seed)
+    if not isinstance(problems, Problems):
+        raise ArithlensError(
+            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
+        )
+    check_task(model, problems.task)
+    return problems
+
+
 def finetune(
     model: TransformerBridge,
     components: list[str] | None,
@@ -236,15 +250,7 @@ def finetune(
     sampled with ``seed``). Returns the number of trained weights and the final loss."""
     check_int("steps", steps, minimum=1)
     enc = arithmetic_encoder(model)
-    if problems is None:
-        problems = enc.sample(n_train, seed)
-    elif not isinstance(problems, Problems):
-        raise ArithlensError(
-            f"problems is a {type(problems).__name__}: expected arithlens.tasks.Problems"
-        )
-    else:
-        check_task(model, problems.task)
-    train = enc.encode(problems)
+    train = enc.encode(_training_problems(model, enc, problems, n_train, seed))
     params = dict(model.named_parameters())
     if components is None:
         masks: dict[str, torch.Tensor | None] = {n: None for n in params}

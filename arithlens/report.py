@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from transformer_lens.model_bridge import TransformerBridge
@@ -31,32 +32,12 @@ def _table(frame: pd.DataFrame) -> str:
     return "\n".join(rows)
 
 
-def write_report(
-    model: TransformerBridge, out: str | Path, *, n: int = 4000, seed: int = 0, name: str = "model"
-) -> dict[str, Path]:
-    """Evaluate ``model`` on uniform and cascade-balanced problems; write md, csv, json, html."""
-    out = Path(out)
-    task = task_of(model)
-    uniform = evaluate(model, n=n, seed=seed)
-    strategies = {"uniform": uniform}
-    if task.op != "mul":
-        strategies["cascade"] = evaluate(model, n=n, seed=seed + 1, strategy="cascade")
-    frames = []
-    for label, res in strategies.items():
-        f = res.to_frame()
-        f.insert(0, "sample", label)
-        frames.append(f)
-    import pandas as pd
-
-    table = pd.concat(frames, ignore_index=True)
-    shown = strategies.get("cascade", uniform)
-    fig = shown.plot(
-        title=f"{name} ({task.name}): exact match {uniform.exact_match:.4f} uniform, {shown.exact_match:.4f} on the {'cascade-balanced' if 'cascade' in strategies else 'uniform'} set"
-    )
+def _markdown(name: str, task: Any, n: int, strategies: dict[str, Any]) -> list[str]:
+    """The report's lines: per sample, exact match and the tables by digit, carry and class."""
     md = [
         f"# arithlens report: {name}",
         "",
-        f"Task `{task.name}`; {n} problems per sample; mode {uniform.mode}.",
+        f"Task `{task.name}`; {n} problems per sample; mode {next(iter(strategies.values())).mode}.",
         "",
     ]
     for label, res in strategies.items():
@@ -83,6 +64,30 @@ def write_report(
                 _table(res.by_class()),
                 "",
             ]
+    return md
+
+
+def write_report(
+    model: TransformerBridge, out: str | Path, *, n: int = 4000, seed: int = 0, name: str = "model"
+) -> dict[str, Path]:
+    """Evaluate ``model`` on uniform and cascade-balanced problems; write md, csv, json, html."""
+    out = Path(out)
+    task = task_of(model)
+    uniform = evaluate(model, n=n, seed=seed)
+    strategies = {"uniform": uniform}
+    if task.op != "mul":
+        strategies["cascade"] = evaluate(model, n=n, seed=seed + 1, strategy="cascade")
+    frames = []
+    for label, res in strategies.items():
+        f = res.to_frame()
+        f.insert(0, "sample", label)
+        frames.append(f)
+    table = pd.concat(frames, ignore_index=True)
+    shown = strategies.get("cascade", uniform)
+    fig = shown.plot(
+        title=f"{name} ({task.name}): exact match {uniform.exact_match:.4f} uniform, {shown.exact_match:.4f} on the {'cascade-balanced' if 'cascade' in strategies else 'uniform'} set"
+    )
+    md = _markdown(name, task, n, strategies)
     paths = {
         "markdown": write_text(out / "report.md", "\n".join(md)),
         "csv": write_text(out / "accuracy.csv", table.to_csv(index=False)),

@@ -87,6 +87,78 @@ def test_quick_training_numbers_are_the_meaningful_ones(quick_training_run):
     assert all(phases["end_loss"][d] < phases["start_loss"][d] for d in phases["end_loss"])
 
 
+def _no_models(monkeypatch) -> None:
+    """Any attempt to load, train or retrain a model fails the test."""
+    from arithlens.models import loading, zoo
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a redraw must not load or train a model")
+
+    for module, name in ((loading, "load"), (zoo, "retrain"), (al.models, "train")):
+        monkeypatch.setattr(module, name, refuse)
+
+
+def _redrawn(folder, name, monkeypatch) -> tuple[dict, dict]:
+    """The figure's saved JSON before, and after :func:`al.figures.recheck` redrew the folder
+    from its numbers with every model refused (HTML and PNG deleted first)."""
+    before = load(folder.parent, name)
+    for suffix in ("html", "png", "md"):
+        (folder / f"{name}.{suffix}").unlink(missing_ok=True)
+    with monkeypatch.context() as m:
+        _no_models(m)
+        again = al.figures.recheck(folder)
+    after = load(folder.parent, name)
+    assert again.checks == after["checks"]
+    assert (folder / f"{name}.html").stat().st_size > 10_000
+    assert "| ours | paper |" in (folder / f"{name}.md").read_text()
+    return before, after
+
+
+def _same(a, b) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # NaN == NaN
+
+
+@pytest.mark.parametrize("name", ANALYSED)
+def test_quick_figure_redraws_from_its_saved_numbers_alone(quick_run, name, tmp_path, monkeypatch):
+    # the redraw reads the JSON only: the same traces, checks and numbers as the run that
+    # computed them, without any model
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(quick_run / name, folder)
+    before, after = _redrawn(folder, name, monkeypatch)
+    assert before["traces"] and _same(after["traces"], before["traces"])
+    assert after["checks"] == before["checks"] and _same(after["numbers"], before["numbers"])
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_committed_quick_figure_redraws_from_its_json(name, tmp_path, monkeypatch):
+    # every figure, the two training ones included, redraws from its committed quick-mode
+    # JSON (assets/figures, written by `make figures-quick`) to the traces it was saved with
+    from pathlib import Path
+
+    saved = Path(__file__).resolve().parents[1] / "assets" / "figures" / f"{name}.json"
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / f"{name}.json").write_text(saved.read_text())
+    before, after = _redrawn(folder, name, monkeypatch)
+    assert before["quick"] and _same(after["traces"], before["traces"])
+    assert after["checks"] == before["checks"] and all(after["checks"].values())
+
+
+def test_recheck_names_numbers_saved_without_their_plotted_series(tmp_path):
+    from pathlib import Path
+
+    payload = json.loads(
+        (Path(__file__).resolve().parents[1] / "assets/figures/mul_digits.json").read_text()
+    )
+    del payload["numbers"]["accuracy"]  # as written before figures kept their series
+    (tmp_path / "mul_digits").mkdir()
+    (tmp_path / "mul_digits" / "mul_digits.json").write_text(json.dumps(payload))
+    with pytest.raises(al.ArithlensError, match="older arithlens; rerun .*--only mul_digits"):
+        al.figures.recheck(tmp_path / "mul_digits")
+
+
 def test_quick_numbers_are_the_meaningful_ones(quick_run):
     tax = load(quick_run, "carry_taxonomy")["numbers"]
     cas = tax["cascade_balanced"]
@@ -127,7 +199,8 @@ def test_spread_is_the_sample_mean_and_standard_deviation():
 
 
 def test_error_band_draws_the_mean_and_the_seeds_range():
-    from arithlens.figures.base import error_band, traces_of
+    from arithlens.figures.base import traces_of
+    from arithlens.plots import error_band
 
     runs = np.array([[1.0, 0.5, 0.1], [2.0, 0.7, 0.3], [3.0, 0.3, 0.2]])
     fig = go.Figure()
@@ -142,16 +215,26 @@ def test_error_band_draws_the_mean_and_the_seeds_range():
 
 def test_run_returns_each_figures_check_statuses(tmp_path, monkeypatch, capsys):
     # a figure whose second claim fails: run() says which, the CLI exits 1 naming it
-    from arithlens.figures.base import FigureOutput
+    from arithlens.figures.base import Check
 
     seen = []
 
     def fake(ctx):
         seen.append(ctx.seeds)
-        checks = {"the claim that holds": True, "the claim that fails": False}
-        return FigureOutput(go.Figure(go.Scatter(y=[1, 2])), {"x": 1}, {}, checks)
+        return {"x": 1}
 
-    monkeypatch.setitem(REGISTRY, "key_heads", replace(REGISTRY["key_heads"], make=fake))
+    checks = (
+        Check("the claim that holds", lambda n: n["x"] == 1),
+        Check("the claim that fails", lambda n: n["x"] == 2),
+    )
+    fake_spec = replace(
+        REGISTRY["key_heads"],
+        compute=fake,
+        draw=lambda n: go.Figure(go.Scatter(y=[1, 2])),
+        summarize=lambda n: [],
+        checks=checks,
+    )
+    monkeypatch.setitem(REGISTRY, "key_heads", fake_spec)
     runs = al.figures.run(tmp_path / "a", "key_heads", quick=True, progress=False, seeds=2)
     r = runs["key_heads"]
     assert r.failed == ["the claim that fails"] and not r.passed
@@ -183,7 +266,6 @@ def _canned_precise_sft(monkeypatch) -> None:
 
 
 def test_recheck_reevaluates_changed_checks_on_the_saved_numbers(tmp_path, monkeypatch):
-    import arithlens.figures.key_heads as kh
     from arithlens.figures.base import Check
 
     _canned_precise_sft(monkeypatch)
@@ -192,9 +274,8 @@ def test_recheck_reevaluates_changed_checks_on_the_saved_numbers(tmp_path, monke
     assert first.passed
     numbers = load(tmp_path, "key_heads")["numbers"]
     claim = "add3-2L needs a single head (a claim the numbers refute)"
-    monkeypatch.setattr(
-        kh, "CHECKS", [Check(claim, lambda n: n["heads_for_80pct"]["add3-2L"] == 1)]
-    )
+    changed = (Check(claim, lambda n: n["heads_for_80pct"]["add3-2L"] == 1),)
+    monkeypatch.setitem(REGISTRY, "key_heads", replace(REGISTRY["key_heads"], checks=changed))
     again = al.figures.recheck(tmp_path / "key_heads")
     assert again.failed == [claim] and again.checks == {claim: False}
     info = load(tmp_path, "key_heads")
@@ -255,7 +336,7 @@ def test_unwritable_file_path_reported_before_work(tmp_path, monkeypatch):
     monkeypatch.setitem(
         REGISTRY,
         "carry_taxonomy",
-        replace(REGISTRY["carry_taxonomy"], make=lambda c: ran.append(1)),
+        replace(REGISTRY["carry_taxonomy"], compute=lambda c: ran.append(1)),
     )
     with pytest.raises(
         al.ArithlensError, match=rf"'{blocker}/figs' cannot be created: .* is a file"
@@ -268,7 +349,7 @@ def test_interrupted_run_keeps_finished_figures(tmp_path, monkeypatch):
     def boom(ctx):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(REGISTRY, "key_heads", replace(REGISTRY["key_heads"], make=boom))
+    monkeypatch.setitem(REGISTRY, "key_heads", replace(REGISTRY["key_heads"], compute=boom))
     with pytest.raises(KeyboardInterrupt):
         al.figures.run(tmp_path, ["mul_digits", "key_heads"], quick=True, progress=False)
     assert load(tmp_path, "mul_digits")["checks"]

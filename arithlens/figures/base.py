@@ -1,7 +1,10 @@
 """The figure registry and the runner behind ``arithlens figures``.
 
-A figure is a function ``make(ctx) -> FigureOutput``: the plotly figure, the numbers behind it,
-the paper's numbers, and the checks (invariants) that make it meaningful. :func:`run` writes,
+A figure is a module with ``compute(ctx) -> numbers`` (JSON-ready: everything it plots),
+``draw(numbers) -> go.Figure`` (from :mod:`arithlens.plots`), ``summarize(numbers) -> lines``,
+its ``PAPER`` numbers and its ``CHECKS`` (claims on the numbers that can fail). Because drawing
+and checking read only the numbers, :func:`recheck` redraws a saved figure without a model.
+:func:`run` writes,
 per figure, a folder with ``<name>.html`` (interactive), ``<name>.png`` (static, kaleido),
 ``<name>.json`` (numbers, paper, checks, seconds and every plotted trace's data) and
 ``<name>.md`` (ours next to the paper's). Each folder is written atomically, so an interrupted
@@ -10,20 +13,17 @@ run keeps every figure already finished.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from tqdm.auto import tqdm
 
-from arithlens._atomic import check_writable, write_dir, write_text
 from arithlens.errors import ArithlensError
 
 
@@ -78,50 +78,6 @@ def spread(values: list[float]) -> dict[str, Any]:
     )
 
 
-def error_band(fig: go.Figure, x: Any, runs: np.ndarray, name: str, color: str, **kw: Any) -> None:
-    """Add ``runs`` (seeds x points) to ``fig`` as its mean line with a shaded min-max band
-    (the band only when there is more than one seed)."""
-    runs = np.asarray(runs, dtype=np.float64)
-    x = list(x)
-    if len(runs) > 1:
-        # the max line, then the min line filled up to it
-        for edge, fill in (
-            ("max", {}),
-            ("min", dict(fill="tonexty", fillcolor=_rgba(color, 0.18))),
-        ):
-            fig.add_scatter(
-                x=x,
-                y=runs.max(0) if edge == "max" else runs.min(0),
-                name=f"{name} {edge}",
-                mode="lines",
-                line=dict(width=0),
-                showlegend=False,
-                legendgroup=name,
-                hoverinfo="skip",
-                **fill,
-                **kw,
-            )
-    fig.add_scatter(
-        x=x,
-        y=runs.mean(0),
-        name=name,
-        mode="lines",
-        line=dict(color=color),
-        legendgroup=name,
-        **kw,
-    )
-
-
-def _rgba(color: str, alpha: float) -> str:
-    c = color.lstrip("#")
-    r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
-    return f"rgba({r},{g},{b},{alpha})"
-
-
-#: a qualitative palette for per-digit / per-format lines
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
-
-
 @dataclass
 class FigureOutput:
     """One reproduced figure.
@@ -162,41 +118,60 @@ def run_checks(checks: list[Check], numbers: dict[str, Any]) -> dict[str, bool]:
 
 @dataclass(frozen=True)
 class FigureSpec:
+    """One figure of the registry: what its module declares.
+
+    Attributes:
+        name, title, source: the figure's key, its heading and the paper it reproduces.
+        compute: ``Context -> numbers`` (JSON-ready; everything :attr:`draw` plots).
+        draw: ``numbers -> go.Figure``.
+        summarize: ``numbers -> list of markdown lines`` (ours next to the paper's).
+        paper: the paper's numbers or claims, as text by key of ``numbers``.
+        checks: the paper's claims stated on ``numbers`` (:class:`Check`).
+    """
+
     name: str
     title: str
     source: str
-    make: Callable[[Context], FigureOutput]
+    compute: Callable[[Context], dict[str, Any]]
+    draw: Callable[[dict[str, Any]], go.Figure]
+    summarize: Callable[[dict[str, Any]], list[str]]
+    paper: dict[str, str]
+    checks: tuple[Check, ...]
 
-
-REGISTRY: dict[str, FigureSpec] = {}
-
-
-def register(name: str, title: str, source: str):
-    """Decorator adding ``make`` to :data:`REGISTRY` under ``name``."""
-
-    def add(make: Callable[[Context], FigureOutput]) -> Callable[[Context], FigureOutput]:
-        REGISTRY[name] = FigureSpec(name, title, source, make)
-        return make
-
-    return add
-
-
-def select(only: str | list[str] | None) -> list[FigureSpec]:
-    """The figures named in ``only`` (a name or a list of names; all when None); unknown names
-    list the known ones, and an empty list is refused."""
-    if only is None:
-        return list(REGISTRY.values())
-    if isinstance(only, str):
-        only = [only]
-    if not isinstance(only, (list, tuple)) or not only:
-        raise ArithlensError(
-            f"only={only!r} is invalid: expected None (all figures), a figure name or a "
-            f"non-empty list of them from {list(REGISTRY)}"
+    @classmethod
+    def of(cls, module: ModuleType) -> FigureSpec:
+        """The spec a figure module declares (``NAME``, ``TITLE``, ``SOURCE``, ``compute``,
+        ``draw``, ``summarize``, ``PAPER``, ``CHECKS``); a missing one is named."""
+        needed = ("NAME", "TITLE", "SOURCE", "compute", "draw", "summarize", "PAPER", "CHECKS")
+        missing = [k for k in needed if not hasattr(module, k)]
+        if missing:
+            raise ArithlensError(
+                f"figure module {module.__name__} lacks {missing}: a figure declares {list(needed)}"
+            )
+        return cls(
+            module.NAME,
+            module.TITLE,
+            module.SOURCE,
+            module.compute,
+            module.draw,
+            module.summarize,
+            dict(module.PAPER),
+            tuple(module.CHECKS),
         )
-    bad = [n for n in only if n not in REGISTRY]
-    if bad:
-        raise ArithlensError(f"figure {bad[0]!r} is unknown: expected one of {list(REGISTRY)}")
-    return [REGISTRY[n] for n in only]
+
+    def show(self, numbers: dict[str, Any]) -> FigureOutput:
+        """The figure, checks and summary of ``numbers`` (computed now or read from a file)."""
+        return FigureOutput(
+            self.draw(numbers),
+            numbers,
+            self.paper,
+            run_checks(list(self.checks), numbers),
+            self.summarize(numbers),
+        )
+
+    def make(self, ctx: Context) -> FigureOutput:
+        """Compute the numbers under ``ctx``, then draw, check and summarize them."""
+        return self.show(self.compute(ctx))
 
 
 def _browser() -> str | None:
@@ -243,166 +218,3 @@ def traces_of(fig: go.Figure) -> list[dict[str, Any]]:
                 row[key] = value if isinstance(value, str) else np.asarray(value).tolist()
         rows.append(row)
     return rows
-
-
-def _report(
-    spec: FigureSpec,
-    res: FigureOutput,
-    quick: bool,
-    png_note: str | None,
-    seconds: float,
-    seeds: tuple[int, ...] = (0,),
-) -> str:
-    lines = [
-        f"# {spec.title}",
-        "",
-        f"Source: {spec.source}. Mode: {'quick' if quick else 'full'}, {seconds} s; "
-        f"training seeds {list(seeds)} (figures that train).",
-        "",
-    ]
-    lines += ["| | ours | paper |", "|---|---|---|"]
-    keys = list(dict.fromkeys([*res.paper]))
-    for k in keys:
-        ours = res.numbers.get(k, "")
-        lines.append(f"| {k} | {_fmt(ours)} | {res.paper[k]} |")
-    lines += ["", *res.summary, "", "Checks:"]
-    lines += [f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in res.checks.items()]
-    if png_note:
-        lines += ["", f"No PNG: {png_note}."]
-    return "\n".join(lines) + "\n"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, dict):
-        return ", ".join(f"{k}: {_fmt(x)}" for k, x in v.items())
-    if isinstance(v, list):
-        return ", ".join(_fmt(x) for x in v)
-    return str(v)
-
-
-@dataclass(frozen=True)
-class FigureRun:
-    """What :func:`run` made of one figure.
-
-    Attributes:
-        folder: where its HTML, PNG, JSON and report are.
-        checks: each check's claim -> whether it held.
-        seconds: the analysis time (without the export).
-    """
-
-    folder: Path
-    checks: dict[str, bool]
-    seconds: float
-
-    @property
-    def failed(self) -> list[str]:
-        """The claims that did not hold."""
-        return [c for c, ok in self.checks.items() if not ok]
-
-    @property
-    def passed(self) -> bool:
-        """Whether every check held."""
-        return not self.failed
-
-
-def recheck(folder: str | Path) -> FigureRun:
-    """Evaluate the current checks of a saved figure on its saved numbers (no retraining), and
-    rewrite the statuses in its JSON and report: for a result made before a check changed.
-
-    Example:
-        >>> al.figures.recheck("figures/digit_phases").failed                 # doctest: +SKIP
-    """
-    import importlib
-
-    folder = Path(folder)
-    found = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    if len(found) != 1:
-        raise ArithlensError(
-            f"{folder} holds {len(found)} JSON files: expected a figure folder written by "
-            "figures.run (one <name>.json)"
-        )
-    path = found[0]
-    payload = json.loads(path.read_text())
-    name = payload.get("name")
-    if name not in REGISTRY:
-        raise ArithlensError(f"{path} names figure {name!r}: expected one of {list(REGISTRY)}")
-    module = importlib.import_module(REGISTRY[name].make.__module__)
-    checks = run_checks(module.CHECKS, payload["numbers"])
-    payload["checks"] = checks
-    report = (folder / f"{name}.md").read_text().split("\nChecks:\n", 1)[0]
-    lines = [f"- {'PASS' if ok else 'FAIL'}: {c}" for c, ok in checks.items()]
-    tail = f"\nNo PNG: {payload['png_note']}.\n" if payload.get("png_note") else ""
-    # each file replaced atomically: an interrupted recheck leaves the old one whole
-    write_text(folder / f"{name}.md", report + "\nChecks:\n" + "\n".join(lines) + "\n" + tail)
-    write_text(folder / f"{name}.json", json.dumps(payload, indent=2, default=float))
-    return FigureRun(folder, checks, payload["seconds"])
-
-
-def run(
-    out: str | Path,
-    only: str | list[str] | None = None,
-    *,
-    quick: bool = False,
-    model: Any = None,
-    progress: bool = True,
-    seeds: int | None = None,
-) -> dict[str, FigureRun]:
-    """Reproduce the figures ``only`` (default all) into ``out``.
-
-    Example:
-        >>> runs = al.figures.run("figures/", quick=True)  # doctest: +SKIP
-        >>> {name: r.passed for name, r in runs.items()}  # doctest: +SKIP
-
-    Args:
-        seeds: how many training seeds (0, 1, ...) the training figures repeat each run over;
-            default 1 in quick mode, 3 in full mode.
-
-    Returns:
-        per figure, its folder and the status of each of its checks.
-    """
-    from arithlens.plots import figures_html
-
-    specs = select(only)
-    out = Path(out)
-    check_writable(out)
-    if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
-        raise ArithlensError(f"seeds={seeds!r} is invalid: expected a positive integer")
-    ctx = Context(
-        quick=quick,
-        model=model,
-        progress=progress,
-        seeds=() if seeds is None else tuple(range(seeds)),
-    )
-    done: dict[str, FigureRun] = {}
-    for spec in tqdm(specs, desc="figures", disable=not progress):
-        start = time.perf_counter()
-        res = spec.make(ctx)
-        seconds = round(time.perf_counter() - start, 1)  # the analysis, without the export
-
-        def fill(tmp: Path) -> None:  # called at once by write_dir, in this iteration
-            (tmp / f"{spec.name}.html").write_text(figures_html([res.figure], spec.title))
-            note = export_png(res.figure, tmp / f"{spec.name}.png")
-            payload = dict(
-                name=spec.name,
-                title=spec.title,
-                source=spec.source,
-                quick=quick,
-                seeds=list(ctx.seeds),
-                seconds=seconds,
-                numbers=res.numbers,
-                paper=res.paper,
-                checks=res.checks,
-                traces=traces_of(res.figure),
-                png=None if note else f"{spec.name}.png",
-                png_note=note,
-            )
-            (tmp / f"{spec.name}.json").write_text(json.dumps(payload, indent=2, default=float))
-            (tmp / f"{spec.name}.md").write_text(
-                _report(spec, res, quick, note, seconds, ctx.seeds)
-            )
-
-        folder = write_dir(out / spec.name, fill)
-        done[spec.name] = FigureRun(folder, dict(res.checks), seconds)
-    return done

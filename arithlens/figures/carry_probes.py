@@ -10,13 +10,25 @@ carry variable: the flip check leaves it out."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 
-from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
+from arithlens.figures.base import Check, Context
 from arithlens.models import loading
-from arithlens.plots import probe_overview
+from arithlens.plots import probe_grid, probe_panels
 from arithlens.probes import causal_flip, fit
+
+NAME = "carry_probes"
+TITLE = "Carry probes with controls and the causal flip, add3-2L"
+SOURCE = (
+    "linear probes with Hewitt & Liang 2019 control tasks; causal check as in Marks & Tegmark 2023"
+)
+PAPER = {
+    "best_score": "carry bits are linearly decodable at the positions that need them",
+    "best_flip_rate": "moving along the carry direction changes the carried digit",
+}
 
 
 def _beats_random(n: dict, target: str) -> bool:
@@ -45,19 +57,15 @@ CHECKS = [
 ]
 
 
-@register(
-    "carry_probes",
-    "Carry probes with controls and the causal flip, add3-2L",
-    "linear probes with Hewitt & Liang 2019 control tasks; causal check as in Marks & Tegmark 2023",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """The probes (held-out score, selectivity, random-init control) and causal flips."""
     model = loading.load("add3-2L")
     n, n_causal = (1500, 256) if ctx.quick else (10000, 512)
     res = fit(model, "carry", n=n, progress=ctx.progress)
     flips = causal_flip(model, res, n=n_causal, progress=ctx.progress)
     best = res.best("score").set_index("target")
     fbest = flips.best().set_index("target")
-    numbers = dict(
+    return dict(
         n=n,
         best_score={t: float(best.loc[t, "score"]) for t in res.targets},
         best_site={t: f"{best.loc[t, 'layer']} @ {best.loc[t, 'pos_label']}" for t in res.targets},
@@ -79,15 +87,17 @@ def make(ctx: Context) -> FigureOutput:
         },
         carry_is_answer=flips.answer_targets,
         flip_examples={t: int(m) for t, m in zip(flips.targets, flips.n_examples)},
+        panels=probe_panels(res, flips),  # the plotted grids
     )
-    paper = {
-        "best_score": "carry bits are linearly decodable at the positions that need them",
-        "best_flip_rate": "moving along the carry direction changes the carried digit",
-    }
-    summary = [
+
+
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """One row per carry: held-out score, selectivity, random init and flip rate by site."""
+    return probe_grid(numbers["panels"])
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
+    return [
         f"Best probe per carry: {numbers['best_site']} (accuracy {numbers['best_score']}); "
         f"best causal flip rates {numbers['best_flip_rate']}."
     ]
-    return FigureOutput(
-        probe_overview(res, flips), numbers, paper, run_checks(CHECKS, numbers), summary
-    )

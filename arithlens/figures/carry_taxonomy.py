@@ -12,6 +12,8 @@ the checks on the plain pair then hold in every seed or on the seeds' means."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 import torch
@@ -21,10 +23,19 @@ from transformer_lens.model_bridge import TransformerBridge
 from arithlens import attention
 from arithlens.choices import Strategy
 from arithlens.evaluation import evaluate, false_cascade_accuracy
-from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks, spread
+from arithlens.figures.base import Check, Context, spread
 from arithlens.models import loading, zoo
 from arithlens.tasks import position_labels, sample
 from arithlens.tokens.tokenizer import encode
+
+NAME = "carry_taxonomy"
+TITLE = "Accuracy by carry cascade class and digit class, 1 vs 2 layers"
+SOURCE = "Quirke & Barez 2024, Understanding addition in transformers"
+PAPER = {
+    "plain_1L_worst_class_uniform": "1-layer model fails cascading use-sum-9 cases (445+555)",
+    "cascade_balanced": "2-layer models: 99.999%+ on every class",
+    "twins": "(not in the paper) a run of 9s with no carry source must not carry",
+}
 
 # format -> (1-layer model, 2-layer model)
 PAIRS = {
@@ -179,12 +190,9 @@ def _measure(
     return out
 
 
-@register(
-    "carry_taxonomy",
-    "Accuracy by carry cascade class and digit class, 1 vs 2 layers",
-    "Quirke & Barez 2024, Understanding addition in transformers",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """Every model's classes, chains and twins (the plain pair retrained over seeds), and the
+    1-layer model's staircase."""
     n, n_pairs = (1000, 300) if ctx.quick else (20000, 2000)
     numbers: dict = dict(n=n, n_pairs=n_pairs, seeds=list(ctx.seeds))
     for key in KEYS:
@@ -218,12 +226,10 @@ def make(ctx: Context) -> FigureOutput:
     numbers["staircase_offset"] = {h: [c - p for c, p in zip(v, places)] for h, v in stair.items()}
     numbers["plain_1L_worst_class_uniform"] = _worst(numbers["digit_class_uniform"][ONE])
     numbers["plain_1L_worst_cascade_balanced"] = _worst(numbers["cascade_balanced"][ONE])
-    fig = _figure(numbers)
-    paper = {
-        "plain_1L_worst_class_uniform": "1-layer model fails cascading use-sum-9 cases (445+555)",
-        "cascade_balanced": "2-layer models: 99.999%+ on every class",
-        "twins": "(not in the paper) a run of 9s with no carry source must not carry",
-    }
+    return numbers
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
     one_u, one_b = numbers["cascade_uniform"][ONE], numbers["cascade_balanced"][ONE]
     summary = [
         f"Plain format, 1 layer, uniform problems: exact match by cascade class "
@@ -237,7 +243,7 @@ def make(ctx: Context) -> FigureOutput:
     ]
     for name, over in numbers.get("retrained", {}).items():
         summary.append(
-            f"{name} retrained over seeds {list(ctx.seeds)} (mean +- sd): uniform cascade classes "
+            f"{name} retrained over seeds {numbers['seeds']} (mean +- sd): uniform cascade classes "
             + ", ".join(
                 f"{c} {v['mean']:.3f}+-{v['std']:.3f}" for c, v in over["cascade_uniform"].items()
             )
@@ -245,10 +251,11 @@ def make(ctx: Context) -> FigureOutput:
             + ", ".join(f"{c} {v['mean']:.3f}+-{v['std']:.3f}" for c, v in over["twins"].items())
             + "."
         )
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
+    return summary
 
 
-def _figure(numbers: dict):
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """Bars by class, chain and twin lines, the staircase; error bars when retrained."""
     fig = make_subplots(
         3,
         2,
@@ -332,6 +339,3 @@ def _model_traces(fig: go.Figure, numbers: dict, name: str, color: str) -> None:
                 row=2,
                 col=2,
             )
-
-
-__all__ = ["CHECKS", "make"]

@@ -14,18 +14,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from arithlens.errors import ArithlensError
-from arithlens.figures.base import (
-    PALETTE,
-    Check,
-    Context,
-    FigureOutput,
-    error_band,
-    register,
-    run_checks,
-    spread,
-)
+from arithlens.figures.base import Check, Context, spread
 from arithlens.models import TrainConfig, build_model, train
+from arithlens.plots import PALETTE, error_band
 from arithlens.tasks import TaskSpec, place_name
+
+NAME = "digit_phases"
+TITLE = "Per-answer-digit loss over training, 5-digit addition"
+SOURCE = "Nanda et al. 2023, Progress measures for grokking (5-digit addition appendix)"
+PAPER = {"phase_change_step": "each digit's loss has its own phase change, at different steps"}
 
 PHASE_LOSS = 0.1
 """Held-out loss (nats) below which a digit's phase change counts as done."""
@@ -95,12 +92,8 @@ CHECKS = [
 ]
 
 
-@register(
-    "digit_phases",
-    "Per-answer-digit loss over training, 5-digit addition",
-    "Nanda et al. 2023, Progress measures for grokking (5-digit addition appendix)",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """Train the 1-layer model once per seed; each digit's loss curve and phase change."""
     task = TaskSpec(op="add", n_digits=5, format="reversed")
     steps, batch = (300, 128) if ctx.quick else (1000, 256)
     losses, phases, drops, learned = [], [], [], []
@@ -128,20 +121,7 @@ def make(ctx: Context) -> FigureOutput:
         learned.append(record.learned_at(0.95))
     runs = np.stack(losses)  # seeds x evaluations x digits
     names = [place_name(k) for k in range(runs.shape[2])]
-    fig = go.Figure()
-    for k, name in enumerate(names):
-        error_band(fig, eval_steps, runs[:, :, k], name, PALETTE[k % len(PALETTE)])
-    fig.update_yaxes(type="log", title="held-out loss")
-    seeds_txt = f"mean and range over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
-    fig.update_layout(
-        title=f"5-digit addition: loss per answer digit ({steps} steps of {batch}, 1 layer; "
-        f"{seeds_txt})",
-        xaxis_title="step",
-        template="plotly_white",
-        width=900,
-        height=420,
-    )
-    numbers: dict[str, Any] = dict(
+    return dict(
         steps=steps,
         batch_size=batch,
         seeds=list(ctx.seeds),
@@ -152,11 +132,36 @@ def make(ctx: Context) -> FigureOutput:
         start_loss=dict(zip(names, runs[:, 0].mean(0).tolist())),
         end_loss=dict(zip(names, runs[:, -1].mean(0).tolist())),
         full=not ctx.quick,
+        # the plotted series: per digit, seeds x evaluations
+        eval_steps=eval_steps,
+        loss={d: runs[:, :, k].tolist() for k, d in enumerate(names)},
     )
-    paper = {"phase_change_step": "each digit's loss has its own phase change, at different steps"}
-    summary = [
-        f"Per seed {list(ctx.seeds)}, first step with each digit's held-out loss below "
-        f"{PHASE_LOSS} (None: not within {steps} steps): {numbers['phase_change_step']}.",
+
+
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """Held-out loss per answer digit (log scale): the seeds' mean, their range as a band."""
+    fig = go.Figure()
+    for k, (name, runs) in enumerate(numbers["loss"].items()):
+        error_band(fig, numbers["eval_steps"], np.asarray(runs), name, PALETTE[k % len(PALETTE)])
+    fig.update_yaxes(type="log", title="held-out loss")
+    n_seeds = len(numbers["seeds"])
+    seeds_txt = f"mean and range over {n_seeds} seeds" if n_seeds > 1 else "1 seed"
+    fig.update_layout(
+        title=f"5-digit addition: loss per answer digit ({numbers['steps']} steps of "
+        f"{numbers['batch_size']}, 1 layer; {seeds_txt})",
+        xaxis_title="step",
+        template="plotly_white",
+        width=900,
+        height=420,
+    )
+    return fig
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
+    return [
+        f"Per seed {numbers['seeds']}, first step with each digit's held-out loss below "
+        f"{PHASE_LOSS} (None: not within {numbers['steps']} steps): "
+        f"{numbers['phase_change_step']}.",
         "Steepest log-loss drop per digit, mean +- sd over seeds: "
         + ", ".join(
             f"{d} {v['mean']:.0f} +- {v['std']:.0f}"
@@ -165,4 +170,3 @@ def make(ctx: Context) -> FigureOutput:
         + ".",
         f"First step each digit stays >= 95% accurate, per seed: {numbers['learned_at_0_95']}.",
     ]
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

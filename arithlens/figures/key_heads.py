@@ -8,17 +8,29 @@ it never saw, against full fine-tuning from the same start."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 import torch
 
 from arithlens.circuits import faithfulness, key_heads
-from arithlens.figures.base import Check, Context, FigureOutput, register, run_checks
+from arithlens.figures.base import Check, Context
 from arithlens.finetune import compare_finetuning
 from arithlens.models import loading
 from arithlens.models.contract import encoder_of
 from arithlens.models.stand_in import TEMPLATES
 from arithlens.tokens.prompts import PromptBuilder
 
+NAME = "key_heads"
+TITLE = "Share of the path-patching effect carried by the top-k heads"
+SOURCE = "Zhang et al. 2024, Interpreting and improving LLMs in arithmetic calculation"
+PAPER = {
+    "fraction_for_80pct": "under 5% of heads matter for arithmetic in 7B LLMs (Zhang et al.)",
+    "faithfulness_80pct": "~6 heads for +, mean-ablation faithfulness ~0.96 on Llama3-8B "
+    "(Nikankin et al.)",
+    "precise_sft": "tuning only the key heads improves arithmetic and keeps general "
+    "ability; full fine-tuning harms it (Zhang et al.)",
+}
 STAND_IN = "add2-gpt2"
 MODELS = ("add3-1L", "add3-2L", "add5-2L", STAND_IN)
 UNSEEN = "{a} with {b} gives "
@@ -70,76 +82,76 @@ CHECKS = [
 ]
 
 
-@register(
-    "key_heads",
-    "Share of the path-patching effect carried by the top-k heads",
-    "Zhang et al. 2024, Interpreting and improving LLMs in arithmetic calculation",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """Key heads (both variants), their faithfulness, and precise vs full fine-tuning."""
     n = 32 if ctx.quick else 256
     models = {name: loading.load(name) for name in MODELS}
     if ctx.model is not None:
         models[getattr(ctx.model.cfg, "model_name", "model")] = ctx.model
-    fig = go.Figure()
-    numbers: dict = dict(
-        n_pairs=n,
-        mlps="recompute",
-        heads_for_80pct={},
-        fraction_for_80pct={},
-        top1_share={},
-        top3={},
-        top3_direct_paths={},
-        faithfulness_top5={},
-        faithfulness_80pct={},
-    )
+    numbers: dict[str, Any] = dict(n_pairs=n, mlps="recompute")
+    for key in ("heads_for_80pct", "fraction_for_80pct", "top1_share", "top3", "cumulative"):
+        numbers[key] = {}
+    for key in ("top3_direct_paths", "faithfulness_top5", "faithfulness_80pct"):
+        numbers[key] = {}
     for name, model in models.items():
-        batch = encoder_of(model).pairs(n, "a.units", seed=ctx.seed)
-        kh = key_heads(model, batch, share=0.8, progress=ctx.progress)
-        numbers["top3"][name] = [f"L{layer}H{h}" for layer, h in kh.heads[:3]]
-        if name in MODELS:
-            direct = key_heads(model, batch, share=0.8, mlps="freeze", progress=ctx.progress)
-            numbers["top3_direct_paths"][name] = [f"L{layer}H{h}" for layer, h in direct.heads[:3]]
-            # how much of the model the top five heads of each variant keep (normalized:
-            # 0 = everything mean-ablated, 1 = the full model)
-            numbers["faithfulness_top5"][name] = {
-                v: faithfulness(model, batch, ranked.heads[:5]).normalized
-                for v, ranked in (("recompute", kh), ("freeze", direct))
-            }
-        mag = torch.tensor([abs(float(kh.effects[h])) for h in kh.heads])
-        cum = (mag.cumsum(0) / mag.sum().clamp_min(1e-12)).tolist()
+        _measure(numbers, name, model, n, ctx)
+    numbers["n_heads"] = {m: models[m].cfg.n_layers * models[m].cfg.n_heads for m in models}
+    numbers["precise_sft"] = precise_sft(n, ctx)
+    return numbers
+
+
+def _measure(numbers: dict, name: str, model: Any, n: int, ctx: Context) -> None:
+    """One model's key heads (and, for the zoo models, the direct-path variant), the
+    cumulative share of |effect| over its ranked heads and the faithfulness of the top ones."""
+    batch = encoder_of(model).pairs(n, "a.units", seed=ctx.seed)
+    kh = key_heads(model, batch, share=0.8, progress=ctx.progress)
+    numbers["top3"][name] = [f"L{layer}H{h}" for layer, h in kh.heads[:3]]
+    if name in MODELS:
+        direct = key_heads(model, batch, share=0.8, mlps="freeze", progress=ctx.progress)
+        numbers["top3_direct_paths"][name] = [f"L{layer}H{h}" for layer, h in direct.heads[:3]]
+        # how much of the model the top five heads of each variant keep (normalized:
+        # 0 = everything mean-ablated, 1 = the full model)
+        numbers["faithfulness_top5"][name] = {
+            v: faithfulness(model, batch, ranked.heads[:5]).normalized
+            for v, ranked in (("recompute", kh), ("freeze", direct))
+        }
+    mag = torch.tensor([abs(float(kh.effects[h])) for h in kh.heads])
+    cum = (mag.cumsum(0) / mag.sum().clamp_min(1e-12)).tolist()
+    numbers["cumulative"][name] = cum
+    numbers["faithfulness_80pct"][name] = faithfulness(
+        model, batch, kh.heads[: kh.n_for_share]
+    ).normalized
+    numbers["heads_for_80pct"][name] = kh.n_for_share
+    numbers["fraction_for_80pct"][name] = kh.fraction
+    numbers["top1_share"][name] = cum[0]
+
+
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """The cumulative share of |effect| over each model's top-k heads, 80% dashed."""
+    fig = go.Figure()
+    for name, cum in numbers["cumulative"].items():
         fig.add_scatter(
             x=list(range(1, len(cum) + 1)),
             y=cum,
             name=f"{name} ({len(cum)} heads)",
             mode="lines+markers",
         )
-        numbers["faithfulness_80pct"][name] = faithfulness(
-            model, batch, kh.heads[: kh.n_for_share]
-        ).normalized
-        numbers["heads_for_80pct"][name] = kh.n_for_share
-        numbers["fraction_for_80pct"][name] = kh.fraction
-        numbers["top1_share"][name] = cum[0]
     fig.add_hline(y=0.8, line=dict(dash="dash", color="gray"))
     fig.update_layout(
-        title=f"cumulative share of |path-patching effect| (a.units, {n} pairs; Wang et al.'s "
-        "variant: other heads frozen, MLPs recomputed)",
+        title=f"cumulative share of |path-patching effect| (a.units, {numbers['n_pairs']} pairs; "
+        "Wang et al.'s variant: other heads frozen, MLPs recomputed)",
         xaxis_title="top-k heads",
         yaxis_title="share of total |effect|",
         template="plotly_white",
         width=900,
         height=420,
     )
-    numbers["n_heads"] = {m: models[m].cfg.n_layers * models[m].cfg.n_heads for m in models}
-    numbers["precise_sft"] = precise_sft(n, ctx)
+    return fig
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
     p = numbers["precise_sft"]
-    paper = {
-        "fraction_for_80pct": "under 5% of heads matter for arithmetic in 7B LLMs (Zhang et al.)",
-        "faithfulness_80pct": "~6 heads for +, mean-ablation faithfulness ~0.96 on Llama3-8B "
-        "(Nikankin et al.)",
-        "precise_sft": "tuning only the key heads improves arithmetic and keeps general "
-        "ability; full fine-tuning harms it (Zhang et al.)",
-    }
-    summary = [
+    return [
         f"Heads needed for 80% of the effect: {numbers['heads_for_80pct']}. The arithmetic "
         "models have 3-8 heads, so a single head is already 12-33% of them; the Hugging Face "
         f"stand-in has {numbers['n_heads'][STAND_IN]}; the LLM share needs --model.",
@@ -155,7 +167,6 @@ def make(ctx: Context) -> FigureOutput:
         "Normalized faithfulness of the top five heads (rest mean-ablated) by variant: "
         f"{numbers['faithfulness_top5']}.",
     ]
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)
 
 
 def precise_sft(n_pairs: int, ctx: Context) -> dict:

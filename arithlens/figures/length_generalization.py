@@ -18,26 +18,34 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.attention import digit_alignment
 from arithlens.evaluation import length_generalization
-from arithlens.figures.base import (
-    PALETTE,
-    Check,
-    Context,
-    FigureOutput,
-    error_band,
-    register,
-    run_checks,
-    spread,
-)
+from arithlens.figures.base import Check, Context, spread
 from arithlens.models import loading, zoo
+from arithlens.plots import PALETTE, error_band
 from arithlens.probes import random_init_like
 from arithlens.probes import successor as successor_probe
 from arithlens.tasks import sample
 
+NAME = "length_generalization"
+TITLE = "Exact match by operand length: abacus positions vs learned absolute positions"
+SOURCE = "Shen et al. 2023; McLeish et al. 2024 (Abacus); Cho et al. 2024 (position coupling)"
+PAPER = {
+    "exact": "Shen et al. 2023: trained on 10-digit addition, standard positions fail at "
+    "12 digits. McLeish et al. 2024: Abacus, trained on 20 digits, 99% at 100 (6x). Cho et "
+    "al. 2024: position coupling, trained on 1-30 digits, generalizes to 200",
+    "at_goal": "the benchmark's goal: >= 0.90 exact at 12 digits (1.5x), baseline near 0",
+    "alignment": "(ours) the attention that fails with length is the alignment of operand "
+    "digits by place",
+    "sort_exact": "Awasthi & Gupta 2023: sorting, trained on length <= 20, at length 100 "
+    "standard training < 1%, with the successor hint > 92% (their model and value range)",
+    "successor_probe_repeat": "Awasthi & Gupta 2023 probe the hinted model and find the "
+    "successor computed inside it",
+}
 ABACUS, BASELINE = "add1to8-abacus-2L", "add1to8-2L"
 VARIANTS = {
     ABACUS: "abacus",
@@ -200,12 +208,9 @@ def _alignment(model: TransformerBridge, seed: int) -> list[float]:
     return [float(v) for v in frame.groupby("place").mass.max().sort_index().values]
 
 
-@register(
-    "length_generalization",
-    "Exact match by operand length: abacus positions vs learned absolute positions",
-    "Shen et al. 2023; McLeish et al. 2024 (Abacus); Cho et al. 2024 (position coupling)",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """Exact match by width and digit alignment of the four adders, the sorters by length and
+    their successor probe; per seed, and the seeds' mean, worst and best."""
     n = 200 if ctx.quick else 2000
     seeds = [zoo.RECIPES[ABACUS].config.seed] if ctx.quick else list(ctx.seeds)
     runs: dict[str, list[list[float]]] = {v: [] for v in VARIANTS.values()}
@@ -220,6 +225,34 @@ def make(ctx: Context) -> FigureOutput:
             runs[variant].append(frame.exact_match.tolist())
             align[variant].append(_alignment(model, seed))
     sort_runs, probe = _sorting(ctx, seeds, n)
+    widths = [str(w) for w in WIDTHS]
+    return dict(
+        seeds=seeds,
+        n_per_width=n,
+        trained_digits=[1, TRAINED],
+        exact={v: dict(zip(widths, np.mean(r, 0).tolist())) for v, r in runs.items()},
+        exact_min={v: dict(zip(widths, np.min(r, 0).tolist())) for v, r in runs.items()},
+        exact_max={v: dict(zip(widths, np.max(r, 0).tolist())) for v, r in runs.items()},
+        at_goal={v: spread([r[WIDTHS.index(GOAL)] for r in runs[v]]) for v in runs},
+        alignment={v: np.mean(a, 0).tolist() for v, a in align.items()},
+        models=list(VARIANTS),
+        sort_lengths=list(SORT_LENGTHS),
+        sort_trained=[1, SORT_TRAINED],
+        sort_exact={v: _by_length(np.mean(r, 0)) for v, r in sort_runs.items()},
+        sort_exact_min={v: _by_length(np.min(r, 0)) for v, r in sort_runs.items()},
+        sort_exact_max={v: _by_length(np.max(r, 0)) for v, r in sort_runs.items()},
+        successor_probe_repeat=probe,
+        sorters=list(SORTERS),
+        # the plotted series, per seed
+        widths=list(WIDTHS),
+        exact_runs=runs,
+        alignment_runs=align,
+        sort_runs=sort_runs,
+    )
+
+
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """Adders by width and their alignment (top), sorters by length and the probe (bottom)."""
     fig = make_subplots(
         rows=2,
         cols=2,
@@ -231,17 +264,15 @@ def make(ctx: Context) -> FigureOutput:
             "successor probe on repeat positions (held out)",
         ),
     )
-    for i, variant in enumerate(VARIANTS.values()):
-        color = PALETTE[i]
-        error_band(fig, WIDTHS, np.asarray(runs[variant]), variant, color, row=1, col=1)
-        places = list(range(len(align[variant][0])))
-        error_band(
-            fig, places, np.asarray(align[variant]), f"{variant} (attention)", color, row=1, col=2
-        )
-    for i, label in enumerate(SORTERS.values()):
-        color = PALETTE[4 + i]
-        error_band(fig, SORT_LENGTHS, np.asarray(sort_runs[label]), label, color, row=2, col=1)
-    for i, (label, by_length) in enumerate(probe.items()):
+    for i, (variant, runs) in enumerate(numbers["exact_runs"].items()):
+        align = np.asarray(numbers["alignment_runs"][variant])
+        error_band(fig, numbers["widths"], np.asarray(runs), variant, PALETTE[i], row=1, col=1)
+        places = list(range(align.shape[1]))
+        error_band(fig, places, align, f"{variant} (attention)", PALETTE[i], row=1, col=2)
+    for i, (label, runs) in enumerate(numbers["sort_runs"].items()):
+        lengths = numbers["sort_lengths"]
+        error_band(fig, lengths, np.asarray(runs), label, PALETTE[4 + i], row=2, col=1)
+    for i, (label, by_length) in enumerate(numbers["successor_probe_repeat"].items()):
         for length, dash in ((SORT_TRAINED, None), (2 * SORT_TRAINED, "dot")):
             rows = by_length[str(length)]
             fig.add_scatter(
@@ -253,6 +284,12 @@ def make(ctx: Context) -> FigureOutput:
                 row=2,
                 col=2,
             )
+    _axes(fig)
+    return fig
+
+
+def _axes(fig: go.Figure) -> None:
+    """Shade the trained lengths; name the axes."""
     for col in (1, 2):
         lo, hi = (0.5, TRAINED + 0.5) if col == 1 else (-0.5, TRAINED - 0.5)
         fig.add_vrect(x0=lo, x1=hi, fillcolor="grey", opacity=0.12, line_width=0, row=1, col=col)
@@ -268,42 +305,14 @@ def make(ctx: Context) -> FigureOutput:
     fig.update_yaxes(title_text="exact match", range=[0, 1.02], row=2, col=1)
     fig.update_yaxes(title_text="probe accuracy", range=[0, 1.02], row=2, col=2)
     fig.update_layout(template="plotly_white", width=1100, height=820)
-    widths = [str(w) for w in WIDTHS]
-    sort_exact = {v: _by_length(np.mean(r, 0)) for v, r in sort_runs.items()}
-    exact = {v: dict(zip(widths, np.mean(r, 0).tolist())) for v, r in runs.items()}
-    numbers: dict = dict(
-        seeds=seeds,
-        n_per_width=n,
-        trained_digits=[1, TRAINED],
-        exact=exact,
-        exact_min={v: dict(zip(widths, np.min(r, 0).tolist())) for v, r in runs.items()},
-        exact_max={v: dict(zip(widths, np.max(r, 0).tolist())) for v, r in runs.items()},
-        at_goal={v: spread([r[WIDTHS.index(GOAL)] for r in runs[v]]) for v in runs},
-        alignment={v: np.mean(a, 0).tolist() for v, a in align.items()},
-        models=list(VARIANTS),
-        sort_lengths=list(SORT_LENGTHS),
-        sort_trained=[1, SORT_TRAINED],
-        sort_exact={v: _by_length(np.mean(r, 0)) for v, r in sort_runs.items()},
-        sort_exact_min={v: _by_length(np.min(r, 0)) for v, r in sort_runs.items()},
-        sort_exact_max={v: _by_length(np.max(r, 0)) for v, r in sort_runs.items()},
-        successor_probe_repeat=probe,
-        sorters=list(SORTERS),
-    )
-    paper = {
-        "exact": "Shen et al. 2023: trained on 10-digit addition, standard positions fail at "
-        "12 digits. McLeish et al. 2024: Abacus, trained on 20 digits, 99% at 100 (6x). Cho et "
-        "al. 2024: position coupling, trained on 1-30 digits, generalizes to 200",
-        "at_goal": "the benchmark's goal: >= 0.90 exact at 12 digits (1.5x), baseline near 0",
-        "alignment": "(ours) the attention that fails with length is the alignment of operand "
-        "digits by place",
-        "sort_exact": "Awasthi & Gupta 2023: sorting, trained on length <= 20, at length 100 "
-        "standard training < 1%, with the successor hint > 92% (their model and value range)",
-        "successor_probe_repeat": "Awasthi & Gupta 2023 probe the hinted model and find the "
-        "successor computed inside it",
-    }
-    summary = [
-        f"Exact match at {GOAL} digits ({n} problems, seeds {seeds}): abacus "
-        f"{exact['abacus'][str(GOAL)]:.3f}, learned absolute "
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
+    exact, sort_exact = numbers["exact"], numbers["sort_exact"]
+    probe = numbers["successor_probe_repeat"]
+    return [
+        f"Exact match at {GOAL} digits ({numbers['n_per_width']} problems, seeds "
+        f"{numbers['seeds']}): abacus {exact['abacus'][str(GOAL)]:.3f}, learned absolute "
         f"{exact['learned absolute'][str(GOAL)]:.3f}; at 16 / 24 digits abacus "
         f"{exact['abacus']['16']:.3f} / {exact['abacus']['24']:.3f}.",
         f"Sorting (1-{SORT_TRAINED} values of 36, NoPE, same budget): at {2 * SORT_TRAINED} "
@@ -314,4 +323,3 @@ def make(ctx: Context) -> FigureOutput:
         f"repeat positions at {2 * SORT_TRAINED} elements; random init "
         f"{_last(probe['random init'])[1]:.3f}).",
     ]
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

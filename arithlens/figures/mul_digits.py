@@ -6,20 +6,20 @@ seed (seed 0 is the recipe's) and draws the mean with the seeds' range as a band
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import plotly.graph_objects as go
 
-from arithlens.figures.base import (
-    PALETTE,
-    Check,
-    Context,
-    FigureOutput,
-    error_band,
-    register,
-    run_checks,
-)
+from arithlens.figures.base import Check, Context
 from arithlens.models import loading, zoo
+from arithlens.plots import PALETTE, error_band
 from arithlens.tasks import place_name
+
+NAME = "mul_digits"
+TITLE = "Per-output-digit accuracy over training, 2-digit multiplication"
+SOURCE = "Qiu et al. 2024, Dissecting multiplication in transformers"
+PAPER = {"learned_at_0_9": "first and last digits learned first, middle digits last"}
 
 
 def _each_seed(numbers: dict) -> list[list[float]]:
@@ -44,12 +44,8 @@ CHECKS = [
 ]
 
 
-@register(
-    "mul_digits",
-    "Per-output-digit accuracy over training, 2-digit multiplication",
-    "Qiu et al. 2024, Dissecting multiplication in transformers",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """Quick: the zoo model's recorded curves; full: the recipe retrained once per seed."""
     if ctx.quick:  # the zoo model's own recorded training curves
         records, seeds = [loading.load("mul2-3L").record], [zoo.RECIPES["mul2-3L"].config.seed]
         source = "zoo mul2-3L training record (2000 steps)"
@@ -62,29 +58,38 @@ def make(ctx: Context) -> FigureOutput:
         source = f"mul2-3L recipe retrained with seeds {seeds}, evaluated every 50 steps"
     runs = np.stack([np.asarray(r.eval_digit_acc) for r in records])  # seeds x evals x digits
     names = [place_name(k) for k in range(runs.shape[2])]
-    fig = go.Figure()
-    for k, name in enumerate(names):
-        error_band(fig, records[0].eval_steps, runs[:, :, k], name, PALETTE[k % len(PALETTE)])
-    fig.update_layout(
-        title=f"2-digit multiplication: accuracy per output digit ({source})",
-        xaxis_title="step",
-        yaxis_title="held-out accuracy",
-        template="plotly_white",
-        width=900,
-        height=420,
-    )
     learned = [r.learned_at(0.9) for r in records]
-    numbers = dict(
+    return dict(
         seeds=seeds,
         learned_at_0_9={d: [s[k] for s in learned] for k, d in enumerate(names)},
         final_accuracy={d: float(runs[:, -1, k].mean()) for k, d in enumerate(names)},
         final_accuracy_min={d: float(runs[:, -1, k].min()) for k, d in enumerate(names)},
         start_accuracy={d: float(runs[:, 0, k].mean()) for k, d in enumerate(names)},
         source=source,
+        # the plotted series: per digit, seeds x evaluations
+        steps=[int(s) for s in records[0].eval_steps],
+        accuracy={d: runs[:, :, k].tolist() for k, d in enumerate(names)},
     )
-    paper = {"learned_at_0_9": "first and last digits learned first, middle digits last"}
-    summary = [
-        f"Step at which each digit first stays >= 90% accurate, per seed {seeds}: "
+
+
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """Accuracy per output digit over training: the seeds' mean, their range as a band."""
+    fig = go.Figure()
+    for k, (name, runs) in enumerate(numbers["accuracy"].items()):
+        error_band(fig, numbers["steps"], np.asarray(runs), name, PALETTE[k % len(PALETTE)])
+    fig.update_layout(
+        title=f"2-digit multiplication: accuracy per output digit ({numbers['source']})",
+        xaxis_title="step",
+        yaxis_title="held-out accuracy",
+        template="plotly_white",
+        width=900,
+        height=420,
+    )
+    return fig
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
+    return [
+        f"Step at which each digit first stays >= 90% accurate, per seed {numbers['seeds']}: "
         f"{numbers['learned_at_0_9']}."
     ]
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

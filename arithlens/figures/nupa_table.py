@@ -25,18 +25,28 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens.evaluation import accuracy_by_label, choice_changes, text_scores
-from arithlens.figures.base import PALETTE, Check, Context, FigureOutput, register, run_checks
+from arithlens.figures.base import Check, Context
 from arithlens.models import loading
 from arithlens.patching import activation_patch
+from arithlens.plots import PALETTE, patch_grid
 from arithlens.probes import decision, random_init_like, running_count
 from arithlens.tasks import Pairs
 from arithlens.tasks.numeracy import NumeracyProblems, NumeracySpec, numeracy_pairs, sample_numeracy
 from arithlens.tokens.tokenizer import encode_pairs
 
+NAME = "nupa_table"
+TITLE = "Numeracy: exact match by task x representation x length; where 9.11 vs 9.9 is decided"
+SOURCE = "Yang et al. 2024, Number Cookbook (NUPA); comparison decision by probes and patching"
+PAPER = {
+    "exact": "NUPA: models that pass arithmetic benchmarks fail comparison, digit retrieval "
+    "and counting; small models trained on a task learn it within the trained lengths",
+    "probe": "9.11 vs 9.9: the comparison must be decided at the first differing digit",
+}
 COUNTER = "count-int8-3L"
 MODELS = ("max-float3.3-close-3L", "max-float3.3-2L", "get_digit-int6-2L", "count-int8-3L")
 COMPARER = "max-float3.3-close-3L"  # trained with close pairs: every place decides
@@ -194,18 +204,9 @@ def _probes(models: dict, n: int, seed: int) -> dict[str, dict]:
     return out
 
 
-@register(
-    "nupa_table",
-    "Numeracy: exact match by task x representation x length; where 9.11 vs 9.9 is decided",
-    "Yang et al. 2024, Number Cookbook (NUPA); comparison decision by probes and patching",
-)
-def make(ctx: Context) -> FigureOutput:
-    n_eval, n_probe, n_pairs = (1000, 600, 200) if ctx.quick else (5000, 3000, 1000)
-    models = {name: loading.load(name) for name in MODELS}
-    exact = {name: exact_by_length(m, n_eval, ctx.seed) for name, m in models.items()}
-    comparer = models[COMPARER]
-    probes = _probes(models, n_probe, ctx.seed)
-    pairs = tenths_pairs(comparer, n_pairs, ctx.seed)
+def _patching(comparer: TransformerBridge, pairs: Pairs, progress: bool) -> dict[str, Any]:
+    """Patch the residual stream by position and every head by position on tenths pairs: the
+    normalized grid, the decision position and the head that restores most alone."""
     res, heads = (
         activation_patch(
             comparer,
@@ -214,17 +215,49 @@ def make(ctx: Context) -> FigureOutput:
             by=by,
             metric="logit_diff",
             digits="decision",
-            progress=ctx.progress,
+            progress=progress,
         ).normalized()
         for component, by in (("resid_pre", ("layer", "pos")), ("z", ("layer", "pos", "head")))
     )
     hv = heads.values.numpy()
     top = [int(i) for i in np.unravel_index(hv.argmax(), hv.shape)]
-    decision_pos = int(encode_pairs(pairs).clean.answer_pos[0, SHAPE.index(".") + 1]) - 1
-    places = {
-        name: by_place(models[name], n_pairs * 4, ctx.seed + 2) for name in (COMPARER, INDEPENDENT)
-    }
-    longest = max(m.task.n_digits for m in models.values())
+    return dict(
+        values=res.values.numpy().round(4).tolist(),
+        pos_labels=res.pos_labels,
+        decision_pos=int(encode_pairs(pairs).clean.answer_pos[0, SHAPE.index(".") + 1]) - 1,
+        clean=res.clean,
+        corrupt=res.corrupt,
+        top_head=dict(layer=top[0], pos=top[1], head=top[2], restores=float(hv[tuple(top)])),
+    )
+
+
+def compute(ctx: Context) -> dict[str, Any]:
+    """Exact match by length of every numeracy model; the comparers by deciding place, their
+    winner probe, choice flips and tenths patching; the counter's running count."""
+    n_eval, n_probe, n_pairs = (1000, 600, 200) if ctx.quick else (5000, 3000, 1000)
+    models = {name: loading.load(name) for name in MODELS}
+    comparer = models[COMPARER]
+    pairs = tenths_pairs(comparer, n_pairs, ctx.seed)
+    return dict(
+        exact={name: exact_by_length(m, n_eval, ctx.seed) for name, m in models.items()},
+        by_place={
+            name: by_place(models[name], n_pairs * 4, ctx.seed + 2)
+            for name in (COMPARER, INDEPENDENT)
+        },
+        probe=_probes(models, n_probe, ctx.seed),
+        flips=flips(comparer, n_pairs, ctx.seed + 1),
+        running_count=_running(models[COUNTER], n_probe * 2, ctx.seed),
+        patching=_patching(comparer, pairs, ctx.progress),
+        n=dict(eval=n_eval, probe=n_probe, pairs=len(pairs)),
+        # the heatmap's rows and columns
+        rows={name: f"{m.task.task} / {m.task.repr} ({name})" for name, m in models.items()},
+        longest=max(m.task.n_digits for m in models.values()),
+    )
+
+
+def draw(numbers: dict[str, Any]) -> go.Figure:
+    """Exact match by length (top), by deciding place and the winner probe (middle), the
+    tenths patching grid (bottom)."""
     fig = make_subplots(
         rows=3,
         cols=2,
@@ -239,12 +272,12 @@ def make(ctx: Context) -> FigureOutput:
             "the tenths; normalized)",
         ),
     )
-    rows = [f"{m.task.task} / {m.task.repr} ({name})" for name, m in models.items()]
-    z = [[exact[name]["exact"].get(str(d)) for d in range(1, longest + 1)] for name in models]
+    lengths = [str(d) for d in range(1, numbers["longest"] + 1)]
+    z = [[numbers["exact"][name]["exact"].get(d) for d in lengths] for name in numbers["rows"]]
     fig.add_heatmap(
         z=z,
-        x=[str(d) for d in range(1, longest + 1)],
-        y=rows,
+        x=lengths,
+        y=list(numbers["rows"].values()),
         zmin=0,
         zmax=1,
         colorscale="Viridis",
@@ -254,38 +287,11 @@ def make(ctx: Context) -> FigureOutput:
         row=1,
         col=1,
     )
-    for i, (name, acc) in enumerate(places.items()):
-        fig.add_scatter(
-            x=[int(k) for k in acc],
-            y=list(acc.values()),
-            name=name,
-            mode="lines+markers",
-            line=dict(color=PALETTE[3 + i]),
-            row=2,
-            col=1,
-        )
-    for i, name in enumerate((COMPARER, INDEPENDENT)):
-        for anchor, dash in (("=", "solid"), ("decision", "dot")):
-            last = list(probes[name][anchor].values())[-1]
-            fig.add_scatter(
-                x=list(range(len(last))),
-                y=last,
-                name=f"{name} before {anchor}",
-                mode="lines+markers",
-                line=dict(color=PALETTE[3 + i], dash=dash),
-                row=2,
-                col=2,
-            )
-    fig.add_hline(y=probes[COMPARER]["majority"], line=dict(dash="dot", color="gray"), row=2, col=2)
-    fig.add_heatmap(
-        z=res.values.numpy().tolist(),
-        x=res.pos_labels,
-        y=[f"L{i} in" for i in range(res.values.shape[0])],
-        colorscale="RdBu",
-        zmid=0,
-        showscale=False,
-        row=3,
-        col=1,
+    _comparison(fig, numbers)
+    p = numbers["patching"]
+    grid = patch_grid(p["values"], ("layer", "pos"), p["pos_labels"]).data[0]
+    fig.add_trace(
+        grid.update(y=[f"L{i} in" for i in range(len(p["values"]))], showscale=False), row=3, col=1
     )
     fig.update_xaxes(title_text="number length (digits)", row=1, col=1)
     fig.update_xaxes(title_text="deciding place (0 = units, -1 = tenths)", row=2, col=1)
@@ -299,34 +305,44 @@ def make(ctx: Context) -> FigureOutput:
         title="Numeracy (NUPA)",
         legend=dict(orientation="h", y=-0.06),
     )
-    top_head = dict(layer=top[0], pos=top[1], head=top[2], restores=float(hv[tuple(top)]))
-    numbers: dict[str, Any] = dict(
-        exact=exact,
-        by_place=places,
-        probe=probes,
-        flips=flips(comparer, n_pairs, ctx.seed + 1),
-        running_count=_running(models[COUNTER], n_probe * 2, ctx.seed),
-        patching=dict(
-            values=res.values.numpy().round(4).tolist(),
-            pos_labels=res.pos_labels,
-            decision_pos=decision_pos,
-            clean=res.clean,
-            corrupt=res.corrupt,
-            top_head=top_head,
-        ),
-        n=dict(eval=n_eval, probe=n_probe, pairs=len(pairs)),
-    )
-    paper = {
-        "exact": "NUPA: models that pass arithmetic benchmarks fail comparison, digit retrieval "
-        "and counting; small models trained on a task learn it within the trained lengths",
-        "probe": "9.11 vs 9.9: the comparison must be decided at the first differing digit",
-    }
-    worst = {k: round(min(v.values()), 3) for k, v in places.items()}
-    th = top_head
-    summary = [
+    return fig
+
+
+def _comparison(fig: go.Figure, numbers: dict[str, Any]) -> None:
+    """The comparers' exact match by deciding place and their winner probe by offset."""
+    for i, (name, acc) in enumerate(numbers["by_place"].items()):
+        fig.add_scatter(
+            x=[int(k) for k in acc],
+            y=list(acc.values()),
+            name=name,
+            mode="lines+markers",
+            line=dict(color=PALETTE[3 + i]),
+            row=2,
+            col=1,
+        )
+    probes = numbers["probe"]
+    for i, name in enumerate((COMPARER, INDEPENDENT)):
+        for anchor, dash in (("=", "solid"), ("decision", "dot")):
+            last = list(probes[name][anchor].values())[-1]
+            fig.add_scatter(
+                x=list(range(len(last))),
+                y=last,
+                name=f"{name} before {anchor}",
+                mode="lines+markers",
+                line=dict(color=PALETTE[3 + i], dash=dash),
+                row=2,
+                col=2,
+            )
+    fig.add_hline(y=probes[COMPARER]["majority"], line=dict(dash="dot", color="gray"), row=2, col=2)
+
+
+def summarize(numbers: dict[str, Any]) -> list[str]:
+    probes, th, p = numbers["probe"], numbers["patching"]["top_head"], numbers["patching"]
+    worst = {k: round(min(v.values()), 3) for k, v in numbers["by_place"].items()}
+    return [
         f"Exact match at the worst deciding place: {worst}.",
         "Exact match by length: "
-        + "; ".join(f"{k}: overall {v['overall']:.3f}" for k, v in exact.items())
+        + "; ".join(f"{k}: overall {v['overall']:.3f}" for k, v in numbers["exact"].items())
         + ".",
         "Winner probe after the last block at '=' / at the decision character: "
         + "; ".join(
@@ -338,7 +354,6 @@ def make(ctx: Context) -> FigureOutput:
         + ".",
         f"Deciding pairs flip the choice in {numbers['flips']['deciding']:.3f} of pairs, later "
         f"ones in {numbers['flips']['later']:.3f}; on tenths-decided pairs the top head "
-        f"L{th['layer']}H{th['head']} at {res.pos_labels[top[1]]} restores "
+        f"L{th['layer']}H{th['head']} at {p['pos_labels'][th['pos']]} restores "
         f"{th['restores']:.2f} alone.",
     ]
-    return FigureOutput(fig, numbers, paper, run_checks(CHECKS, numbers), summary)

@@ -15,17 +15,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 from arithlens.evaluation import evaluate
-from arithlens.figures.base import (
-    PALETTE,
-    Check,
-    Context,
-    FigureOutput,
-    register,
-    run_checks,
-    spread,
-)
+from arithlens.figures.base import Check, Context, spread
 from arithlens.models import TrainConfig, build_model, train
+from arithlens.plots import PALETTE
 from arithlens.tasks import TaskSpec
+
+NAME = "sample_efficiency"
+TITLE = "Exact match vs training examples by answer format, 3-digit addition"
+SOURCE = "Lee et al. 2023, Teaching arithmetic to small transformers (Fig. 4)"
 
 
 def settings(quick: bool) -> dict:
@@ -127,12 +124,8 @@ def _run(fmt: str, size: int, steps: int, s: dict, seed: int, progress: bool):
     return model, float(evaluate(model, n=n_eval, seed=seed + 1).exact_match)
 
 
-@register(
-    "sample_efficiency",
-    "Exact match vs training examples by answer format, 3-digit addition",
-    "Lee et al. 2023, Teaching arithmetic to small transformers (Fig. 4)",
-)
-def make(ctx: Context) -> FigureOutput:
+def compute(ctx: Context) -> dict[str, Any]:
+    """Train every (format, size) run per seed, then the long runs; where plain's errors fall."""
     s = settings(ctx.quick)
     sizes, steps = s["sizes"], s["steps"]
     runs, long, plain_model = _train_all(ctx, s)
@@ -144,9 +137,8 @@ def make(ctx: Context) -> FigureOutput:
     wrong = ~np.asarray(res.exact)
     stats = {f: {str(k): spread(v) for k, v in d.items()} for f, d in runs.items()}
     exact = {f: {k: v["mean"] for k, v in d.items()} for f, d in stats.items()}
-    fig = _figure(ctx, s, stats, long)
     rev = [v["mean"] for v in stats["reversed"].values()]
-    numbers = dict(
+    return dict(
         sizes={f: v for f, v in sizes.items()},
         steps=steps,
         batch_size=s["batch"],
@@ -167,7 +159,6 @@ def make(ctx: Context) -> FigureOutput:
         plain_errors_with_pair_sum_9=float(has9[wrong].mean()) if wrong.any() else None,
         problems_with_pair_sum_9=float(has9.mean()),
     )
-    return FigureOutput(fig, numbers, PAPER, run_checks(CHECKS, numbers), _summary(ctx, s, numbers))
 
 
 PAPER = {
@@ -199,13 +190,14 @@ def _train_all(ctx: Context, s: dict) -> tuple[dict, dict, Any]:
     return runs, long, plain_model
 
 
-def _figure(ctx: Context, s: dict, stats: dict, long: dict) -> go.Figure:
+def draw(numbers: dict[str, Any]) -> go.Figure:
     """Exact match against sample size per format (error bars: sd over seeds), long runs as
     stars."""
     fig = go.Figure()
-    for (fmt, d), color in zip(stats.items(), PALETTE):
+    long, steps, long_steps = numbers["long"], numbers["steps"], numbers["long_steps"]
+    for (fmt, d), color in zip(numbers["exact_seeds"].items(), PALETTE):
         fig.add_scatter(
-            x=s["sizes"][fmt],
+            x=numbers["sizes"][fmt],
             y=[v["mean"] for v in d.values()],
             error_y=dict(type="data", array=[v["std"] for v in d.values()], visible=True),
             name=fmt,
@@ -214,21 +206,21 @@ def _figure(ctx: Context, s: dict, stats: dict, long: dict) -> go.Figure:
         )
         key = next((k for k in long if k.startswith(f"{fmt}@")), None)
         if key:
-            lv = spread(long[key])
             fig.add_scatter(
-                x=[s["long"][fmt]],
-                y=[lv["mean"]],
-                error_y=dict(type="data", array=[lv["std"]], visible=True),
-                name=f"{fmt}, {s['long_steps']} steps",
+                x=[numbers["long_sizes"][fmt]],
+                y=[long[key]["mean"]],
+                error_y=dict(type="data", array=[long[key]["std"]], visible=True),
+                name=f"{fmt}, {long_steps} steps",
                 mode="markers",
                 marker=dict(color=color, symbol="star", size=13),
             )
     fig.update_xaxes(type="log", title="distinct training examples")
-    seeds_txt = f"mean +- sd over {len(ctx.seeds)} seeds" if len(ctx.seeds) > 1 else "1 seed"
+    n_seeds = len(numbers["seeds"])
+    seeds_txt = f"mean +- sd over {n_seeds} seeds" if n_seeds > 1 else "1 seed"
     fig.update_layout(
         title=f"3-digit addition, unpadded: held-out exact match by format<br>"
-        f"<sup>2-layer model, {s['steps']} steps x {s['batch']} (stars: {s['long_steps']} steps); "
-        f"{seeds_txt}</sup>",
+        f"<sup>2-layer model, {steps} steps x {numbers['batch_size']} (stars: {long_steps} "
+        f"steps); {seeds_txt}</sup>",
         yaxis=dict(title="exact match", range=[0, 1.05]),
         template="plotly_white",
         width=900,
@@ -237,16 +229,16 @@ def _figure(ctx: Context, s: dict, stats: dict, long: dict) -> go.Figure:
     return fig
 
 
-def _summary(ctx: Context, s: dict, numbers: dict) -> list[str]:
+def summarize(numbers: dict[str, Any]) -> list[str]:
     summary = [
-        f"Exact match by format and sample size ({s['steps']} steps of {s['batch']}; mean over "
-        f"seeds {list(ctx.seeds)}): {numbers['exact']}.",
+        f"Exact match by format and sample size ({numbers['steps']} steps of "
+        f"{numbers['batch_size']}; mean over seeds {numbers['seeds']}): {numbers['exact']}.",
         f"Plain-format errors with a digit pair summing to 9: {numbers['plain_errors_with_pair_sum_9']} "
         f"of errors, against {numbers['problems_with_pair_sum_9']:.3f} of all problems.",
     ]
     if numbers["long"]:
         summary.append(
-            f"Long runs ({s['long_steps']} steps): "
+            f"Long runs ({numbers['long_steps']} steps): "
             + "; ".join(
                 f"{k}: {v['mean']:.3f} +- {v['std']:.3f} (seeds {[round(x, 3) for x in v['values']]})"
                 for k, v in numbers["long"].items()

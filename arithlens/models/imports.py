@@ -77,6 +77,23 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     return out
 
 
+def _fit_context(spec_args: dict, state: dict, task: TaskSpec) -> None:
+    """Give a checkpoint trained without the end mark as an input one more position (in
+    place); refuse one whose context is shorter than the task's texts."""
+    need = max_length(task)
+    if spec_args["n_ctx"] == need - 1:
+        # trained without the end mark as an input (it predicts nothing): one more position,
+        # never read by an earlier one under causal attention
+        pos = state["pos_embed.weight"]
+        state["pos_embed.weight"] = torch.cat([pos, torch.zeros_like(pos[:1])])
+        spec_args["n_ctx"] = need
+    if spec_args["n_ctx"] < need:
+        raise ArithlensError(
+            f"the checkpoint's context n_ctx={spec_args['n_ctx']} is shorter than task "
+            f"{task.name}'s {need} tokens: expected the task it was trained on"
+        )
+
+
 def convert(
     path: str | Path,
     source: str,
@@ -121,18 +138,7 @@ def convert(
             f"{src_vocab} rows: expected one token per id"
         )
     _check_vocab(task, vocab)
-    need = max_length(task)
-    if spec_args["n_ctx"] == need - 1:
-        # trained without the end mark as an input (it predicts nothing): one more position,
-        # never read by an earlier one under causal attention
-        pos = state["pos_embed.weight"]
-        state["pos_embed.weight"] = torch.cat([pos, torch.zeros_like(pos[:1])])
-        spec_args["n_ctx"] = need
-    if spec_args["n_ctx"] < need:
-        raise ArithlensError(
-            f"the checkpoint's context n_ctx={spec_args['n_ctx']} is shorter than task "
-            f"{task.name}'s {need} tokens: expected the task it was trained on"
-        )
+    _fit_context(spec_args, state, task)
     spec = ModelSpec(**spec_args, d_vocab=len(DEFAULT_VOCAB))
     model = boot(spec, task, device=device)
     target = model.state_dict()

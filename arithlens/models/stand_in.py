@@ -188,6 +188,14 @@ def weighted_loss(
     return (ce * w).sum() / w.sum()
 
 
+def _rate(config: StandInConfig, step: int) -> float:
+    """The learning-rate factor at ``step``: linear warm-up, then a cosine decay to 0."""
+    if step < config.warmup:
+        return (step + 1) / config.warmup
+    done = (step - config.warmup) / max(1, config.steps - config.warmup)
+    return float(0.5 * (1 + np.cos(np.pi * done)))
+
+
 def train_stand_in(
     folder: str | Path,
     config: StandInConfig = StandInConfig(),
@@ -214,14 +222,7 @@ def train_stand_in(
         )
     )
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-
-    def rate(step: int) -> float:
-        if step < config.warmup:
-            return (step + 1) / config.warmup
-        done = (step - config.warmup) / max(1, config.steps - config.warmup)
-        return 0.5 * (1 + np.cos(np.pi * done))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, rate)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: _rate(config, step))
     rng = np.random.default_rng(config.seed + 2)
     start, loss_value = time.time(), float("nan")
     model.train()

@@ -223,6 +223,23 @@ def held_out(task: AnyTask, cfg: TrainConfig) -> Problems | TextProblems:
     )
 
 
+def _model_for(
+    task: AnyTask, model: TransformerBridge | str, cfg: TrainConfig
+) -> TransformerBridge:
+    """The model to train: built from a preset name, and long enough for hinted texts."""
+    if cfg.hint is not None:
+        require(task, "hint", f"hint={cfg.hint!r}")
+    if isinstance(model, str):
+        need = task.text_length(hint=True) if cfg.hint else None
+        model = build_model(model, task, seed=cfg.seed, n_ctx=need)
+    if cfg.hint and model.cfg.n_ctx < task.text_length(hint=True):
+        raise ArithlensError(
+            f"hint={cfg.hint!r} texts of {task.name} have {task.text_length(hint=True)} tokens "
+            f"but the model's context is n_ctx={model.cfg.n_ctx}: build it with a longer n_ctx"
+        )
+    return model
+
+
 def train(
     task: AnyTask,
     model: TransformerBridge | str = "2L",
@@ -243,16 +260,7 @@ def train(
     """
     cfg = config or TrainConfig()
     torch.manual_seed(cfg.seed)
-    if cfg.hint is not None:
-        require(task, "hint", f"hint={cfg.hint!r}")
-    if isinstance(model, str):
-        need = task.text_length(hint=True) if cfg.hint else None
-        model = build_model(model, task, seed=cfg.seed, n_ctx=need)
-    if cfg.hint and model.cfg.n_ctx < task.text_length(hint=True):
-        raise ArithlensError(
-            f"hint={cfg.hint!r} texts of {task.name} have {task.text_length(hint=True)} tokens "
-            f"but the model's context is n_ctx={model.cfg.n_ctx}: build it with a longer n_ctx"
-        )
+    model = _model_for(task, model, cfg)
     test = held_out(task, cfg)
     test_batch = encode(test)
     draw = _batches(task, cfg, test)

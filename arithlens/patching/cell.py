@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,30 @@ class CellEffect(Saveable):
 
 
 @torch.no_grad()
+def _cell_hook(
+    layout: str, src: torch.Tensor, pos: int | None, head: int | None
+) -> Callable[..., torch.Tensor]:
+    """A hook writing the source activation ``src`` at ``pos`` and ``head`` (every one when
+    None) of a component with ``layout``."""
+
+    def hook_fn(act: torch.Tensor, hook: Any = None) -> torch.Tensor:
+        idx: list = [slice(None)] * act.dim()
+        if layout == "head qpos kpos":
+            idx[1], idx[2] = (
+                (slice(None) if head is None else head),
+                (slice(None) if pos is None else pos),
+            )
+        else:
+            idx[1] = slice(None) if pos is None else pos
+            if layout == "pos head d":
+                idx[2] = slice(None) if head is None else head
+        act = act.clone()
+        act[tuple(idx)] = src[tuple(idx)]
+        return act
+
+    return hook_fn
+
+
 def patch_cell(
     model: TransformerBridge,
     pairs: Pairs | PairBatch,
@@ -89,22 +114,7 @@ def patch_cell(
     head_axis = 1 if comp.layout == "head qpos kpos" else 2
     if head is not None and not 0 <= head < src.shape[head_axis]:
         raise ArithlensError(f"head={head} is out of range: expected 0..{src.shape[head_axis] - 1}")
-
-    def hook_fn(act: torch.Tensor, hook: Any = None) -> torch.Tensor:
-        idx: list = [slice(None)] * act.dim()
-        if comp.layout == "head qpos kpos":
-            idx[1], idx[2] = (
-                (slice(None) if head is None else head),
-                (slice(None) if pos is None else pos),
-            )
-        else:
-            idx[1] = slice(None) if pos is None else pos
-            if comp.layout == "pos head d":
-                idx[2] = slice(None) if head is None else head
-        act = act.clone()
-        act[tuple(idx)] = src[tuple(idx)]
-        return act
-
+    hook_fn = _cell_hook(comp.layout, src, pos, head)
     logits = model.run_with_hooks(runs.target_tokens, fwd_hooks=[(hook, hook_fn)])
     b = len(batch)
     return CellEffect(

@@ -11,7 +11,7 @@ Example:
 from arithlens.probes.activations import ACTIVATIONS
 from arithlens.probes.causal import CausalResult, causal_flip
 from arithlens.probes.decision import decision, running_count
-from arithlens.probes.fitting import CONTROLS, fit, random_init_like
+from arithlens.probes.fitting import CONTROLS, ProbeOptions, fit, random_init_like
 from arithlens.probes.projection import projections
 from arithlens.probes.results import ProbeResult
 from arithlens.probes.successor import successor, successor_targets
@@ -21,6 +21,7 @@ __all__ = [
     "ACTIVATIONS",
     "CONTROLS",
     "CausalResult",
+    "ProbeOptions",
     "ProbeResult",
     "Target",
     "causal_flip",

@@ -11,7 +11,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -152,41 +153,27 @@ def _probe_all(
     return torch.cat(scores, 1).reshape(len(kinds), *site_shape), weights
 
 
-def fit(
-    model: TransformerBridge,
-    target: str | Target | Callable | Sequence = "carry",
-    *,
-    n: int = 5000,
-    problems: Problems | None = None,
-    activation: str = "resid",
-    layers: Sequence[int] | None = None,
-    positions: Sequence[int] | None = None,
-    strategy: Strategy = "uniform",
-    test_fraction: float = 0.2,
-    controls: Sequence[str] = CONTROLS,
-    control_types: ControlTypes = "sums",
-    l2: float = 1e-3,
-    min_per_class: int = 20,
-    seed: int = 0,
-    progress: bool = True,
-) -> ProbeResult:
-    """Fit linear probes for ``target`` on ``activation`` at every layer x position (x head).
+@dataclass(frozen=True)
+class ProbeOptions:
+    """How :func:`fit` probes: sizes, sites, controls and the fit. Frozen; checked when made.
 
-    Classes get multinomial logistic probes (held-out accuracy); scalars ridge probes
-    (held-out R^2). All sites and targets are fitted in one batched optimization.
+    Example:
+        >>> opts = ProbeOptions(n=2000, controls=("majority",), progress=False)
+        >>> opts.l2, opts.test_fraction
+        (0.001, 0.2)
+        >>> res = al.probes.fit(model, "carry", options=opts)             # doctest: +SKIP
+        >>> res = al.probes.fit(model, "carry", n=2000)     # the same, by keyword  # doctest: +SKIP
 
-    Args:
-        model: an arithlens model (with ``.task``).
-        target: see :mod:`arithlens.probes.targets` (``"carry"``, ``"digit_class"``, ...).
-        n: number of distinct problems (ignored when ``problems`` is given).
-        problems: the problems to probe on (default: ``n`` sampled with ``strategy``).
+    Attributes:
+        n: number of distinct problems (ignored when ``problems`` is given to :func:`fit`).
         activation: one of :data:`~arithlens.probes.activations.ACTIVATIONS`.
-        layers, positions: subsets (indices) of the layers and token positions.
-        test_fraction: share of problems held out for scoring.
+        layers, positions: subsets (indices) of the layers and token positions (None: all).
+        strategy: how the ``n`` problems are sampled.
+        test_fraction: share of problems held out for scoring (0.05..0.5).
         controls: any of ``"majority"``, ``"control_task"`` (Hewitt & Liang), ``"random_init"``.
         control_types: what a control-task type is: ``"sums"`` (the column sums, or
-            differences for subtraction, the target depends on; default) or ``"digits"`` (its
-            operand digits). The share of test types seen in training is reported as
+            differences for subtraction, the target depends on) or ``"digits"`` (its operand
+            digits). The share of test types seen in training is reported as
             ``control_coverage``; selectivity is NaN below
             :data:`~arithlens.probes.targets.MIN_COVERAGE`.
         l2: L2 penalty on the standardized features.
@@ -194,41 +181,87 @@ def fit(
         seed: sampling, split and control-label seed.
         progress: show a progress bar.
     """
+
+    n: int = 5000
+    activation: str = "resid"
+    layers: Sequence[int] | None = None
+    positions: Sequence[int] | None = None
+    strategy: Strategy = "uniform"
+    test_fraction: float = 0.2
+    controls: Sequence[str] = CONTROLS
+    control_types: ControlTypes = "sums"
+    l2: float = 1e-3
+    min_per_class: int = 20
+    seed: int = 0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        check_int("n", self.n, minimum=20)
+        check_int("min_per_class", self.min_per_class, minimum=1)
+        check_float("l2", self.l2, minimum=0)
+        check_float("test_fraction", self.test_fraction, minimum=0.05, maximum=0.5)
+        controls = [self.controls] if isinstance(self.controls, str) else list(self.controls)
+        for c in controls:
+            check_choice("control", c, CONTROLS)
+        object.__setattr__(self, "controls", tuple(controls))
+
+    def but(self, **changes: Any) -> ProbeOptions:
+        """These options with ``changes``; an unknown name lists the known ones."""
+        known = [f.name for f in fields(self)]
+        bad = [k for k in changes if k not in known]
+        if bad:
+            raise ArithlensError(f"probe option {bad[0]!r} is unknown: expected one of {known}")
+        return replace(self, **changes)
+
+
+def fit(
+    model: TransformerBridge,
+    target: str | Target | Callable | Sequence = "carry",
+    *,
+    problems: Problems | None = None,
+    options: ProbeOptions | None = None,
+    **changes: Any,
+) -> ProbeResult:
+    """Fit linear probes for ``target`` on an activation at every layer x position (x head).
+
+    Classes get multinomial logistic probes (held-out accuracy); scalars ridge probes
+    (held-out R^2). All sites and targets are fitted in one batched optimization.
+
+    Example:
+        >>> res = al.probes.fit(model, "carry", n=2000, controls=["majority"])  # doctest: +SKIP
+
+    Args:
+        model: an arithlens model (with ``.task``).
+        target: see :mod:`arithlens.probes.targets` (``"carry"``, ``"digit_class"``, ...).
+        problems: the problems to probe on (default: ``n`` sampled with ``strategy``).
+        options: a :class:`ProbeOptions` (default: its defaults).
+        **changes: any :class:`ProbeOptions` field, overriding ``options`` (``n=2000``).
+    """
+    opts = (options or ProbeOptions()).but(**changes)
     encoder = arithmetic_encoder(model)
-    controls = _check_options(n, min_per_class, l2, test_fraction, controls)
-    problems = _problems(model, encoder, problems, n, seed, strategy)
+    problems = _problems(model, encoder, problems, opts.n, opts.seed, opts.strategy)
     task = problems.task  # the model's, or at another width (length generalization)
     targets = resolve(task, target)
-    problems, train, test = _split(problems, test_fraction, seed)
+    problems, train, test = _split(problems, opts.test_fraction, opts.seed)
     batch = encoder.encode(problems)
     check_fits(model, batch)
     labels = encoder.position_labels(batch)
     enc = encode_targets(
-        targets, problems, min_per_class=min_per_class, seed=seed, control_types=control_types
+        targets,
+        problems,
+        min_per_class=opts.min_per_class,
+        seed=opts.seed,
+        control_types=opts.control_types,
     )
-    layer_hooks = hooks(model, activation)
-    li = select("layers", layers, len(layer_hooks), "layer indices")
-    pi = select("positions", positions, batch.tokens.shape[1], "token positions")
+    layer_hooks = hooks(model, opts.activation)
+    li = select("layers", opts.layers, len(layer_hooks), "layer indices")
+    pi = select("positions", opts.positions, batch.tokens.shape[1], "token positions")
     layer_hooks = [layer_hooks[i] for i in li]
     names = [h for _, h in layer_hooks]
-    acts = collect(model, batch.tokens, names, pi)
-    n_sites = int(np.prod(acts.shape[:-2]))
-    bar = tqdm(
-        total=n_sites * (1 + ("random_init" in controls)),
-        desc="probes",
-        disable=not progress,
-        unit="site",
+    score, control, weights, random_score = _probe_model(
+        lambda m: collect(m, batch.tokens, names, pi), model, enc, opts, train, test
     )
-    score, control, weights = _with_control_task(acts, enc, controls, train, test, l2, bar)
-    random_score = torch.full_like(score, float("nan"))
-    if "random_init" in controls:  # the same probes on a randomly initialized twin
-        racts = collect(random_init_like(model), batch.tokens, names, pi)
-        ncls = [len(c) for c in enc.classes]
-        random_score = _probe_all(
-            racts, torch.from_numpy(enc.y), enc.kinds, ncls, train, test, l2, bar
-        )[0]
-    bar.close()
-    K = len(targets)
+    K, controls = len(targets), opts.controls
     return ProbeResult(
         score=score.numpy(),
         control=control.numpy(),
@@ -240,34 +273,52 @@ def fit(
         targets=enc.names,
         kinds=enc.kinds,
         classes=enc.classes,
-        axes=("target", "layer", "pos", "head")[: acts.dim() - 1],
+        axes=("target", "layer", "pos", "head")[: score.dim()],
         layer_labels=[label for label, _ in layer_hooks],
         pos_labels=[labels[p] for p in pi],
         positions=pi,
         weights=weights,
-        activation=activation,
+        activation=opts.activation,
         hooks=names,
         n_train=train.stop,
         n_test=len(problems) - train.stop,
-        l2=l2,
-        seed=seed,
-        control_types=control_types,
+        l2=opts.l2,
+        seed=opts.seed,
+        control_types=opts.control_types,
         task=task.to_dict(),
     )
 
 
-def _check_options(
-    n: int, min_per_class: int, l2: float, test_fraction: float, controls: Sequence[str] | str
-) -> list[str]:
-    """The sizes and penalties checked; the controls as a checked list."""
-    check_int("n", n, minimum=20)
-    check_int("min_per_class", min_per_class, minimum=1)
-    check_float("l2", l2, minimum=0)
-    check_float("test_fraction", test_fraction, minimum=0.05, maximum=0.5)
-    controls = [controls] if isinstance(controls, str) else list(controls)
-    for c in controls:
-        check_choice("control", c, CONTROLS)
-    return controls
+def _probe_model(
+    activations: Callable[[TransformerBridge], Tensor],
+    model: TransformerBridge,
+    enc: Encoded,
+    opts: ProbeOptions,
+    train: slice,
+    test: slice,
+) -> tuple[Tensor, Tensor, dict[str, Tensor], Tensor]:
+    """Score, control-task score, weights and random-init score at every site (NaN where a
+    control was not asked for); ``activations(m)`` collects model ``m``'s sites, so the
+    random-init twin is probed on the same problems and sites."""
+    acts = activations(model)
+    controls = list(opts.controls)
+    n_sites = int(np.prod(acts.shape[:-2]))
+    bar = tqdm(
+        total=n_sites * (1 + ("random_init" in controls)),
+        desc="probes",
+        disable=not opts.progress,
+        unit="site",
+    )
+    score, control, weights = _with_control_task(acts, enc, controls, train, test, opts.l2, bar)
+    random_score = torch.full_like(score, float("nan"))
+    if "random_init" in controls:  # the same probes on a randomly initialized twin
+        racts = activations(random_init_like(model))
+        ncls = [len(c) for c in enc.classes]
+        random_score = _probe_all(
+            racts, torch.from_numpy(enc.y), enc.kinds, ncls, train, test, opts.l2, bar
+        )[0]
+    bar.close()
+    return score, control, weights, random_score
 
 
 def _problems(

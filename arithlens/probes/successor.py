@@ -55,6 +55,18 @@ def successor_targets(seqs: Sequences) -> tuple[np.ndarray, np.ndarray]:
     return succ.astype(np.int64), ys[:, 1:] == ys[:, :-1]
 
 
+def _encoded(model: TransformerBridge, task: SortSpec, L: int, n: int, seed: int) -> tuple:
+    """``n`` sequences of length ``L`` and their tokens, which must fit the model's context."""
+    seqs = sample_sequences(task.at_width(L), n, seed)
+    batch = encode(seqs)
+    if batch.tokens.shape[1] > model.cfg.n_ctx:
+        raise ArithlensError(
+            f"length={L} needs {batch.tokens.shape[1]} tokens but the model's context is "
+            f"n_ctx={model.cfg.n_ctx}"
+        )
+    return seqs, batch
+
+
 @torch.no_grad()
 def successor(
     model: TransformerBridge,
@@ -83,13 +95,7 @@ def successor(
     check_float("test_fraction", test_fraction, above=0, maximum=0.9)
     if activation == "z":
         raise ArithlensError("activation='z' is per head: the successor probe reads whole streams")
-    seqs = sample_sequences(task.at_width(L), n, seed)
-    batch = encode(seqs)
-    if batch.tokens.shape[1] > model.cfg.n_ctx:
-        raise ArithlensError(
-            f"length={L} needs {batch.tokens.shape[1]} tokens but the model's context is "
-            f"n_ctx={model.cfg.n_ctx}"
-        )
+    seqs, batch = _encoded(model, task, L, n, seed)
     y, repeat = successor_targets(seqs)
     positions = [L + 2 + t for t in range(L - 1)]  # the token of answer element t
     labels, names = zip(*hooks(model, activation))
