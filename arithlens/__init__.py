@@ -6,15 +6,23 @@ Example:
     >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 
-from arithlens import circuits, finetune, lens, llm, models, patching, plots, probes, tasks, tokens
-from arithlens.attention import digit_alignment
+from arithlens import _moved, analyses, llm, models, patching, plots, probes, tasks, tokens
+from arithlens.analyses import circuits, finetune, lens
+from arithlens.analyses.attention import digit_alignment
+from arithlens.analyses.evaluation import (
+    EvalResult,
+    accuracy_by_label,
+    evaluate,
+    length_generalization,
+)
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import EvalResult, accuracy_by_label, evaluate, length_generalization
 from arithlens.models import TrainConfig, build_model, train, zoo
 from arithlens.models.loading import load
 from arithlens.tasks import Problems, TaskSpec
 from arithlens.tokens.tokenizer import CharTokenizer, TokenBatch, encode
 from arithlens.version import __version__
+
+_moved.install()  # arithlens.evaluation, arithlens.demo, ...: the modules' old paths
 
 __all__ = [
     "ArithlensError",
@@ -26,6 +34,7 @@ __all__ = [
     "TrainConfig",
     "__version__",
     "accuracy_by_label",
+    "analyses",
     "build_model",
     "circuits",
     "digit_alignment",

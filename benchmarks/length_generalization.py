@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from arithlens.evaluation import length_generalization
+from arithlens.analyses.evaluation import length_generalization
+from arithlens.faces.zoo_rebuild import build
 from arithlens.figures.length_generalization import ABACUS, BASELINE
 from arithlens.models import zoo
-from arithlens.zoo_rebuild import build
 
 N = 2000
 

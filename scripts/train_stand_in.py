@@ -16,8 +16,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from arithlens.faces.zoo_rebuild import build_stand_in, write_stand_in_card
 from arithlens.models.stand_in import StandInConfig
-from arithlens.zoo_rebuild import build_stand_in, write_stand_in_card
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -405,12 +405,12 @@ def test_cli_bad_input_ends_with_one_named_line(ctx, tmp_path, capsys, argv, cod
     ids=["oserror", "interrupt", "unexpected"],
 )
 def test_cli_failures_end_with_one_line(monkeypatch, tmp_path, capsys, raised, code, pattern):
-    import arithlens.demo
+    import arithlens.faces.demo
 
     def fail(*a, **k):
         raise raised
 
-    monkeypatch.setattr(arithlens.demo, "write_demo", fail)
+    monkeypatch.setattr(arithlens.faces.demo, "write_demo", fail)
     assert main(["demo", "--out", str(tmp_path / "d"), "--n", "10"]) == code
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1

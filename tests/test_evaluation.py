@@ -12,8 +12,8 @@ import pytest
 import torch
 
 import arithlens as al
+from arithlens.analyses.evaluation import evaluate, length_generalization, text_scores
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import evaluate, length_generalization, text_scores
 from arithlens.models import zoo
 from arithlens.models.run import greedy_complete
 from arithlens.tasks import Problems, has, max_cascade, sample
@@ -314,7 +314,7 @@ def test_accuracy_by_carry_matches_a_hand_count(zoo_add3_1l):
 
 
 def test_an_evaluation_saves_and_loads(zoo_add3_2l, tmp_path):
-    from arithlens.evaluation import EvalResult
+    from arithlens.analyses.evaluation import EvalResult
 
     res = al.evaluate(zoo_add3_2l, n=300, seed=4, strategy="cascade")
     back = EvalResult.load(res.save(tmp_path / "eval"))

@@ -25,6 +25,7 @@ FLOORS = [
             "arithlens._plotting",
             "arithlens.choices",
             "arithlens.version",
+            "arithlens._moved",
         ],
     ),
     ("tasks", ["arithlens.tasks", "arithlens._saving"]),
@@ -33,25 +34,12 @@ FLOORS = [
         "models",
         ["arithlens.models"],
     ),
-    (
-        "analyses",
-        [
-            "arithlens.evaluation",
-            "arithlens.attention",
-            "arithlens.lens",
-            "arithlens.patching",
-            "arithlens.probes",
-            "arithlens.circuits",
-            "arithlens.finetune",
-        ],
-    ),
+    ("analyses", ["arithlens.analyses", "arithlens.patching", "arithlens.probes"]),
     ("plots", ["arithlens.plots"]),
     (
         "faces",
         [
-            "arithlens.report",
-            "arithlens.demo",
-            "arithlens.zoo_rebuild",
+            "arithlens.faces",
             "arithlens.widgets",
             "arithlens.figures",
             "arithlens.cli",
@@ -159,7 +147,7 @@ def test_the_literal_choices_are_the_ones_checked_at_run_time():
     from typing import get_args
 
     from arithlens import choices
-    from arithlens.circuits import ABLATE
+    from arithlens.analyses.circuits import ABLATE
     from arithlens.probes.causal import MODES
     from arithlens.probes.targets import CONTROL_TYPES
     from arithlens.tasks.arithmetic.samplers import STRATEGIES

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import arithlens as al
+from arithlens.analyses.evaluation import text_scores
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import text_scores
 from arithlens.models import save
 from arithlens.models.train import TrainConfig, train
 from arithlens.tasks import NumeracyProblems, NumeracySpec, max_length, sample_numeracy

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import arithlens as al
+from arithlens.analyses.evaluation import prompt_exact
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import prompt_exact
 from arithlens.models.toy import make_tokenizer, toy_checkpoint
 from arithlens.tasks import NumeracyProblems, NumeracySpec, sample_numeracy
 from arithlens.tasks.numeracy import answer

@@ -203,7 +203,7 @@ def test_deciding_pairs_flip_the_models_choice_and_later_ones_do_not():
         pick_corrupt = model(batch.corrupt.tokens)[rows, pos].argmax(-1)
         out[change] = (pick_clean != pick_corrupt).float().mean().item()
     assert out["deciding"] >= 0.95 and out["later"] <= 0.05, out  # measured 0.99 / 0.00
-    from arithlens.evaluation import choice_changes
+    from arithlens.analyses.evaluation import choice_changes
 
     for change in ("deciding", "later"):  # the library's share equals this reference loop
         pairs = numeracy_pairs(model.task, 300, change=change, seed=1)
@@ -231,7 +231,7 @@ def test_accuracy_by_label_groups_exact_match_by_the_deciding_place():
     """On problems whose deciding place is uniform (the clean side of deciding pairs), the
     comparer trained on independent numbers only is right when an integer digit decides and
     near chance when a decimal does: the groups against a reference grouping by hand."""
-    from arithlens.evaluation import accuracy_by_label, text_scores
+    from arithlens.analyses.evaluation import accuracy_by_label, text_scores
 
     model = al.load("max-float3.3-2L")
     problems = numeracy_pairs(model.task, 900, change="deciding", seed=4).clean

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import arithlens as al
+from arithlens.analyses.evaluation import EvalResult
+from arithlens.analyses.lens import Trace, trace
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import EvalResult
-from arithlens.lens import Trace, trace
 from arithlens.llm import Faithfulness, KeyHeads, faithfulness, key_heads
 from arithlens.models.contract import encoder_of
 from arithlens.patching import (

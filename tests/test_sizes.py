@@ -22,7 +22,7 @@ BIG, HUGE = 400, 500
 KNOWN_LONG: dict[str, int] = {
     "probes/causal.py::causal_flip": 90,
     "patching/path.py::path_patch": 82,
-    "circuits.py::faithfulness": 81,
+    "analyses/circuits.py::faithfulness": 81,
     "patching/attribution.py::attribution_patch": 79,
     "patching/activation.py::activation_patch": 73,
     "probes/fitting.py::fit": 73,
@@ -31,7 +31,7 @@ KNOWN_LONG: dict[str, int] = {
 }
 # file -> its length when listed (the goal allows 3 over 400 lines, none over 500)
 KNOWN_BIG: dict[str, int] = {
-    "evaluation.py": 492,
+    "analyses/evaluation.py": 492,
     "models/zoo.py": 453,
 }
 

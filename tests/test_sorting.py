@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import arithlens as al
+from arithlens.analyses.evaluation import text_scores
 from arithlens.errors import ArithlensError
-from arithlens.evaluation import text_scores
 from arithlens.models import build_model, save
 from arithlens.models.train import TrainConfig, train
 from arithlens.probes.successor import successor_targets

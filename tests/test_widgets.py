@@ -11,7 +11,7 @@ import torch
 from plotly.callbacks import InputDeviceState, Points
 
 import arithlens as al
-from arithlens.evaluation import parse_answer
+from arithlens.analyses.evaluation import parse_answer
 from arithlens.models.contract import encoder_of
 from arithlens.models.records import TrainRecord
 from arithlens.models.run import greedy_complete

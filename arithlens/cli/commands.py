@@ -104,7 +104,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
 
 
 def _cmd_eval(a: argparse.Namespace) -> int:
-    from arithlens.evaluation import evaluate, text_scores
+    from arithlens.analyses.evaluation import evaluate, text_scores
     from arithlens.models.loading import load
     from arithlens.tasks import has, sample_problems
 
@@ -124,7 +124,7 @@ def _cmd_eval(a: argparse.Namespace) -> int:
     res = evaluate(model, n=a.n, seed=a.seed, strategy=a.strategy)
     print(json.dumps(res.summary(), indent=1) if a.json else _eval_text(task.name, res.summary()))
     if a.out:
-        from arithlens.report import write_report
+        from arithlens.faces.report import write_report
 
         paths = write_report(model, a.out, n=a.n, seed=a.seed, name=str(a.model))
         print("wrote " + ", ".join(str(p) for p in paths.values()))
@@ -180,7 +180,7 @@ def _cmd_zoo_show(a: argparse.Namespace) -> int:
 
 
 def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
-    from arithlens.zoo_rebuild import rebuild
+    from arithlens.faces.zoo_rebuild import rebuild
 
     if a.out:
         check_writable(a.out)
@@ -191,7 +191,7 @@ def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
-    from arithlens.demo import write_demo
+    from arithlens.faces.demo import write_demo
     from arithlens.models import zoo
 
     check_writable(a.out)

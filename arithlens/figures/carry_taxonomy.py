@@ -20,9 +20,9 @@ import torch
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens import attention
+from arithlens.analyses import attention
+from arithlens.analyses.evaluation import evaluate, false_cascade_accuracy
 from arithlens.choices import Strategy
-from arithlens.evaluation import evaluate, false_cascade_accuracy
 from arithlens.figures.base import Check, Context, spread
 from arithlens.models import loading, zoo
 from arithlens.tasks import position_labels, sample

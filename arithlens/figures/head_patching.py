@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from arithlens.analyses.lens import trace
 from arithlens.figures.base import Check, Context
-from arithlens.lens import trace
 from arithlens.models import loading
 from arithlens.patching import activation_patch
 from arithlens.plots import patch_grid

@@ -13,9 +13,9 @@ from typing import Any
 import plotly.graph_objects as go
 import torch
 
-from arithlens.circuits import faithfulness, key_heads
+from arithlens.analyses.circuits import faithfulness, key_heads
+from arithlens.analyses.finetune import compare_finetuning
 from arithlens.figures.base import Check, Context
-from arithlens.finetune import compare_finetuning
 from arithlens.models import loading
 from arithlens.models.contract import encoder_of
 from arithlens.models.stand_in import TEMPLATES

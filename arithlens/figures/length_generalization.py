@@ -22,8 +22,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.attention import digit_alignment
-from arithlens.evaluation import length_generalization
+from arithlens.analyses.attention import digit_alignment
+from arithlens.analyses.evaluation import length_generalization
 from arithlens.figures.base import Check, Context, spread
 from arithlens.models import loading, zoo
 from arithlens.plots import PALETTE, error_band

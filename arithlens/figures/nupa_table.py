@@ -29,7 +29,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.evaluation import accuracy_by_label, choice_changes, text_scores
+from arithlens.analyses.evaluation import accuracy_by_label, choice_changes, text_scores
 from arithlens.figures.base import Check, Context
 from arithlens.models import loading
 from arithlens.patching import activation_patch

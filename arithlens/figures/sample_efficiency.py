@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from arithlens.evaluation import evaluate
+from arithlens.analyses.evaluation import evaluate
 from arithlens.figures.base import Check, Context, spread
 from arithlens.models import TrainConfig, build_model, train
 from arithlens.plots import PALETTE

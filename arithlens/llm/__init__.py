@@ -1,7 +1,7 @@
 """A convenience namespace for work on pretrained LLMs. Nothing lives here: each name is
 defined on its floor (prompts and number tokenization in :mod:`arithlens.tokens`, loading and
 tiny local checkpoints in :mod:`arithlens.models`, key heads and circuit faithfulness in
-:mod:`arithlens.circuits`, precise fine-tuning in :mod:`arithlens.finetune`).
+:mod:`arithlens.analyses.circuits`, precise fine-tuning in :mod:`arithlens.analyses.finetune`).
 
 Example:
     >>> import arithlens as al
@@ -11,8 +11,8 @@ Example:
     >>> al.patching.activation_patch(model, batch, "z", by=("layer", "head"))  # doctest: +SKIP
 """
 
-from arithlens.circuits import Faithfulness, KeyHeads, faithfulness, key_heads
-from arithlens.finetune import (
+from arithlens.analyses.circuits import Faithfulness, KeyHeads, faithfulness, key_heads
+from arithlens.analyses.finetune import (
     compare_finetuning,
     component_masks,
     copy_model,

@@ -2,7 +2,7 @@
 
 Each zoo model is a checkpoint folder under ``arithlens/models/zoo_models/<name>/`` (package
 data, so a non-editable install has it) with a model card (README.md).
-:func:`arithlens.zoo_rebuild.rebuild` (``arithlens zoo rebuild``) retrains them from their
+:func:`arithlens.faces.zoo_rebuild.rebuild` (``arithlens zoo rebuild``) retrains them from their
 recipes, deterministically.
 
 Example:

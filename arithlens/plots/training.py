@@ -17,7 +17,7 @@ from arithlens._plotting import plotter
 from arithlens.tasks import place_name
 
 if TYPE_CHECKING:
-    from arithlens.evaluation import EvalResult
+    from arithlens.analyses.evaluation import EvalResult
     from arithlens.models.records import TrainRecord
 
 

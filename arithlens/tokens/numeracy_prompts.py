@@ -1,6 +1,6 @@
 """Numeracy tasks posed to a pretrained LLM in words: one prompt template per task (the Number
 Cookbook's questions; "how many r's in strawberry" for letter counting), optionally with
-few-shot examples. Score them with :func:`arithlens.evaluation.prompt_exact`; see how a
+few-shot examples. Score them with :func:`arithlens.analyses.evaluation.prompt_exact`; see how a
 tokenizer hides letters with :func:`arithlens.tokens.numbers.word_tokenization`.
 
 Fields of a template: ``{a}``, ``{b}`` (the two numbers of a binary task), ``{x}`` (the number

@@ -2,7 +2,7 @@
 
 Each widget is an ``ipywidgets.VBox``: display it, drive its controls, read its figures and
 results from Python. Widgets never display anything at import and do no science themselves:
-they call the analyses (:mod:`arithlens.lens`, :mod:`arithlens.patching`,
+they call the analyses (:mod:`arithlens.analyses.lens`, :mod:`arithlens.patching`,
 :mod:`arithlens.probes`, :func:`arithlens.train`) and the pure plots in :mod:`arithlens.plots`.
 
 Example:

@@ -15,7 +15,8 @@ import numpy as np
 import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens import attention, plots
+from arithlens import plots
+from arithlens.analyses import attention
 from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.models.contract import encoder_of
 from arithlens.patching import GRANULARITIES, METRICS, CellEffect, activation_patch, patch_cell

@@ -15,7 +15,7 @@ import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.lens import Trace, trace
+from arithlens.analyses.lens import Trace, trace
 from arithlens.models.contract import encoder_of
 from arithlens.tasks import ProblemSet, parse_problem, require, typed_text
 from arithlens.widgets._base import Explorer, figure_widget, sync
@@ -34,7 +34,7 @@ class ProblemExplorer(Explorer):
     Attributes:
         problem: the last problem that ran (``"123+456"``); link it to other widgets with
             ``ipywidgets.dlink((pe, "problem"), (px, "clean_problem"))``.
-        trace: the :class:`~arithlens.lens.Trace` behind the figures.
+        trace: the :class:`~arithlens.analyses.lens.Trace` behind the figures.
         text, random_button, head: the controls.
         answer_fig, lens_fig, attention_fig: the plotly FigureWidgets.
     """

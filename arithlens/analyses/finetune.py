@@ -30,7 +30,7 @@ import torch
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens.circuits import check_heads
+from arithlens.analyses.circuits import check_heads
 from arithlens.errors import ArithlensError, check_int
 from arithlens.models import sites
 from arithlens.models.contract import arithmetic_encoder, check_task, encoder_of

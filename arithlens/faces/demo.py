@@ -6,7 +6,7 @@ model: accuracy by answer digit and by cascade class, the head x position patchi
 controls and causal flips, and the false-cascade minimal pairs (real carry chains beside the
 same run of sum-9 pairs with no carry source). The same numbers go to ``summary.json`` and the
 tables to CSV; ``report.md`` and ``accuracy.csv`` are the accuracy report of
-:func:`arithlens.report.write_report`.
+:func:`arithlens.faces.report.write_report`.
 
 Example:
     >>> paths = write_demo(al.load("add3-2L"), "out")   # doctest: +SKIP
@@ -26,14 +26,14 @@ import plotly.graph_objects as go
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
-from arithlens.evaluation import evaluate, false_cascade_accuracy
-from arithlens.lens import trace
+from arithlens.analyses.evaluation import evaluate, false_cascade_accuracy
+from arithlens.analyses.lens import trace
+from arithlens.faces.report import write_report
 from arithlens.models.contract import encoder_of
 from arithlens.patching import activation_patch
 from arithlens.patching.results import PatchResult
 from arithlens.plots import probe_overview
 from arithlens.probes import causal_flip, fit
-from arithlens.report import write_report
 
 
 def _minimal_pairs(model: TransformerBridge, n: int, seed: int) -> tuple[dict, go.Figure]:

@@ -18,7 +18,7 @@ import pandas as pd
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
-from arithlens.evaluation import evaluate
+from arithlens.analyses.evaluation import evaluate
 from arithlens.models.contract import task_of
 
 

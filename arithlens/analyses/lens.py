@@ -27,8 +27,8 @@ import torch
 from jaxtyping import Float
 from transformer_lens.model_bridge import TransformerBridge
 
-from arithlens import attention
 from arithlens._saving import Saveable
+from arithlens.analyses import attention
 from arithlens.errors import ArithlensError
 from arithlens.models import sites
 from arithlens.models.contract import check_task, encoder_of

@@ -18,7 +18,7 @@ import numpy as np
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
-from arithlens.evaluation import evaluate, length_generalization, prompt_exact, text_scores
+from arithlens.analyses.evaluation import evaluate, length_generalization, prompt_exact, text_scores
 from arithlens.models.checkpoint import save
 from arithlens.models.hf import load_pretrained
 from arithlens.models.stand_in import (
@@ -119,7 +119,7 @@ def stand_in_accuracy(
 ) -> dict[str, dict[str, float]]:
     """Held-out exact match of a stand-in (:mod:`arithlens.models.stand_in`) per template and
     operand length, on every operand pair never trained on (:func:`stand_in_pairs`), scored
-    teacher-forced (equal to greedy decoding: :func:`arithlens.evaluation.prompt_exact`);
+    teacher-forced (equal to greedy decoding: :func:`arithlens.analyses.evaluation.prompt_exact`);
     ``"all"`` pools every held-out pair. Prompts are tokenized as ``model.encoder`` writes them
     (no BOS token), or with ``bos=True`` after the BOS token TransformerBridge prepends.
 
@@ -179,7 +179,7 @@ def stand_in_findings(model: TransformerBridge, n_pairs: int = 64, n_probe: int 
     their normalized faithfulness (every other head mean-ablated); linear probes at '=' for the
     units carry and the answer's units digit, best over the blocks, against the majority class
     and the same architecture with random weights."""
-    from arithlens.circuits import faithfulness, key_heads
+    from arithlens.analyses.circuits import faithfulness, key_heads
     from arithlens.probes import fit
     from arithlens.tokens.numbers import tokenization_summary
 
