@@ -184,3 +184,20 @@ def test_moved_names_are_accepted_or_name_their_new_place():
         al.tokens.encoder_of  # noqa: B018
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
         al.tasks.nothing  # noqa: B018
+
+
+def test_moved_modules_import_from_their_old_paths_as_the_same_module():
+    # issue 29's layout moved the loose analyses and faces into folders; an old import path
+    # gives the module itself, so a monkeypatch through either name reaches both
+    import importlib
+
+    from arithlens._moved import MOVED
+
+    assert len(MOVED) == 8
+    for old, new in MOVED.items():
+        assert importlib.import_module(old) is importlib.import_module(new), old
+    import arithlens.evaluation as old_evaluation
+
+    assert old_evaluation.evaluate is al.evaluate
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("arithlens.no_such_module")

@@ -109,13 +109,20 @@ class FigureRun:
 
 
 def _write(
-    out: Path, spec: FigureSpec, res: FigureOutput, quick: bool, seeds: tuple, seconds: float
+    out: Path,
+    spec: FigureSpec,
+    res: FigureOutput,
+    quick: bool,
+    seeds: tuple,
+    seconds: float,
+    png: bool = True,
 ) -> Path:
-    """Write one figure's folder (HTML, PNG, JSON, report) atomically; returns the folder."""
+    """Write one figure's folder (HTML, PNG unless ``png`` is False, JSON, report) atomically;
+    returns the folder."""
 
     def fill(tmp: Path) -> None:
         (tmp / f"{spec.name}.html").write_text(figures_html([res.figure], spec.title))
-        note = export_png(res.figure, tmp / f"{spec.name}.png")
+        note = export_png(res.figure, tmp / f"{spec.name}.png") if png else "not asked (png=False)"
         payload = dict(
             name=spec.name,
             title=spec.title,
@@ -151,10 +158,11 @@ def _saved(folder: Path) -> tuple[FigureSpec, dict[str, Any]]:
     return REGISTRY[name], payload
 
 
-def recheck(folder: str | Path) -> FigureRun:
+def recheck(folder: str | Path, *, png: bool = True) -> FigureRun:
     """Redraw a saved figure from its saved numbers, without any model: evaluate the current
     checks, draw the figure and write the summary again, and rewrite the folder (HTML, PNG,
     JSON, report) atomically. For a result made before a check or a drawing changed.
+    ``png=False`` skips the static export (about 2 s a figure).
 
     Example:
         >>> al.figures.recheck("figures/digit_phases").failed                 # doctest: +SKIP
@@ -174,7 +182,7 @@ def recheck(folder: str | Path) -> FigureRun:
             f"{spec.name}`"
         ) from None
     seeds = tuple(payload.get("seeds", ()))
-    _write(folder.parent, spec, res, payload["quick"], seeds, payload["seconds"])
+    _write(folder.parent, spec, res, payload["quick"], seeds, payload["seconds"], png)
     return FigureRun(folder, dict(res.checks), payload["seconds"])
 
 
