@@ -401,3 +401,23 @@ def test_readme_gallery_rows_are_built_from_the_committed_json():
     numbers = json.loads((root / "assets/figures/mul_digits.json").read_text())["numbers"]
     numbers["learned_at_0_9"]["tens"] = [123]
     assert "tens 123" in rows.FRAGMENTS["mul_digits"](numbers)
+
+
+def test_cli_recheck_redraws_the_saved_figures_under_out(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    assets = Path(__file__).resolve().parents[1] / "assets" / "figures"
+    for name in ("mul_digits", "key_heads"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.json").write_text((assets / f"{name}.json").read_text())
+    _no_models(monkeypatch)
+    monkeypatch.setattr("arithlens.figures.runner.export_png", lambda fig, path: "skipped")
+    assert main(["figures", "--out", str(tmp_path), "--recheck"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == ["mul_digits", "key_heads"]  # registry order
+    assert all("all checks pass" in line for line in out)
+    assert (tmp_path / "key_heads" / "key_heads.html").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["figures", "--out", str(empty), "--recheck"]) != 0
+    assert "holds no figure folder" in capsys.readouterr().err

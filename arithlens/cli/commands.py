@@ -249,12 +249,21 @@ def _cmd_patch(a: argparse.Namespace) -> int:
 
 
 def _cmd_figures(a: argparse.Namespace) -> int:
-    from arithlens.figures import run, select
+    from arithlens.figures import recheck, run, select
 
-    select(a.only)  # unknown names fail before anything loads
+    specs = select(a.only)  # unknown names fail before anything loads
     check_writable(a.out)
-    model = _load_model(a) if a.model else None
-    done = run(a.out, a.only, quick=a.quick, model=model, seeds=a.seeds)
+    if a.recheck:
+        names = [s.name for s in specs if a.only or (Path(a.out) / s.name).is_dir()]
+        if not names:
+            raise ArithlensError(
+                f"{a.out} holds no figure folder: expected one written by `arithlens figures "
+                f"--out {a.out}`"
+            )
+        done = {name: recheck(Path(a.out) / name) for name in names}
+    else:
+        model = _load_model(a) if a.model else None
+        done = run(a.out, a.only, quick=a.quick, model=model, seeds=a.seeds)
     for name, r in done.items():
         verdict = "all checks pass" if r.passed else "FAILED: " + "; ".join(r.failed)
         print(f"{name}: {r.folder} ({r.seconds} s; {verdict})")

@@ -257,6 +257,12 @@ def _add_figures(sub: Any) -> None:
     fg.add_argument(
         "--model", default=None, help="also run key_heads on this model (Hub id or folder)"
     )
+    fg.add_argument(
+        "--recheck",
+        action="store_true",
+        help="redraw the figures already under --out from their saved JSON: current checks, "
+        "drawing and summary, no model loaded",
+    )
     _llm_options(fg)
     fg.set_defaults(func=_cmd_figures)
 

@@ -51,7 +51,6 @@ class CellEffect(Saveable):
         return self.patched - orient(self.direction, self.clean, self.corrupt)[1]
 
 
-@torch.no_grad()
 def _cell_hook(
     layout: str, src: torch.Tensor, pos: int | None, head: int | None
 ) -> Callable[..., torch.Tensor]:
@@ -76,6 +75,7 @@ def _cell_hook(
     return hook_fn
 
 
+@torch.no_grad()
 def patch_cell(
     model: TransformerBridge,
     pairs: Pairs | PairBatch,
