@@ -18,15 +18,19 @@ from arithlens.cli import main
 from arithlens.figures import ORDER, REGISTRY
 from arithlens.figures.base import _browser
 
-TRAINING = ("sample_efficiency", "digit_phases")
-"""The figures that train models even in quick mode (about 115 s of the 125 s a quick run of all
-nine takes): `make test-full` runs them (marked full); `make test` runs the other seven."""
+TRAINING = ("sample_efficiency", "digit_phases", "key_heads", "length_generalization")
+"""The quick runs that train or tune models, or evaluate a dozen (about 165 s of the 215 s a
+quick run of all nine takes): `make test-full` runs them (marked full). `make test` still
+redraws and checks them from their committed quick JSON, runs key_heads' computation on a local
+checkpoint (its fine-tuning canned; `tests/test_stand_in_zoo.py` measures that) and
+length_generalization's at a few widths (below)."""
 ANALYSED = tuple(name for name in ORDER if name not in TRAINING)
 
 
 def _quick(tmp_path_factory, names) -> object:
+    # no PNG here (~2 s a figure): the export is tested on a redraw below
     out = tmp_path_factory.mktemp("figures")
-    argv = ["figures", "--out", str(out), "--quick", "--only", *names]
+    argv = ["figures", "--out", str(out), "--quick", "--no-png", "--only", *names]
     assert main(argv) == 0  # 0: every check passed
     return out
 
@@ -58,11 +62,8 @@ def _files_and_checks(out, name) -> None:
     assert 0 < info["seconds"] and f"{info['seconds']} s" in (folder / f"{name}.md").read_text()
     report = (folder / f"{name}.md").read_text()
     assert "| ours | paper |" in report and "PASS" in report and "FAIL" not in report
-    if _browser() is not None:
-        assert info["png"] == f"{name}.png"
-        assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    else:
-        assert info["png"] is None and "Chromium" in info["png_note"]
+    assert info["png"] is None and info["png_note"] == "not asked (png=False)"
+    assert not (folder / f"{name}.png").exists()
 
 
 @pytest.mark.parametrize("name", ANALYSED)
@@ -110,6 +111,11 @@ def _redrawn(folder, name, monkeypatch, png: bool = False) -> tuple[dict, dict]:
         again = al.figures.recheck(folder, png=png)
     after = load(folder.parent, name)
     assert (folder / f"{name}.png").exists() == (png and after["png"] is not None)
+    if png and _browser() is not None:  # the static export, through kaleido and Chromium
+        assert after["png"] == f"{name}.png"
+        assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    elif png:
+        assert after["png"] is None and "Chromium" in after["png_note"]
     assert again.checks == after["checks"]
     assert (folder / f"{name}.html").stat().st_size > 10_000
     assert "| ours | paper |" in (folder / f"{name}.md").read_text()
@@ -421,3 +427,26 @@ def test_cli_recheck_redraws_the_saved_figures_under_out(tmp_path, monkeypatch, 
     empty.mkdir()
     assert main(["figures", "--out", str(empty), "--recheck"]) != 0
     assert "holds no figure folder" in capsys.readouterr().err
+
+
+def test_length_generalization_computes_what_it_draws_at_a_few_widths(monkeypatch):
+    # the figure's own computation on the zoo models (its full quick run is marked full): at the
+    # widths the summary and checks name, the numbers agree with a direct evaluation, the
+    # per-seed series are what is plotted, and the figure draws from the numbers alone
+    import arithlens.figures.length_generalization as lg
+    from arithlens.figures.base import Context, traces_of
+
+    monkeypatch.setattr(lg, "WIDTHS", (12, 16, 24))
+    monkeypatch.setattr(lg, "SORT_LENGTHS", (20,))
+    probe = lg.successor_probe  # 200 sequences instead of 1000 (~5 s each)
+    monkeypatch.setattr(lg, "successor_probe", lambda m, **kw: probe(m, **{**kw, "n": 200}))
+    numbers = lg.compute(Context(quick=True, progress=False))
+    abacus = al.load(lg.ABACUS)
+    direct = al.length_generalization(abacus, [12, 16, 24], n=200, seed=numbers["seeds"][0])
+    assert numbers["exact"]["abacus"] == dict(zip(["12", "16", "24"], direct.exact_match))
+    assert numbers["exact_runs"]["abacus"] == [list(direct.exact_match)]
+    traces = {t["name"]: t for t in traces_of(lg.draw(json.loads(json.dumps(numbers))))}
+    assert traces["abacus"]["y"] == pytest.approx(list(direct.exact_match))
+    assert traces["abacus"]["x"] == [12, 16, 24]
+    assert set(numbers["successor_probe_repeat"]) == {"no hint", "successor hint", "random init"}
+    assert len(lg.summarize(numbers)) == 2

@@ -324,11 +324,30 @@ def test_cli_probe_writes_table_figure_and_summary(tmp_path, capsys):
         (dict(target=Target("zero", lambda p: np.zeros(len(p), int))), "constant"),
         (dict(target="cascade", min_per_class=500), "fewer than min_per_class=500"),
         (dict(controls=("majority", "shuffle")), "control='shuffle' is unknown"),
+        (dict(l2=-1.0), "l2"),
+        (dict(test_fraction=0.9), "test_fraction"),
+        (dict(n_problems=300), "probe option 'n_problems' is unknown: expected one of .*'n'"),
     ],
 )
 def test_bad_input_names_the_value(zoo_add3_2l, kwargs, match):
     with pytest.raises(ArithlensError, match=match):
         fit(zoo_add3_2l, **{"target": "carry.tens", "n": 300, "progress": False, **kwargs})
+
+
+def test_options_object_and_keywords_fit_the_same_probes(zoo_add3_2l):
+    from arithlens.probes import ProbeOptions
+
+    opts = ProbeOptions(n=300, controls=("majority",), progress=False, seed=3)
+    by_object = fit(zoo_add3_2l, "carry.tens", options=opts)
+    by_keywords = fit(
+        zoo_add3_2l, "carry.tens", n=300, controls=("majority",), progress=False, seed=3
+    )
+    assert np.array_equal(by_object.score, by_keywords.score)
+    # a keyword overrides the options object; the object itself is unchanged (frozen)
+    other = fit(zoo_add3_2l, "carry.tens", options=opts, seed=4)
+    assert other.seed == 4 and opts.seed == 3
+    with pytest.raises(Exception, match="cannot assign"):
+        opts.n = 5  # type: ignore[misc]
 
 
 def test_causal_flip_refuses_non_carry_targets_and_other_tasks(zoo_add3_2l, zoo_add3_1l):

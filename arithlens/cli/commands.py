@@ -260,10 +260,10 @@ def _cmd_figures(a: argparse.Namespace) -> int:
                 f"{a.out} holds no figure folder: expected one written by `arithlens figures "
                 f"--out {a.out}`"
             )
-        done = {name: recheck(Path(a.out) / name) for name in names}
+        done = {name: recheck(Path(a.out) / name, png=not a.no_png) for name in names}
     else:
         model = _load_model(a) if a.model else None
-        done = run(a.out, a.only, quick=a.quick, model=model, seeds=a.seeds)
+        done = run(a.out, a.only, quick=a.quick, model=model, seeds=a.seeds, png=not a.no_png)
     for name, r in done.items():
         verdict = "all checks pass" if r.passed else "FAILED: " + "; ".join(r.failed)
         print(f"{name}: {r.folder} ({r.seconds} s; {verdict})")

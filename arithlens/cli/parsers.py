@@ -257,6 +257,7 @@ def _add_figures(sub: Any) -> None:
     fg.add_argument(
         "--model", default=None, help="also run key_heads on this model (Hub id or folder)"
     )
+    fg.add_argument("--no-png", action="store_true", help="skip the static PNG export")
     fg.add_argument(
         "--recheck",
         action="store_true",

@@ -194,6 +194,7 @@ def run(
     model: Any = None,
     progress: bool = True,
     seeds: int | None = None,
+    png: bool = True,
 ) -> dict[str, FigureRun]:
     """Reproduce the figures ``only`` (default all) into ``out``.
 
@@ -204,6 +205,7 @@ def run(
     Args:
         seeds: how many training seeds (0, 1, ...) the training figures repeat each run over;
             default 1 in quick mode, 3 in full mode.
+        png: export each figure as PNG too (kaleido and a local Chromium, ~2 s a figure).
 
     Returns:
         per figure, its folder and the status of each of its checks.
@@ -224,6 +226,6 @@ def run(
         start = time.perf_counter()
         res = spec.make(ctx)
         seconds = round(time.perf_counter() - start, 1)  # the analysis, without the export
-        folder = _write(out, spec, res, quick, ctx.seeds, seconds)
+        folder = _write(out, spec, res, quick, ctx.seeds, seconds, png)
         done[spec.name] = FigureRun(folder, dict(res.checks), seconds)
     return done
