@@ -22,7 +22,7 @@ BIG, HUGE = 400, 500
 KNOWN_LONG: dict[str, int] = {
     "probes/causal.py::causal_flip": 90,
     "patching/path.py::path_patch": 82,
-    "analyses/circuits.py::faithfulness": 81,
+    "analyses/circuits/heads.py::faithfulness": 81,
     "patching/attribution.py::attribution_patch": 79,
     "patching/activation.py::activation_patch": 73,
     "probes/fitting.py::fit": 73,

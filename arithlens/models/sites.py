@@ -66,6 +66,13 @@ Hooks = list[tuple[str | Callable[..., Any], Callable[..., Any]]]
 EMBEDDINGS = "blocks.0.hook_resid_pre"
 """The residual stream before block 0: the token and position embeddings."""
 
+FINAL_IN = "ln_final.hook_in"
+"""The final residual stream as the unembedding reads it (the input of the last layer norm)."""
+
+MLP_IN = Site("mlp_in", "blocks.{layer}.ln2.hook_in", "pos d")
+"""The residual stream as block ``layer``'s MLP reads it (its layer norm's input; changing it
+changes the MLP's input only, not the stream): the MLP's receiver in a circuit's graph."""
+
 
 def site(name: str, among: tuple[str, ...] | None = None) -> Site:
     """The site called ``name`` (one of ``among`` when given)."""
@@ -92,4 +99,15 @@ def stream(n_layers: int) -> list[tuple[str, str]]:
     return list(zip(["emb"] + [f"L{i}" for i in range(n_layers)], names))
 
 
-__all__ = ["EMBEDDINGS", "SITES", "Hooks", "Site", "hook", "layers", "site", "stream"]
+__all__ = [
+    "EMBEDDINGS",
+    "FINAL_IN",
+    "MLP_IN",
+    "SITES",
+    "Hooks",
+    "Site",
+    "hook",
+    "layers",
+    "site",
+    "stream",
+]
