@@ -258,3 +258,31 @@ def test_bad_input_is_named(add3, exact_scores):
         al.circuits.Circuit.from_mib(
             {"cfg": {"n_layers": 2, "n_heads": 4}, "edges": {"a5.h0->logits": {"score": 1}}}
         )
+
+
+def test_the_drawing_shows_the_chosen_edges(exact_scores):
+    small = exact_scores.select(0.05)
+    fig = small.plot()
+    lines = [t for t in fig.data if t.mode == "lines"]
+    drawn = {t.hovertext.split(":")[0] for t in lines}
+    assert drawn == set(small.to_frame().query("in_circuit").edge) and len(lines) == len(drawn)
+    widest = max(lines, key=lambda t: t.line.width)
+    assert widest.hovertext.split(":")[0] == small.top(1, absolute=True).edge.iloc[0]
+
+
+def test_cli_circuit_writes_the_mib_json_the_drawing_and_the_curve(tmp_path, capsys):
+    from arithlens.cli import main
+
+    argv = ["circuit", "add3-2L", "--method", "eap", "--n", "16", "--fraction", "0.1"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    data = json.loads((tmp_path / "eap_a.units_mib.json").read_text())
+    kept = [e for e, v in data["edges"].items() if v["in_graph"]]
+    assert 0 < len(kept) <= 11  # at most 10% of the 110 edges, fewer after pruning
+    summary = json.loads((tmp_path / "eap_a.units_summary.json").read_text())
+    assert summary["faithfulness"][-1] == pytest.approx(1.0) and summary["edges_in_circuit"] == len(
+        kept
+    )
+    assert (tmp_path / "eap_a.units.html").stat().st_size > 10_000
+    assert "CPR" in capsys.readouterr().out.splitlines()[-1]
+    assert main([*argv[:-1], "1.5", "--out", str(tmp_path / "bad")]) != 0
+    assert "--fraction 1.5 is invalid" in capsys.readouterr().err

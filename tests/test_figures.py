@@ -450,3 +450,11 @@ def test_length_generalization_computes_what_it_draws_at_a_few_widths(monkeypatc
     assert traces["abacus"]["x"] == [12, 16, 24]
     assert set(numbers["successor_probe_repeat"]) == {"no hint", "successor hint", "random init"}
     assert len(lg.summarize(numbers)) == 2
+
+
+def test_names_that_moved_with_the_figure_split_resolve_or_name_the_new_way():
+    import arithlens.figures.base as base
+
+    assert base.error_band is al.plots.error_band and base.PALETTE is al.plots.PALETTE
+    with pytest.raises(AttributeError, match="registry.FIGURES"):
+        base.register  # noqa: B018

@@ -270,6 +270,49 @@ def _cmd_figures(a: argparse.Namespace) -> int:
     return 0 if all(r.passed for r in done.values()) else 1
 
 
+def _cmd_circuit(a: argparse.Namespace) -> int:
+    from arithlens._atomic import write_text
+    from arithlens.analyses.circuits import score_edges
+    from arithlens.models import encoder_of
+    from arithlens.plots import figures_html
+
+    check_writable(a.out)
+    if not 0 < a.fraction <= 1:
+        raise ArithlensError(f"--fraction {a.fraction} is invalid: expected a number in (0, 1]")
+    model = _load_model(a)
+    encoder = encoder_of(model)
+    pairs = encoder.pairs(a.n, change=a.change, seed=a.seed)
+    held_out = encoder.pairs(a.n, change=a.change, seed=a.seed + 1)
+    scored = score_edges(
+        model, pairs, a.method, ablation=a.ablation, ig_steps=a.ig_steps, positions=a.positions
+    )
+    circuit = scored.select(a.fraction)
+    curve = scored.curve(model, held_out)  # every analysis runs before the first file
+    out = Path(a.out)
+    stem = f"{a.method}_{a.change.replace(':', '-')}"
+    summary = dict(
+        method=a.method,
+        ablation=a.ablation,
+        fraction=a.fraction,
+        edges_in_circuit=circuit.n_in_circuit,
+        cpr=curve.cpr,
+        log_area=curve.log_area,
+        fractions=list(curve.fractions),
+        faithfulness=list(curve.faithfulness),
+    )
+    write_text(out / f"{stem}_mib.json", json.dumps(circuit.to_mib(), indent=1))
+    write_text(out / f"{stem}_summary.json", json.dumps(summary, indent=1))
+    write_text(out / f"{stem}.html", figures_html([circuit.plot()], title=f"circuit of {a.model}"))
+    circuit.save(out / stem)
+    print(scored.top(5).to_string(index=False))
+    print(
+        f"{circuit.n_in_circuit} edges ({a.fraction:.1%}); CPR {curve.cpr:.3f} on held-out "
+        f"pairs; wrote {out / stem}_mib.json, {out / stem}.html, {out / stem}_summary.json and "
+        f"{out / stem}/"
+    )
+    return 0
+
+
 def _cmd_probe(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
     from arithlens.plots import figures_html

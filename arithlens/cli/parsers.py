@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from arithlens.cli.commands import (
+    _cmd_circuit,
     _cmd_convert,
     _cmd_demo,
     _cmd_eval,
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_zoo,
         _add_patch,
         _add_probe,
+        _add_circuit,
         _add_figures,
         _add_demo,
     ):
@@ -239,6 +241,24 @@ def _add_probe(sub: Any) -> None:
     pr.add_argument("--out", required=True)
     _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
+
+
+def _add_circuit(sub: Any) -> None:
+    from arithlens.analyses.circuits import ABLATIONS, METHODS
+
+    ci = sub.add_parser("circuit", help="edge-level circuit: score every edge, MIB's curve")
+    ci.add_argument("model", help="zoo name, checkpoint folder, Hugging Face Hub id or folder")
+    ci.add_argument("--change", default="a.units", help="what the corrupt problem changes")
+    ci.add_argument("--method", default="eap-ig-inputs", choices=list(METHODS))
+    ci.add_argument("--ablation", default="patching", choices=list(ABLATIONS))
+    ci.add_argument("--ig-steps", type=POSITIVE, default=5, help="EAP-IG steps (MIB: 5)")
+    ci.add_argument("--positions", action="store_true", help="score each edge at each position")
+    ci.add_argument("--fraction", type=float, default=0.05, help="circuit size (share of edges)")
+    ci.add_argument("--n", type=POSITIVE, default=64, help="pairs to score (and held out)")
+    ci.add_argument("--seed", type=NONNEG, default=0)
+    ci.add_argument("--out", required=True)
+    _llm_options(ci)
+    ci.set_defaults(func=_cmd_circuit)
 
 
 def _add_figures(sub: Any) -> None:

@@ -218,3 +218,18 @@ def traces_of(fig: go.Figure) -> list[dict[str, Any]]:
                 row[key] = value if isinstance(value, str) else np.asarray(value).tolist()
         rows.append(row)
     return rows
+
+
+def __getattr__(name: str) -> Any:
+    # names that moved when figures became compute / draw / summarize (issue 29)
+    if name in ("error_band", "PALETTE"):
+        import arithlens.plots
+
+        return getattr(arithlens.plots, name)
+    if name == "register":
+        raise AttributeError(
+            "arithlens.figures.base.register is gone: a figure is a module declaring NAME, "
+            "TITLE, SOURCE, compute, draw, summarize, PAPER and CHECKS, listed in "
+            "arithlens.figures.registry.FIGURES"
+        )
+    raise AttributeError(f"module 'arithlens.figures.base' has no attribute {name!r}")

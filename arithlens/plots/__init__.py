@@ -15,6 +15,7 @@ from arithlens.plots.basics import (
     layer_rows,
     split_histogram,
 )
+from arithlens.plots.circuits import circuit_figure
 from arithlens.plots.lens import answer_bars, lens_heatmap
 from arithlens.plots.patching import patch_grid, patch_heatmap
 from arithlens.plots.probes import (
@@ -31,6 +32,7 @@ __all__ = [
     "answer_bars",
     "attention_heatmap",
     "cell_at",
+    "circuit_figure",
     "error_band",
     "eval_figure",
     "figures_html",

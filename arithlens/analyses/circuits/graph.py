@@ -15,7 +15,7 @@ written at p, so an edge at p carries the sender's output at p into the receiver
 Example:
     >>> g = Graph(n_layers=2, n_heads=2)
     >>> g.n_edges, g.edge_names()[:2]
-    (43, ['input->a0.h0<q>', 'input->a0.h1<q>'])
+    (46, ['input->a0.h0<q>', 'input->a0.h1<q>'])
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import pandas as pd
 import torch
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._plotting import draw
 from arithlens._saving import Saveable
 from arithlens.analyses.circuits.graph import Graph, graph_of
 from arithlens.analyses.circuits.scoring import (
@@ -153,6 +154,10 @@ class Circuit(Saveable):
                 f"the circuit is of a model with {self.n_layers} layers x {self.n_heads} heads; "
                 f"this model has {g.n_layers} x {g.n_heads}: expected the model it was scored on"
             )
+
+    def plot(self, top: int = 40, title: str | None = None) -> Any:
+        """The circuit as a layered graph (:func:`arithlens.plots.circuit_figure`)."""
+        return draw(self, top=top, title=title)
 
     def to_mib(self) -> dict[str, Any]:
         """The position-summed graph in EAP-IG / MIB's JSON layout."""
