@@ -169,6 +169,7 @@ def test_demo_writes_the_page_and_the_report(tmp_path, capsys):
     assert names == [
         "accuracy.csv",
         "accuracy.html",
+        "circuit_mib.json",
         "demo.json",
         "index.html",
         "patching.csv",
@@ -193,6 +194,12 @@ def test_demo_writes_the_page_and_the_report(tmp_path, capsys):
     assert (first["layer"], first["head"]) == (top["layer"], top["head"]) == (0, 2)
     assert demo["probes"]["carry.thousands"]["carry_is_answer"]
     assert set(demo["minimal_pairs"]["twins"]) == {"1", "2", "3"}
+    # the circuit section: its size is the top 5% (pruned), and the MIB file holds exactly it
+    circuit = demo["circuit"]
+    assert 0 < circuit["in_circuit"] <= round(0.05 * circuit["edges"])
+    assert circuit["faithfulness"][-1] == pytest.approx(1.0) and "The circuit" in page
+    mib = json.loads((tmp_path / "circuit_mib.json").read_text())
+    assert sum(v["in_graph"] for v in mib["edges"].values()) == circuit["in_circuit"]
     out = capsys.readouterr().out
     assert "exact match" in out and "index.html" in out and "make lab" in out
 
