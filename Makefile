@@ -37,13 +37,13 @@ lab: $(VENV)/.installed
 # needs Debian's chromium (.ci/run installs it); without it that one test is skipped, with the reason.
 test: $(STAMP)
 	ARITHLENS_QUICK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-		$(PY) -m pytest -q -m "not full" --doctest-modules arithlens tests --nbmake notebooks
+		$(PY) -m pytest -q -m "not full" --doctest-modules arithlens tests
 
 # everything `make test` runs, and the tests marked `full` (zoo cards and a figure's claim
 # re-measured at full size)
 test-full: $(STAMP)
 	ARITHLENS_QUICK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-		$(PY) -m pytest -q --doctest-modules arithlens tests --nbmake notebooks
+		$(PY) -m pytest -q --doctest-modules arithlens tests
 
 # ruff, mypy on the package, and the floors contract (no import up the floors, no cycle, hook
 # names only in arithlens.models.sites): tests/test_layers.py, which `make test` runs too.
