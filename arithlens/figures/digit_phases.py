@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from arithlens.errors import ArithlensError
 from arithlens.figures.base import Check, Context, spread
 from arithlens.models import TrainConfig, build_model, train
-from arithlens.plots import PALETTE, error_band
+from arithlens.plots import band_figure
 from arithlens.tasks import TaskSpec, place_name
 
 NAME = "digit_phases"
@@ -140,21 +140,15 @@ def compute(ctx: Context) -> dict[str, Any]:
 
 def draw(numbers: dict[str, Any]) -> go.Figure:
     """Held-out loss per answer digit (log scale): the seeds' mean, their range as a band."""
-    fig = go.Figure()
-    for k, (name, runs) in enumerate(numbers["loss"].items()):
-        error_band(fig, numbers["eval_steps"], np.asarray(runs), name, PALETTE[k % len(PALETTE)])
-    fig.update_yaxes(type="log", title="held-out loss")
     n_seeds = len(numbers["seeds"])
     seeds_txt = f"mean and range over {n_seeds} seeds" if n_seeds > 1 else "1 seed"
-    fig.update_layout(
-        title=f"5-digit addition: loss per answer digit ({numbers['steps']} steps of "
-        f"{numbers['batch_size']}, 1 layer; {seeds_txt})",
-        xaxis_title="step",
-        template="plotly_white",
-        width=900,
-        height=420,
+    title = (
+        f"5-digit addition: loss per answer digit ({numbers['steps']} steps of "
+        f"{numbers['batch_size']}, 1 layer; {seeds_txt})"
     )
-    return fig
+    return band_figure(
+        numbers["eval_steps"], numbers["loss"], title, yaxis="held-out loss", log_y=True
+    )
 
 
 def summarize(numbers: dict[str, Any]) -> list[str]:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from arithlens.figures.base import Check, Context
 from arithlens.models import loading, zoo
-from arithlens.plots import PALETTE, error_band
+from arithlens.plots import band_figure
 from arithlens.tasks import place_name
 
 NAME = "mul_digits"
@@ -74,18 +74,8 @@ def compute(ctx: Context) -> dict[str, Any]:
 
 def draw(numbers: dict[str, Any]) -> go.Figure:
     """Accuracy per output digit over training: the seeds' mean, their range as a band."""
-    fig = go.Figure()
-    for k, (name, runs) in enumerate(numbers["accuracy"].items()):
-        error_band(fig, numbers["steps"], np.asarray(runs), name, PALETTE[k % len(PALETTE)])
-    fig.update_layout(
-        title=f"2-digit multiplication: accuracy per output digit ({numbers['source']})",
-        xaxis_title="step",
-        yaxis_title="held-out accuracy",
-        template="plotly_white",
-        width=900,
-        height=420,
-    )
-    return fig
+    title = f"2-digit multiplication: accuracy per output digit ({numbers['source']})"
+    return band_figure(numbers["steps"], numbers["accuracy"], title, yaxis="held-out accuracy")
 
 
 def summarize(numbers: dict[str, Any]) -> list[str]:

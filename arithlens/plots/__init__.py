@@ -9,6 +9,7 @@ Example:
 from arithlens.plots.basics import (
     PALETTE,
     attention_heatmap,
+    band_figure,
     cell_at,
     error_band,
     figures_html,
@@ -31,6 +32,7 @@ __all__ = [
     "PALETTE",
     "answer_bars",
     "attention_heatmap",
+    "band_figure",
     "cell_at",
     "circuit_figure",
     "error_band",

@@ -53,6 +53,32 @@ def error_band(fig: go.Figure, x: Any, runs: np.ndarray, name: str, color: str, 
     )
 
 
+def band_figure(
+    x: Any,
+    series: dict[str, Any],
+    title: str,
+    *,
+    yaxis: str | None = None,
+    log_y: bool = False,
+) -> go.Figure:
+    """One :func:`error_band` per series (``name -> seeds x points``) over ``x`` (steps), in
+    the palette's order: the per-digit curves of the training figures."""
+    fig = go.Figure()
+    for k, (name, runs) in enumerate(series.items()):
+        error_band(fig, x, np.asarray(runs), name, PALETTE[k % len(PALETTE)])
+    if log_y:
+        fig.update_yaxes(type="log")
+    fig.update_layout(
+        title=title,
+        xaxis_title="step",
+        yaxis_title=yaxis,
+        template="plotly_white",
+        width=900,
+        height=420,
+    )
+    return fig
+
+
 def _rgba(color: str, alpha: float) -> str:
     c = color.lstrip("#")
     r, g, b = (int(c[i : i + 2], 16) for i in (0, 2, 4))
