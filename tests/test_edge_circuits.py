@@ -59,7 +59,12 @@ def test_controlled_run_is_the_model_and_ablating_every_edge_is_the_corrupt_run(
 def _hand_edge(model, pairs, sender: str, receiver: str, pos: int | None) -> float:
     """Drop in the mean logit difference when only ``sender``'s corrupt output reaches only
     ``receiver``'s input (at ``pos``, or everywhere): a hook loop written from the weights."""
-    batch = al.tokens.encode_pairs(pairs, al.models.encoder_of(model))
+    from arithlens.patching.metrics import PairBatch
+
+    if isinstance(pairs, PairBatch):  # already tokenized (a Hugging Face model's pairs)
+        batch = pairs
+    else:
+        batch = al.tokens.encode_pairs(pairs, al.models.encoder_of(model))
     met = al.patching.metrics.make_metric("logit_diff", batch)
     _, clean = model.run_with_cache(batch.clean.tokens)
     _, corrupt = model.run_with_cache(batch.corrupt.tokens)
@@ -286,3 +291,26 @@ def test_cli_circuit_writes_the_mib_json_the_drawing_and_the_curve(tmp_path, cap
     assert "CPR" in capsys.readouterr().out.splitlines()[-1]
     assert main([*argv[:-1], "1.5", "--out", str(tmp_path / "bad")]) != 0
     assert "--fraction 1.5 is invalid" in capsys.readouterr().err
+
+
+def test_a_hugging_face_gpt2_bridge_runs_the_same_graph():
+    # the zoo's stand-in is a GPT-2 booted through the Hugging Face path (JointQKV attention):
+    # nothing ablated is the model, everything ablated the corrupt run, and exact matches the
+    # hand-written loop on a key and an MLP receiver
+    model = al.load("add2-gpt2")
+    pairs = model.encoder.pairs(8, "a.units", seed=0)
+    s = scoring.setup(model, pairs)
+    tokens = s.batch.clean.tokens
+    with torch.no_grad():
+        plain = engine.run_controlled(model, tokens, s.graph, engine.Control())
+        assert torch.allclose(plain, model(tokens), atol=1e-5)
+        every = s.graph.mask[:, :, None].expand(-1, -1, tokens.shape[1]).float()
+        ablated = engine.run_controlled(
+            model, tokens, s.graph, engine.Control(replacement=s.replacement, ablate=every)
+        )
+        assert torch.allclose(ablated, model(s.batch.corrupt.tokens), atol=1e-4)
+    exact = scoring.score_matrix(model, s, "exact", progress=False)
+    for sender, receiver in [("a0.h1", "a2.h3<k>"), ("m2", "m3")]:
+        r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)
+        hand = _hand_edge(model, pairs, sender, receiver, None)
+        assert float(exact[r, sd]) == pytest.approx(hand, abs=1e-4)
