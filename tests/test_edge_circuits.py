@@ -42,9 +42,8 @@ def test_graph_edges_counted_by_hand():
     assert Graph(12, 12).n_edges == 32491  # GPT-2 small, as MIB counts it
 
 
-def test_controlled_run_is_the_model_and_ablating_every_edge_is_the_corrupt_run(add3):
-    model, pairs = add3
-    s = scoring.setup(model, pairs)
+def _assert_identities(model, s) -> None:
+    """Nothing ablated is the model; every edge ablated is the corrupt run."""
     tokens = s.batch.clean.tokens
     with torch.no_grad():
         plain = engine.run_controlled(model, tokens, s.graph, engine.Control())
@@ -54,6 +53,11 @@ def test_controlled_run_is_the_model_and_ablating_every_edge_is_the_corrupt_run(
             model, tokens, s.graph, engine.Control(replacement=s.replacement, ablate=every)
         )
         assert torch.allclose(ablated, model(s.batch.corrupt.tokens), atol=1e-4)
+
+
+def test_controlled_run_is_the_model_and_ablating_every_edge_is_the_corrupt_run(add3):
+    model, pairs = add3
+    _assert_identities(model, scoring.setup(model, pairs))
 
 
 def _hand_edge(model, pairs, sender: str, receiver: str, pos: int | None) -> float:
@@ -300,15 +304,7 @@ def test_a_hugging_face_gpt2_bridge_runs_the_same_graph():
     model = al.load("add2-gpt2")
     pairs = model.encoder.pairs(8, "a.units", seed=0)
     s = scoring.setup(model, pairs)
-    tokens = s.batch.clean.tokens
-    with torch.no_grad():
-        plain = engine.run_controlled(model, tokens, s.graph, engine.Control())
-        assert torch.allclose(plain, model(tokens), atol=1e-5)
-        every = s.graph.mask[:, :, None].expand(-1, -1, tokens.shape[1]).float()
-        ablated = engine.run_controlled(
-            model, tokens, s.graph, engine.Control(replacement=s.replacement, ablate=every)
-        )
-        assert torch.allclose(ablated, model(s.batch.corrupt.tokens), atol=1e-4)
+    _assert_identities(model, s)
     exact = scoring.score_matrix(model, s, "exact", progress=False)
     for sender, receiver in [("a0.h1", "a2.h3<k>"), ("m2", "m3")]:
         r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)

@@ -122,7 +122,7 @@ def _attribution(
     delta = (s.replacement - s.clean).to(grads.dtype)
     # grads are of the batch mean: summing over the batch averages the pairs
     est = torch.einsum("bpsd,bprd->rsp", delta, grads)
-    return -est * s.graph.mask[:, :, None]
+    return -est * s.graph.mask[:, :, None].to(est.device)
 
 
 @torch.no_grad()
@@ -139,11 +139,12 @@ def _exact(model: TransformerBridge, s: Setup, positions: bool, progress: bool) 
         todo = [(r, sd, [p]) for r, sd in s.graph.edges() for p in range(P) if moved[p, sd]]
     else:
         todo = [(r, sd, moved[:, sd].nonzero()[:, 0].tolist()) for r, sd in s.graph.edges()]
-    out = torch.zeros(R, S, P) if positions else torch.zeros(R, S)
+    dev = s.clean.device
+    out = torch.zeros((R, S, P) if positions else (R, S), device=dev)
     for r, sd, at in tqdm(todo, desc="exact edges", disable=not progress):
         if not at:
             continue
-        ablate = torch.zeros(R, S, P)
+        ablate = torch.zeros(R, S, P, device=dev)
         ablate[r, sd, at] = 1.0
         control = Control(replacement=s.replacement, ablate=ablate)
         value = base - float(
@@ -227,9 +228,10 @@ def prune(graph: Graph, keep: torch.Tensor) -> torch.Tensor:
             [
                 [graph.senders[s] in reach and node_of_r[r] in useful for s in range(edge.shape[1])]
                 for r in range(edge.shape[0])
-            ]
+            ],
+            device=edge.device,
         )
-        if bool((edge & ~ok).any()) is False:
+        if not bool((edge & ~ok).any()):
             return keep
         edge = edge & ok
         keep = keep & (ok if keep.dim() == 2 else ok[:, :, None])
@@ -240,7 +242,7 @@ def metric_with(model: TransformerBridge, s: Setup, keep: torch.Tensor) -> float
     """The mean metric with every edge outside ``keep`` carrying its replacement."""
     P = s.clean.shape[1]
     kept = keep if keep.dim() == 3 else keep[:, :, None].expand(-1, -1, P)
-    ablate = (s.graph.mask[:, :, None] & ~kept).float()
+    ablate = (s.graph.mask.to(kept.device)[:, :, None] & ~kept).float()
     control = Control(replacement=s.replacement, ablate=ablate)
     return float(s.metric(run_controlled(model, s.batch.clean.tokens, s.graph, control)).mean())
 
