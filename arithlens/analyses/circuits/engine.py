@@ -201,10 +201,13 @@ def receiver_grads(
     tokens: Int[Tensor, "batch pos"],
     graph: Graph,
     metric: Callable[[Tensor], Tensor],
-    embed: Tensor | None = None,
+    control: Control | None = None,
 ) -> Float[Tensor, "batch pos receiver d"]:
-    """The gradient of ``metric(logits).mean()`` with respect to every receiver's input."""
-    control = Control(leaves=True, embed=embed)
+    """The gradient of ``metric(logits).mean()`` with respect to every receiver's input, in
+    the pass ``control`` sets (default: the plain pass on ``tokens``)."""
+    control = Control() if control is None else control
+    control.leaves = True
+    control.inputs.clear()
     with torch.enable_grad():
         logits = _run(model, tokens, graph, control)
         metric(logits).mean().backward()

@@ -89,6 +89,15 @@ class Graph:
         """The sender index of layer ``layer``'s MLP."""
         return 1 + layer * (self.n_heads + 1) + self.n_heads
 
+    def sender_groups(self) -> list[list[int]]:
+        """Sender indices by the sub-layer that writes them, in forward order: the input, then
+        per layer its heads and its MLP."""
+        groups = [[0]]
+        for layer in range(self.n_layers):
+            groups.append([self.head_index(layer, h) for h in range(self.n_heads)])
+            groups.append([self.mlp_index(layer)])
+        return groups
+
     def receiver_index(self, layer: int, kind: str, head: int = 0) -> int:
         """The receiver index of a head's ``kind`` (q, k or v) input, or of the MLP
         (``kind="mlp"``) of ``layer``; ``layer=n_layers`` with ``kind="logits"``: the logits."""

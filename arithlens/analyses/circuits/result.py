@@ -247,7 +247,7 @@ def score_edges(
         n_heads=s.graph.n_heads,
         method=method,
         ablation=ablation,
-        ig_steps=ig_steps if method == "eap-ig-inputs" else 0,
+        ig_steps=ig_steps if method.startswith("eap-ig") else 0,
         metric=metric,
         pos_labels=labels,
         n_pairs=len(s.batch),

@@ -11,6 +11,11 @@ ablated value instead of the clean one: positive = the edge helps, as MIB ranks 
   ``ig_steps`` runs whose input embeddings go from the ablated toward the clean ones,
   ``corrupt + (k / steps) (clean - corrupt)`` for ``k = 0 .. steps - 1`` (MIB's default: 5
   steps). With one step the gradient is the corrupt run's.
+- ``eap-ig-activations`` (Hanna et al. 2024, as ``hannamw/EAP-IG``): per sub-layer of senders
+  (the input, a layer's heads, a layer's MLP), the gradient averaged over ``ig_steps`` runs in
+  which those senders' outputs reach every receiver as ``a * clean + (1 - a) * ablated``,
+  ``a = k / steps`` for ``k = 1 .. steps``; one step is EAP. Costs ``steps * (2 L + 1)``
+  backward passes.
 
 Ablation: ``patching`` (the corrupt run's outputs, MIB's default) or ``mean`` (each sender's
 mean output over the clean prompts, per position).
@@ -42,7 +47,7 @@ from arithlens.patching.metrics import Metric, PairBatch
 from arithlens.patching.runs import prepare
 from arithlens.tasks import Pairs
 
-METHODS = ("exact", "eap", "eap-ig-inputs")
+METHODS = ("exact", "eap", "eap-ig-inputs", "eap-ig-activations")
 ABLATIONS = ("patching", "mean")
 MIB_FRACTIONS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 """The circuit sizes (fractions of the scored edges) MIB measures faithfulness at."""
@@ -101,28 +106,61 @@ def score_matrix(
 def _attribution(
     model: TransformerBridge, s: Setup, method: str, ig_steps: int, progress: bool
 ) -> torch.Tensor:
-    """EAP or EAP-IG-inputs scores per position."""
+    """EAP, EAP-IG-inputs or EAP-IG-activations scores per position, ``(receiver, sender,
+    pos)``."""
+    delta = s.replacement - s.clean
+    if method == "eap-ig-activations":
+        return _ig_activations(model, s, delta, ig_steps, progress)
     tokens = s.batch.clean.tokens
     if method == "eap":
         grads = receiver_grads(model, tokens, s.graph, s.metric)
     else:
         clean_emb, corrupt_emb = s.clean[:, :, 0], s.replacement[:, :, 0]
-        grads = torch.stack(
-            [
-                receiver_grads(
-                    model,
-                    tokens,
-                    s.graph,
-                    s.metric,
-                    embed=corrupt_emb + (k / ig_steps) * (clean_emb - corrupt_emb),
-                )
-                for k in tqdm(range(ig_steps), desc="EAP-IG steps", disable=not progress)
-            ]
-        ).mean(0)
-    delta = (s.replacement - s.clean).to(grads.dtype)
-    # grads are of the batch mean: summing over the batch averages the pairs
-    est = torch.einsum("bpsd,bprd->rsp", delta, grads)
-    return -est * s.graph.mask[:, :, None].to(est.device)
+        grads = torch.zeros(0)
+        for k in tqdm(range(ig_steps), desc="EAP-IG steps", disable=not progress):
+            embed = corrupt_emb + (k / ig_steps) * (clean_emb - corrupt_emb)
+            g = receiver_grads(model, tokens, s.graph, s.metric, Control(embed=embed))
+            grads = g if k == 0 else grads + g
+        grads = grads / ig_steps
+    return _estimate(s, delta, grads)
+
+
+def _estimate(
+    s: Setup, delta: torch.Tensor, grads: torch.Tensor, senders: list[int] | None = None
+) -> torch.Tensor:
+    """``-(delta . grad)`` per edge and position, ``(receiver, sender, pos)`` (only the columns
+    of ``senders`` when given); the grads are of the batch mean, so summing over the batch
+    averages the pairs."""
+    d = delta if senders is None else delta[:, :, senders]
+    est = torch.einsum("bpsd,bprd->rsp", d.to(grads.dtype), grads)
+    mask = s.graph.mask if senders is None else s.graph.mask[:, senders]
+    return -est * mask[:, :, None].to(est.device)
+
+
+def _ig_activations(
+    model: TransformerBridge, s: Setup, delta: torch.Tensor, ig_steps: int, progress: bool
+) -> torch.Tensor:
+    """EAP-IG-activations: one interpolation path per sub-layer of senders."""
+    R, S = s.graph.mask.shape
+    P = s.clean.shape[1]
+    dev = s.clean.device
+    out = torch.zeros(R, S, P, device=dev)
+    groups = s.graph.sender_groups()
+    todo = [(g, k) for g in groups for k in range(1, ig_steps + 1)]
+    bar = tqdm(total=len(todo), desc="EAP-IG-activations", disable=not progress)
+    for group in groups:
+        grads = torch.zeros(0)
+        for k in range(1, ig_steps + 1):
+            ablate = torch.zeros(R, S, P, device=dev)
+            # each receiver reads a * clean + (1 - a) * ablated from the group's senders
+            ablate[:, group] = (1 - k / ig_steps) * s.graph.mask[:, group, None].to(dev).float()
+            control = Control(replacement=s.replacement, ablate=ablate)
+            g = receiver_grads(model, s.batch.clean.tokens, s.graph, s.metric, control)
+            grads = g if k == 1 else grads + g
+            bar.update()
+        out[:, group] = _estimate(s, delta, grads / ig_steps, group)
+    bar.close()
+    return out
 
 
 @torch.no_grad()
