@@ -89,8 +89,10 @@ def _hand_edge(model, pairs, sender: str, receiver: str, pos: int | None) -> flo
         d = d * keep
 
     def ln(x, module):
-        w, b = module._original_component.weight, module._original_component.bias
-        return F.layer_norm(x, (x.shape[-1],), w, b, module._original_component.eps)
+        norm = module._original_component
+        if hasattr(norm, "variance_epsilon"):  # Llama's RMSNorm
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon) * norm.weight
+        return F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps)
 
     if receiver == "logits":
         last = model.cfg.n_layers - 1
@@ -98,15 +100,19 @@ def _hand_edge(model, pairs, sender: str, receiver: str, pos: int | None) -> flo
     elif receiver.startswith("m"):
         layer = int(receiver[1:])
         block = model.blocks[layer]
-        mid = clean[f"blocks.{layer}.hook_resid_mid"]
+        parallel = model.cfg.parallel_attn_mlp  # the MLP reads the stream before the layer
+        mid = clean[f"blocks.{layer}.hook_resid_{'pre' if parallel else 'mid'}"]
         mlp_out = block.mlp(ln(mid + d, block.ln2)).detach()
         hooks = [(f"blocks.{layer}.hook_mlp_out", lambda a, hook: mlp_out)]
     else:
         layer = int(receiver[1:].split(".")[0])
-        head = int(receiver.split(".h")[1].split("<")[0])
+        head = int(receiver.split("<")[0].split(".")[1][1:])  # a head, or a key-value group
         kind = receiver[-2]
-        W = {"q": model.W_Q, "k": model.W_K, "v": model.W_V}[kind][layer, head]
-        b = {"q": model.b_Q, "k": model.b_K, "v": model.b_V}[kind][layer, head]
+        W = getattr(model, f"W_{kind.upper()}")[layer, head]
+        try:
+            b = getattr(model, f"b_{kind.upper()}")[layer, head]
+        except AttributeError:  # a bias-free projection (Llama)
+            b = 0.0
         x = clean[f"blocks.{layer}.hook_resid_pre"] + d
         new = (ln(x, model.blocks[layer].ln1) @ W + b).detach()
 
@@ -313,6 +319,69 @@ def test_mib_json_round_trip_and_a_hand_written_file(add3, exact_scores, tmp_pat
     assert np.array_equal(again.scores, small.scores) and again.method == "exact"
 
 
+def test_a_saved_circuit_applies_to_its_recorded_faithfulness(add3, exact_scores, tmp_path):
+    model, pairs = add3
+    held_out = al.tasks.corrupt_pairs(model.task, 32, change="a.units", seed=7)
+    small = exact_scores.select(0.1).evaluate(model, held_out)
+    curve = exact_scores.curve(model, held_out, fractions=(0.1, 1.0))
+    assert small.evaluation["faithfulness"] == pytest.approx(curve.faithfulness[0], abs=1e-12)
+    small.save(tmp_path / "c")
+    for again in (
+        al.circuits.Circuit.load(tmp_path / "c"),
+        al.circuits.Circuit.from_mib(json.loads(json.dumps(small.to_mib()))),
+    ):
+        ev = al.circuits.apply(model, again, held_out)
+        assert ev.faithfulness == small.evaluation["faithfulness"]  # the same runs, exactly
+        assert ev.n_edges == small.n_in_circuit and again.evaluation == small.evaluation
+    # and the number means what it says: the circuit run by a plain hook loop of the senders'
+    # corrupt outputs gives the same metric when the circuit is every edge but one
+    one_out = exact_scores.select(1.0)
+    r, sd = one_out.graph.receivers.index("logits"), one_out.graph.senders.index("m1")
+    one_out.in_circuit[r, sd] = False
+    ev = al.circuits.apply(model, one_out, pairs)
+    assert ev.full - ev.circuit == pytest.approx(_hand_edge(model, pairs, "m1", "logits", None), abs=1e-5)
+
+
+def test_position_aware_json_keeps_every_position(add3, tmp_path):
+    task = al.TaskSpec(op="add", n_digits=2, format="reversed")
+    model = _tiny(task, seed=5)
+    pairs = al.tasks.corrupt_pairs(task, 8, change="a.units", seed=2)
+    c = al.circuits.score_edges(model, pairs, "eap", positions=True, progress=False).select(0.05)
+    data = json.loads(json.dumps(c.to_mib()))
+    block = data["arithlens"]
+    assert block["positions"] == list(c.pos_labels) and block["method"] == "eap"
+    name = "a0.h1->a1.h0<k>"
+    r, s = c.graph.receivers.index("a1.h0<k>"), c.graph.senders.index("a0.h1")
+    assert block["position_edges"][name]["scores"] == pytest.approx(list(c.scores[r, s]))
+    assert data["edges"][name]["score"] == pytest.approx(c.scores[r, s].sum())  # MIB's sum
+    back = al.circuits.Circuit.from_mib(data)
+    assert back.positions and back.pos_labels == c.pos_labels
+    assert np.array_equal(back.scores, c.scores) and np.array_equal(back.in_circuit, c.in_circuit)
+    assert back.model_fingerprint == c.model_fingerprint and back.task == "add2-reversed"
+
+
+def test_greedy_pruning_drops_a_silent_head_and_keeps_what_matters():
+    # layer 1's head 0 writes exactly nothing (its W_O columns zeroed): every edge into or out
+    # of it changes nothing and must go; the first edge visited (m1 -> logits, alone from the
+    # full graph) stays exactly when its exact score is above the tolerance
+    task = al.TaskSpec(op="add", n_digits=2, format="reversed")
+    model = _tiny(task, seed=3)
+    with torch.no_grad():
+        model.state_dict()["blocks.1.attn.o.weight"][:, :16] = 0.0
+    pairs = al.tasks.corrupt_pairs(task, 16, change="a.units", seed=1)
+    exact = al.circuits.score_edges(model, pairs, "exact", progress=False)
+    tol = 0.01
+    kept = exact.greedy(model, pairs, tolerance=tol, progress=False)
+    frame = kept.to_frame().query("in_circuit")
+    assert 0 < len(frame) < exact.graph.n_edges
+    assert not frame.edge.str.contains("a1.h0").any()
+    s = scoring.setup(model, pairs)
+    full, empty = scoring.bounds(model, s, s.graph.mask)
+    first = exact.to_frame().set_index("edge").score["m1->logits"] / abs(full - empty)
+    assert abs(first) > 2 * tol and "m1->logits" in set(frame.edge)
+    assert exact.greedy(model, pairs, tolerance=10.0, progress=False).n_in_circuit == 0
+
+
 def test_bad_input_is_named(add3, exact_scores):
     model, pairs = add3
     with pytest.raises(ArithlensError, match="fraction=1.5 is invalid"):
@@ -325,6 +394,18 @@ def test_bad_input_is_named(add3, exact_scores):
         al.circuits.Circuit.from_mib(
             {"cfg": {"n_layers": 2, "n_heads": 4}, "edges": {"a5.h0->logits": {"score": 1}}}
         )
+    with pytest.raises(ArithlensError, match="no edge of this circuit is chosen"):
+        al.circuits.apply(model, exact_scores, pairs)
+    with pytest.raises(ArithlensError, match="tolerance=-1 is invalid"):
+        exact_scores.greedy(model, pairs, tolerance=-1)
+    other = al.load("add3-2L")  # the same shape, one weight moved
+    with torch.no_grad():
+        list(other.parameters())[-3].flatten()[0] += 1e-3
+    with pytest.raises(ArithlensError, match="scored on a model with weights"):
+        al.circuits.apply(other, exact_scores.select(0.1), pairs)
+    add5 = al.load("add5-2L")
+    with pytest.raises(ArithlensError, match="add5"):
+        exact_scores.curve(model, al.tasks.corrupt_pairs(add5.task, 8, change="a.units"))
 
 
 def test_the_drawing_shows_the_chosen_edges(exact_scores):
@@ -368,3 +449,46 @@ def test_a_hugging_face_gpt2_bridge_runs_the_same_graph():
         r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)
         hand = _hand_edge(model, pairs, sender, receiver, None)
         assert float(exact[r, sd]) == pytest.approx(hand, abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def hf_models(tmp_path_factory):
+    from arithlens.models.toy import ARCHS, toy_checkpoint
+
+    return {
+        a: al.load(toy_checkpoint(tmp_path_factory.mktemp(a), a), template="{a}+{b}=", shots=1)
+        for a in ARCHS
+        if a != "gpt2"
+    }
+
+
+@pytest.mark.parametrize(
+    "arch, edges",
+    [
+        # NeoX runs attention and MLP in parallel: m0 reads the stream before layer 0
+        ("neox", [("input", "m0"), ("a0.h2", "a1.h1<v>"), ("m0", "m1")]),
+        # Llama: 4 query heads share 2 key-value heads, each with one key and value input
+        ("llama", [("a0.h3", "a1.g1<k>"), ("m0", "a1.g0<v>"), ("a0.h1", "a1.h2<q>")]),
+    ],
+)
+def test_neox_and_llama_graphs_run_exactly(hf_models, arch, edges):
+    model = hf_models[arch]
+    pairs = model.encoder.pairs(8, "a.units", seed=0)
+    s = scoring.setup(model, pairs)
+    g = s.graph
+    if arch == "neox":
+        assert g.parallel and "a0.h0->m0" not in g.edge_names()
+        assert g.n_edges == Graph(2, 4).n_edges - 2 * 4  # m0, m1 lose their own layer's 4 heads
+    else:
+        assert g.grouped and g.kv_heads == 2 and "a1.g1<k>" in g.receivers
+        assert len(g.receivers) == 2 * (4 + 2 + 2 + 1) + 1
+    _assert_identities(model, s)
+    exact = scoring.score_matrix(model, s, "exact", progress=False)
+    for sender, receiver in edges:
+        r, sd = g.receivers.index(receiver), g.senders.index(sender)
+        hand = _hand_edge(model, pairs, sender, receiver, None)
+        assert abs(hand) > 1e-6, (sender, receiver)  # the edge moves the metric
+        assert float(exact[r, sd]) == pytest.approx(hand, abs=1e-5), (sender, receiver)
+    eap = scoring.score_matrix(model, s, "eap", progress=False)
+    mask = g.mask.numpy()
+    assert spearmanr(exact.numpy()[mask], eap.numpy()[mask]).statistic > 0.5

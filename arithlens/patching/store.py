@@ -58,10 +58,28 @@ def fingerprint(model: TransformerBridge, tokens: list[torch.Tensor], **settings
     h = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode())
     for t in tokens:
         _hash_tensor(h, t)
+    _hash_weights(h, model)
+    return h.hexdigest()[:32]
+
+
+def weights_fingerprint(model: TransformerBridge) -> str:
+    """A SHA-256 of every weight of ``model`` alone (names, shapes, dtypes, values): what a
+    saved result checks to refuse another model.
+
+    Example:
+        >>> import torch
+        >>> weights_fingerprint(torch.nn.Linear(2, 2)) == weights_fingerprint(torch.nn.Linear(2, 2))
+        False
+    """
+    h = hashlib.sha256(b"weights")
+    _hash_weights(h, model)
+    return h.hexdigest()[:32]
+
+
+def _hash_weights(h: Any, model: TransformerBridge) -> None:
     for name, p in sorted(model.state_dict().items()):
         h.update(name.encode())
         _hash_tensor(h, p)
-    return h.hexdigest()[:32]
 
 
 class SweepStore:

@@ -19,8 +19,14 @@ from arithlens.analyses.circuits.heads import (
     faithfulness,
     key_heads,
 )
-from arithlens.analyses.circuits.result import Circuit, score_edges
-from arithlens.analyses.circuits.scoring import ABLATIONS, METHODS, MIB_FRACTIONS, Curve
+from arithlens.analyses.circuits.result import Circuit, apply, score_edges
+from arithlens.analyses.circuits.scoring import (
+    ABLATIONS,
+    METHODS,
+    MIB_FRACTIONS,
+    Curve,
+    Evaluation,
+)
 
 __all__ = [
     "ABLATE",
@@ -29,9 +35,11 @@ __all__ = [
     "METHODS",
     "MIB_FRACTIONS",
     "Curve",
+    "Evaluation",
     "Faithfulness",
     "Graph",
     "KeyHeads",
+    "apply",
     "check_heads",
     "faithfulness",
     "graph_of",

@@ -135,14 +135,10 @@ def _layer_hooks(
             return act
 
         hooks.append((sites.hook("resid_pre", layer), resid))
-    weights = {
-        "q": (model.W_Q, model.b_Q),
-        "k": (model.W_K, model.b_K),
-        "v": (model.W_V, model.b_V),
-    }
     for kind in QKV:
-        W, b = weights[kind]
-        receivers = [graph.receiver_index(layer, kind, h) for h in range(H)]
+        W, b = _projection(model, kind, layer)
+        n = graph.n_heads if kind == "q" else graph.kv_heads
+        receivers = [graph.receiver_index(layer, kind, h) for h in range(n)]
 
         def qkv(
             act: Tensor, hook: Any = None, W: Tensor = W, b: Tensor = b, rs: list = receivers
@@ -150,7 +146,7 @@ def _layer_hooks(
             if not control.leaves and _delta_free(control, rs):
                 return act
             x = _inputs(control, graph, rs, streams[layer])  # (batch, pos, head, d)
-            return torch.einsum("bphd,hde->bphe", block.ln1(x), W[layer]) + b[layer]
+            return torch.einsum("bphd,hde->bphe", block.ln1(x), W) + b
 
         hooks.append((sites.hook(kind, layer), qkv))
 
@@ -172,6 +168,17 @@ def _layer_hooks(
 
     hooks += [(sites.MLP_IN.at(layer), mlp_in), (sites.hook("mlp_out", layer), mlp_out)]
     return hooks
+
+
+def _projection(model: TransformerBridge, kind: str, layer: int) -> tuple[Tensor, Tensor]:
+    """``W_{kind}[layer]`` ``(head, d_model, d_head)`` and its bias (zeros for a bias-free
+    projection, as Llama's)."""
+    W = getattr(model, f"W_{kind.upper()}")[layer]
+    try:
+        b = getattr(model, f"b_{kind.upper()}")[layer]
+    except AttributeError:
+        b = torch.zeros(W.shape[0], W.shape[-1], dtype=W.dtype, device=W.device)
+    return W, b
 
 
 def _delta_free(control: Control, receivers: list[int]) -> bool:

@@ -6,12 +6,14 @@ Example:
     >>> c.top(5)                                                               # doctest: +SKIP
     >>> small = c.select(0.05); small.n_in_circuit                             # doctest: +SKIP
     >>> c.curve(model, pairs).cpr                                              # doctest: +SKIP
+    >>> small = small.evaluate(model, held_out); small.evaluation["faithfulness"]  # doctest: +SKIP
+    >>> al.circuits.apply(model, small, held_out).faithfulness   # the same    # doctest: +SKIP
     >>> json.dump(c.to_mib(), open("importances.json", "w"))                   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +27,11 @@ from arithlens.analyses.circuits.graph import Graph, graph_of
 from arithlens.analyses.circuits.scoring import (
     MIB_FRACTIONS,
     Curve,
+    Evaluation,
+    Setup,
     curve_of,
+    evaluate,
+    greedy_prune,
     prune,
     score_matrix,
     select,
@@ -33,8 +39,12 @@ from arithlens.analyses.circuits.scoring import (
 )
 from arithlens.errors import ArithlensError
 from arithlens.patching.metrics import PairBatch
-from arithlens.patching.store import fingerprint
+from arithlens.patching.store import fingerprint, weights_fingerprint
 from arithlens.tasks import Pairs
+from arithlens.version import __version__
+
+JSON_FORMAT = 1
+"""The version of the ``arithlens`` block :meth:`Circuit.to_mib` adds to MIB's layout."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +55,13 @@ class Circuit(Saveable):
         scores: ``(receiver, sender)`` drop in the metric when the edge is ablated, or
             ``(receiver, sender, pos)`` when position-resolved; 0 where no edge exists.
         in_circuit: bool, the same shape: the chosen edges (all False: nothing chosen yet).
-        n_layers, n_heads: the graph's shape (:class:`Graph`).
+        n_layers, n_heads, n_kv_heads, parallel: the graph's shape (:class:`Graph`).
         method, ablation, ig_steps, metric: how the scores were made.
-        pos_labels: the positions' labels when position-resolved, else empty.
-        n_pairs, change: the pairs scored on.
-        model_fingerprint: a hash of the model's weights (and the scoring settings).
+        pos_labels: the positions' labels (``position:role``) when position-resolved.
+        n_pairs, change, task: the pairs scored on.
+        model_fingerprint: a hash of every weight of the model (:func:`weights_fingerprint`).
+        evaluation: the chosen circuit's :class:`Evaluation` on the pairs of
+            :meth:`evaluate` (with their fingerprint), or empty.
     """
 
     SAVED_AS = "circuit"
@@ -66,10 +78,14 @@ class Circuit(Saveable):
     n_pairs: int
     change: str
     model_fingerprint: str
+    task: str = ""
+    n_kv_heads: int = 0
+    parallel: bool = False
+    evaluation: dict = field(default_factory=dict)
 
     @property
     def graph(self) -> Graph:
-        return Graph(self.n_layers, self.n_heads)
+        return Graph(self.n_layers, self.n_heads, self.n_kv_heads, self.parallel)
 
     @property
     def positions(self) -> bool:
@@ -86,30 +102,14 @@ class Circuit(Saveable):
         g = self.graph
         rows: list[tuple] = []
         for r, s in g.edges():
-            name = f"{g.senders[s]}->{g.receivers[r]}"
+            ends = (f"{g.senders[s]}->{g.receivers[r]}", g.senders[s], g.receivers[r])
             if self.positions:
-                for p, label in enumerate(self.pos_labels):
-                    rows.append(
-                        (
-                            name,
-                            g.senders[s],
-                            g.receivers[r],
-                            p,
-                            label,
-                            float(self.scores[r, s, p]),
-                            bool(self.in_circuit[r, s, p]),
-                        )
-                    )
+                rows += [
+                    (*ends, p, label, float(self.scores[r, s, p]), bool(self.in_circuit[r, s, p]))
+                    for p, label in enumerate(self.pos_labels)
+                ]
             else:
-                rows.append(
-                    (
-                        name,
-                        g.senders[s],
-                        g.receivers[r],
-                        float(self.scores[r, s]),
-                        bool(self.in_circuit[r, s]),
-                    )
-                )
+                rows.append((*ends, float(self.scores[r, s]), bool(self.in_circuit[r, s])))
         cols = ["edge", "sender", "receiver"] + (["pos", "pos_label"] if self.positions else [])
         return pd.DataFrame(rows, columns=cols + ["score", "in_circuit"])
 
@@ -125,7 +125,36 @@ class Circuit(Saveable):
         keep = select(torch.from_numpy(self.scores), self.graph.mask, fraction, absolute)
         if prune_edges:
             keep = prune(self.graph, keep)
-        return replace(self, in_circuit=keep.numpy())
+        return replace(self, in_circuit=keep.numpy(), evaluation={})
+
+    def greedy(
+        self,
+        model: TransformerBridge,
+        pairs: Pairs | PairBatch,
+        tolerance: float = 0.01,
+        progress: bool = True,
+    ) -> Circuit:
+        """ACDC's greedy pass over the chosen circuit (every edge when none is chosen): each
+        edge, from the logits backwards, is dropped if that moves the metric's normalized
+        distance to the full model by less than ``tolerance``
+        (:func:`~arithlens.analyses.circuits.scoring.greedy_prune`)."""
+        s = self._setup(model, pairs)
+        keep = torch.from_numpy(self.in_circuit).to(s.clean.device)
+        if not bool(keep.any()):
+            keep = s.graph.mask if not self.positions else self._all_positions(s)
+        kept = greedy_prune(model, s, keep, tolerance, progress)
+        return replace(self, in_circuit=kept.cpu().numpy(), evaluation={})
+
+    def _all_positions(self, s: Setup) -> torch.Tensor:
+        return s.graph.mask[:, :, None].expand(-1, -1, s.clean.shape[1]).to(s.clean.device)
+
+    def evaluate(self, model: TransformerBridge, pairs: Pairs | PairBatch) -> Circuit:
+        """This circuit with its :class:`Evaluation` on ``pairs`` recorded (saved with it, so
+        :func:`apply` on the same pairs can be checked against it)."""
+        s = self._setup(model, pairs)
+        ev = evaluate(model, s, self._chosen(s))
+        record = dict(asdict(ev), n_pairs=len(s.batch), pairs_fingerprint=_pairs_hash(s))
+        return replace(self, evaluation=record)
 
     def curve(
         self,
@@ -136,23 +165,40 @@ class Circuit(Saveable):
     ) -> Curve:
         """MIB's faithfulness curve of these scores on ``pairs`` (held-out pairs, ideally):
         CPR with ``absolute=False``, CMD with ``absolute=True``."""
+        s = self._setup(model, pairs)
+        return curve_of(model, s, torch.from_numpy(self.scores), fractions, absolute)
+
+    def _setup(self, model: TransformerBridge, pairs: Pairs | PairBatch) -> Setup:
+        """The pairs prepared for this circuit's model, ablation and metric, checked."""
         self.check_model(model)
         s = setup(model, pairs, self.ablation, self.metric)
-        scores = torch.from_numpy(self.scores)
-        if self.positions and scores.shape[-1] != s.clean.shape[1]:
+        if self.positions and self.scores.shape[-1] != s.clean.shape[1]:
             raise ArithlensError(
-                f"the circuit has {scores.shape[-1]} positions but the pairs have "
-                f"{s.clean.shape[1]}: expected pairs of the task it was scored on"
+                f"the circuit has {self.scores.shape[-1]} positions but the pairs have "
+                f"{s.clean.shape[1]}: expected pairs of the task it was scored on ({self.task})"
             )
-        return curve_of(model, s, scores, fractions, absolute)
+        return s
+
+    def _chosen(self, s: Setup) -> torch.Tensor:
+        if self.n_in_circuit == 0:
+            raise ArithlensError(
+                "no edge of this circuit is chosen: expected a circuit from .select(fraction) "
+                "or .greedy(model, pairs)"
+            )
+        return torch.from_numpy(self.in_circuit).to(s.clean.device)
 
     def check_model(self, model: TransformerBridge) -> None:
-        """Refuse a model of another shape than the graph's."""
+        """Refuse a model of another shape than the graph's, or with other weights."""
         g = graph_of(model)
-        if (g.n_layers, g.n_heads) != (self.n_layers, self.n_heads):
+        if g.cfg() != self.graph.cfg():
             raise ArithlensError(
-                f"the circuit is of a model with {self.n_layers} layers x {self.n_heads} heads; "
-                f"this model has {g.n_layers} x {g.n_heads}: expected the model it was scored on"
+                f"the circuit is of a model with {self.graph.describe()}; this model has "
+                f"{g.describe()}: expected the model it was scored on"
+            )
+        if self.model_fingerprint and weights_fingerprint(model) != self.model_fingerprint:
+            raise ArithlensError(
+                f"the circuit was scored on a model with weights {self.model_fingerprint}; this "
+                f"model's are {weights_fingerprint(model)}: expected the model it was scored on"
             )
 
     def plot(self, top: int = 40, title: str | None = None) -> Any:
@@ -160,63 +206,125 @@ class Circuit(Saveable):
         return draw(self, top=top, title=title)
 
     def to_mib(self) -> dict[str, Any]:
-        """The position-summed graph in EAP-IG / MIB's JSON layout."""
+        """EAP-IG / MIB's JSON layout (``cfg``, ``nodes``, ``edges``: the position-summed
+        graph), plus an ``arithlens`` block holding everything else (settings, provenance,
+        evaluation and, when position-resolved, each edge's per-position scores): MIB tools
+        read the first three keys, :meth:`from_mib` reads it all back."""
         g = self.graph
         scores = self.scores.sum(-1) if self.positions else self.scores
         chosen = np.asarray(self.in_circuit.any(-1) if self.positions else self.in_circuit)
         edges = {
-            f"{g.senders[s]}->{g.receivers[r]}": {
-                "score": float(scores[r, s]),
-                "in_graph": bool(chosen[r, s]),
-            }
-            for r, s in g.edges()
+            name: {"score": float(scores[r, s]), "in_graph": bool(chosen[r, s])}
+            for name, (r, s) in zip(g.edge_names(), g.edges())
         }
         used = {n for e, v in edges.items() if v["in_graph"] for n in _ends(e)}
         nodes = {n: {"in_graph": n in used} for n in [*g.senders, "logits"]}
-        cfg = dict(n_layers=self.n_layers, n_heads=self.n_heads, parallel_attn_mlp=False)
-        return {"cfg": cfg, "nodes": nodes, "edges": edges}
+        return {"cfg": g.cfg(), "nodes": nodes, "edges": edges, "arithlens": self._block()}
+
+    def _block(self) -> dict[str, Any]:
+        block: dict[str, Any] = dict(
+            format=JSON_FORMAT,
+            version=__version__,
+            method=self.method,
+            ablation=self.ablation,
+            ig_steps=self.ig_steps,
+            metric=self.metric,
+            n_pairs=self.n_pairs,
+            change=self.change,
+            task=self.task,
+            model_fingerprint=self.model_fingerprint,
+            evaluation=self.evaluation,
+        )
+        if self.positions:
+            g = self.graph
+            block["positions"] = list(self.pos_labels)
+            block["position_edges"] = {
+                name: {
+                    "scores": [float(x) for x in self.scores[r, s]],
+                    "in_graph": [bool(x) for x in self.in_circuit[r, s]],
+                }
+                for name, (r, s) in zip(g.edge_names(), g.edges())
+            }
+        return block
 
     @classmethod
     def from_mib(cls, data: dict[str, Any], method: str = "unknown") -> Circuit:
-        """A position-summed circuit from EAP-IG / MIB's JSON (missing edges score 0)."""
+        """A circuit from EAP-IG / MIB's JSON (missing edges score 0), or everything
+        :meth:`to_mib` wrote when its ``arithlens`` block is there."""
         try:
-            g = Graph(int(data["cfg"]["n_layers"]), int(data["cfg"]["n_heads"]))
+            g = Graph.from_cfg(data["cfg"])
             edges = data["edges"]
         except (KeyError, TypeError, ValueError) as e:
             raise ArithlensError(
                 f"not an EAP-IG / MIB graph ({type(e).__name__}: {e}): expected keys cfg "
                 "(n_layers, n_heads) and edges"
             ) from None
-        R, S = g.mask.shape
-        scores, chosen = np.zeros((R, S)), np.zeros((R, S), dtype=bool)
+        block = data.get("arithlens") or {}
+        if block.get("format", JSON_FORMAT) != JSON_FORMAT:
+            raise ArithlensError(
+                f"the arithlens block has format {block.get('format')!r}: expected {JSON_FORMAT}"
+            )
+        labels = tuple(block.get("positions") or ())
         index = {name: (r, s) for name, (r, s) in zip(g.edge_names(), g.edges())}
-        for name, value in edges.items():
-            if name not in index:
-                raise ArithlensError(
-                    f"edge {name!r} is not in a graph of {g.n_layers} layers x {g.n_heads} "
-                    f"heads: expected names like {g.edge_names()[0]!r}"
-                )
-            scores[index[name]] = float(value.get("score") or 0.0)
-            chosen[index[name]] = bool(value.get("in_graph", False))
+        per_pos = block.get("position_edges") if labels else None
+        shape = g.mask.shape + ((len(labels),) if per_pos else ())
+        scores, chosen = np.zeros(shape), np.zeros(shape, dtype=bool)
+        for name, value in (per_pos or edges).items():
+            at = _edge_at(index, name, g)
+            scores[at] = value.get("scores", value.get("score")) or 0.0
+            chosen[at] = value.get("in_graph", False)
         return cls(
-            scores,
-            chosen,
-            g.n_layers,
-            g.n_heads,
-            method,
-            "patching",
-            0,
-            "logit_diff",
-            (),
-            0,
-            "",
-            "",
+            scores=scores,
+            in_circuit=chosen,
+            n_layers=g.n_layers,
+            n_heads=g.n_heads,
+            method=block.get("method", method),
+            ablation=block.get("ablation", "patching"),
+            ig_steps=int(block.get("ig_steps", 0)),
+            metric=block.get("metric", "logit_diff"),
+            pos_labels=labels if per_pos else (),
+            n_pairs=int(block.get("n_pairs", 0)),
+            change=block.get("change", ""),
+            model_fingerprint=block.get("model_fingerprint", ""),
+            task=block.get("task", ""),
+            n_kv_heads=g.n_kv_heads,
+            parallel=g.parallel,
+            evaluation=dict(block.get("evaluation") or {}),
         )
+
+
+def _edge_at(index: dict[str, tuple[int, int]], name: str, g: Graph) -> tuple[int, int]:
+    if name not in index:
+        raise ArithlensError(
+            f"edge {name!r} is not in a graph of {g.describe()}: expected names like "
+            f"{g.edge_names()[0]!r}"
+        )
+    return index[name]
 
 
 def _ends(edge: str) -> tuple[str, str]:
     sender, receiver = edge.split("->")
     return sender, receiver.split("<")[0]
+
+
+def _pairs_hash(s: Setup) -> str:
+    """A hash of the pairs' clean and corrupt tokens."""
+    return fingerprint(torch.nn.Module(), [s.batch.clean.tokens, s.batch.corrupt.tokens])
+
+
+def apply(
+    model: TransformerBridge, circuit: Circuit, pairs: Pairs | PairBatch
+) -> Evaluation:
+    """Run ``model`` on ``pairs`` with every edge outside ``circuit``'s chosen ones ablated (by
+    the circuit's ablation), and measure faithfulness as MIB does. On the pairs a circuit was
+    :meth:`~Circuit.evaluate`-d on, the numbers equal its saved ``evaluation``.
+
+    Example:
+        >>> ev = al.circuits.apply(model, al.circuits.Circuit.load("c"), pairs)  # doctest: +SKIP
+        >>> ev.faithfulness, ev.n_edges                                          # doctest: +SKIP
+    """
+    s = circuit._setup(model, pairs)
+    return evaluate(model, s, circuit._chosen(s))
 
 
 def score_edges(
@@ -241,7 +349,7 @@ def score_edges(
     scores = score_matrix(model, s, method, ig_steps, positions, progress)
     labels = tuple(s.batch.labels()) if positions else ()
     return Circuit(
-        scores=scores.double().numpy(),
+        scores=scores.double().cpu().numpy(),
         in_circuit=np.zeros(tuple(scores.shape), dtype=bool),
         n_layers=s.graph.n_layers,
         n_heads=s.graph.n_heads,
@@ -252,5 +360,8 @@ def score_edges(
         pos_labels=labels,
         n_pairs=len(s.batch),
         change=str(getattr(s.batch.pairs, "change", "")),
-        model_fingerprint=fingerprint(model, [s.batch.clean.tokens, s.batch.corrupt.tokens]),
+        model_fingerprint=weights_fingerprint(model),
+        task=s.batch.pairs.clean.task.name,
+        n_kv_heads=s.graph.n_kv_heads,
+        parallel=s.graph.parallel,
     )

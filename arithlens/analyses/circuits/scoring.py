@@ -285,6 +285,49 @@ def metric_with(model: TransformerBridge, s: Setup, keep: torch.Tensor) -> float
     return float(s.metric(run_controlled(model, s.batch.clean.tokens, s.graph, control)).mean())
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """One circuit run on pairs, as MIB measures it.
+
+    Attributes:
+        faithfulness: ``(circuit - empty) / (full - empty)``.
+        circuit, full, empty: the mean metric with the circuit's edges kept (every other edge
+            ablated), of the full model, and with every edge ablated.
+        n_edges: edges (or edge-positions) kept.
+    """
+
+    faithfulness: float
+    circuit: float
+    full: float
+    empty: float
+    n_edges: int
+
+
+def bounds(model: TransformerBridge, s: Setup, like: torch.Tensor) -> tuple[float, float]:
+    """``(full, empty)``: the metric with nothing and with every edge ablated; refused when
+    they are equal (faithfulness undefined)."""
+    none = torch.zeros_like(like, dtype=torch.bool)
+    full, empty = metric_with(model, s, ~none), metric_with(model, s, none)
+    if abs(full - empty) < 1e-9:
+        raise ArithlensError(
+            f"the full model and the fully ablated one score the same ({full:.4g}): "
+            "faithfulness is undefined; expected pairs whose corruption changes the metric"
+        )
+    return full, empty
+
+
+def evaluate(
+    model: TransformerBridge,
+    s: Setup,
+    keep: torch.Tensor,
+    ends: tuple[float, float] | None = None,
+) -> Evaluation:
+    """Faithfulness of the circuit ``keep`` (``(receiver, sender[, pos])`` bool) on ``s``."""
+    full, empty = bounds(model, s, keep) if ends is None else ends
+    m = metric_with(model, s, keep)
+    return Evaluation((m - empty) / (full - empty), m, full, empty, int(keep.sum()))
+
+
 def curve_of(
     model: TransformerBridge,
     s: Setup,
@@ -294,20 +337,41 @@ def curve_of(
     prune_edges: bool = True,
 ) -> Curve:
     """Faithfulness of the top ``fractions`` of ``scores`` on ``s``'s pairs."""
-    none = torch.zeros_like(scores, dtype=torch.bool)
-    full = metric_with(model, s, ~none)
-    empty = metric_with(model, s, none)
-    gap = full - empty
-    if abs(gap) < 1e-9:
-        raise ArithlensError(
-            f"the full model and the fully ablated one score the same ({full:.4g}): "
-            "faithfulness is undefined; expected pairs whose corruption changes the metric"
-        )
+    ends = bounds(model, s, scores)
     faith, sizes = [], []
     for k in fractions:
         keep = select(scores, s.graph.mask, k, absolute)
         if prune_edges:
             keep = prune(s.graph, keep)
-        faith.append((metric_with(model, s, keep) - empty) / gap)
-        sizes.append(int(keep.sum()))
-    return Curve(tuple(fractions), tuple(faith), tuple(sizes), full, empty, absolute)
+        e = evaluate(model, s, keep, ends)
+        faith.append(e.faithfulness)
+        sizes.append(e.n_edges)
+    return Curve(tuple(fractions), tuple(faith), tuple(sizes), ends[0], ends[1], absolute)
+
+
+def greedy_prune(
+    model: TransformerBridge,
+    s: Setup,
+    keep: torch.Tensor,
+    tolerance: float = 0.01,
+    progress: bool = True,
+) -> torch.Tensor:
+    """ACDC's pass (Conmy et al. 2023) with the metric's distance to the full model: visit the
+    kept edges from the logits backwards (receivers in reverse order, then senders in reverse)
+    and remove each one whose removal moves ``|full - m| / |full - empty|`` up by less than
+    ``tolerance``; then drop edges cut off from the logits or the input (:func:`prune`)."""
+    if tolerance < 0:
+        raise ArithlensError(f"tolerance={tolerance!r} is invalid: expected a number >= 0")
+    full, empty = bounds(model, s, keep)
+    gap = abs(full - empty)
+    keep = keep.clone()
+    current = abs(full - metric_with(model, s, keep)) / gap
+    items = sorted((tuple(i) for i in keep.nonzero().tolist()), reverse=True)
+    for item in tqdm(items, desc="greedy pruning", disable=not progress):
+        keep[item] = False
+        without = abs(full - metric_with(model, s, keep)) / gap
+        if without - current < tolerance:
+            current = without
+        else:
+            keep[item] = True
+    return prune(s.graph, keep)
