@@ -430,10 +430,17 @@ def test_cli_circuit_writes_the_mib_json_the_drawing_and_the_curve(tmp_path, cap
     assert summary["faithfulness"][-1] == pytest.approx(1.0) and summary["edges_in_circuit"] == len(
         kept
     )
+    assert summary["circuit_faithfulness"] == pytest.approx(
+        al.circuits.Circuit.load(tmp_path / "eap_a.units").evaluation["faithfulness"]
+    )
     assert (tmp_path / "eap_a.units.html").stat().st_size > 10_000
     assert "CPR" in capsys.readouterr().out.splitlines()[-1]
     assert main([*argv[:-1], "1.5", "--out", str(tmp_path / "bad")]) != 0
     assert "--fraction 1.5 is invalid" in capsys.readouterr().err
+    assert main([*argv, "--greedy", "0.02", "--out", str(tmp_path / "g")]) == 0
+    greedy = json.loads((tmp_path / "g" / "eap_a.units_summary.json").read_text())
+    assert greedy["greedy_tolerance"] == 0.02
+    assert greedy["edges_in_circuit"] <= summary["edges_in_circuit"]
 
 
 def test_a_hugging_face_gpt2_bridge_runs_the_same_graph():
@@ -492,3 +499,16 @@ def test_neox_and_llama_graphs_run_exactly(hf_models, arch, edges):
     eap = scoring.score_matrix(model, s, "eap", progress=False)
     mask = g.mask.numpy()
     assert spearmanr(exact.numpy()[mask], eap.numpy()[mask]).statistic > 0.5
+
+
+def test_a_sorting_model_scores_through_the_same_seam():
+    # the task seam: a sorter's pairs (change one element) go through the same setup, and exact
+    # matches the hand loop on a key and an MLP receiver
+    model = al.load("sort1to10-v36-2L")
+    pairs = al.tasks.family_pairs(model.task, 8, seed=0)
+    s = scoring.setup(model, pairs)
+    exact = scoring.score_matrix(model, s, "exact", progress=False)
+    for sender, receiver in [("input", "a1.h0<k>"), ("a0.h1", "m1")]:
+        r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)
+        hand = _hand_edge(model, pairs, sender, receiver, None)
+        assert abs(hand) > 1e-6 and float(exact[r, sd]) == pytest.approx(hand, abs=1e-5)

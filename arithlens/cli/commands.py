@@ -279,6 +279,8 @@ def _cmd_circuit(a: argparse.Namespace) -> int:
     check_writable(a.out)
     if not 0 < a.fraction <= 1:
         raise ArithlensError(f"--fraction {a.fraction} is invalid: expected a number in (0, 1]")
+    if a.greedy is not None and a.greedy < 0:
+        raise ArithlensError(f"--greedy {a.greedy} is invalid: expected a tolerance >= 0")
     model = _load_model(a)
     encoder = encoder_of(model)
     pairs = encoder.pairs(a.n, change=a.change, seed=a.seed)
@@ -287,6 +289,9 @@ def _cmd_circuit(a: argparse.Namespace) -> int:
         model, pairs, a.method, ablation=a.ablation, ig_steps=a.ig_steps, positions=a.positions
     )
     circuit = scored.select(a.fraction)
+    if a.greedy is not None:
+        circuit = circuit.greedy(model, pairs, tolerance=a.greedy)
+    circuit = circuit.evaluate(model, held_out)
     curve = scored.curve(model, held_out)  # every analysis runs before the first file
     out = Path(a.out)
     stem = f"{a.method}_{a.change.replace(':', '-')}"
@@ -294,7 +299,9 @@ def _cmd_circuit(a: argparse.Namespace) -> int:
         method=a.method,
         ablation=a.ablation,
         fraction=a.fraction,
+        greedy_tolerance=a.greedy,
         edges_in_circuit=circuit.n_in_circuit,
+        circuit_faithfulness=circuit.evaluation["faithfulness"],
         cpr=curve.cpr,
         log_area=curve.log_area,
         fractions=list(curve.fractions),
@@ -306,7 +313,8 @@ def _cmd_circuit(a: argparse.Namespace) -> int:
     circuit.save(out / stem)
     print(scored.top(5).to_string(index=False))
     print(
-        f"{circuit.n_in_circuit} edges ({a.fraction:.1%}); CPR {curve.cpr:.3f} on held-out "
+        f"{circuit.n_in_circuit} edges, faithfulness {circuit.evaluation['faithfulness']:.3f}; "
+        f"CPR {curve.cpr:.3f} on held-out "
         f"pairs; wrote {out / stem}_mib.json, {out / stem}.html, {out / stem}_summary.json and "
         f"{out / stem}/"
     )

@@ -254,6 +254,13 @@ def _add_circuit(sub: Any) -> None:
     ci.add_argument("--ig-steps", type=POSITIVE, default=5, help="EAP-IG steps (MIB: 5)")
     ci.add_argument("--positions", action="store_true", help="score each edge at each position")
     ci.add_argument("--fraction", type=float, default=0.05, help="circuit size (share of edges)")
+    ci.add_argument(
+        "--greedy",
+        type=float,
+        default=None,
+        metavar="TOL",
+        help="then prune the circuit greedily (ACDC) at this tolerance",
+    )
     ci.add_argument("--n", type=POSITIVE, default=64, help="pairs to score (and held out)")
     ci.add_argument("--seed", type=NONNEG, default=0)
     ci.add_argument("--out", required=True)
