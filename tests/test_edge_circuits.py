@@ -91,7 +91,11 @@ def _hand_edge(model, pairs, sender: str, receiver: str, pos: int | None) -> flo
     def ln(x, module):
         norm = module._original_component
         if hasattr(norm, "variance_epsilon"):  # Llama's RMSNorm
-            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon) * norm.weight
+            return (
+                x
+                * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
+                * norm.weight
+            )
         return F.layer_norm(x, (x.shape[-1],), norm.weight, norm.bias, norm.eps)
 
     if receiver == "logits":
@@ -339,7 +343,9 @@ def test_a_saved_circuit_applies_to_its_recorded_faithfulness(add3, exact_scores
     r, sd = one_out.graph.receivers.index("logits"), one_out.graph.senders.index("m1")
     one_out.in_circuit[r, sd] = False
     ev = al.circuits.apply(model, one_out, pairs)
-    assert ev.full - ev.circuit == pytest.approx(_hand_edge(model, pairs, "m1", "logits", None), abs=1e-5)
+    assert ev.full - ev.circuit == pytest.approx(
+        _hand_edge(model, pairs, "m1", "logits", None), abs=1e-5
+    )
 
 
 def test_position_aware_json_keeps_every_position(add3, tmp_path):
@@ -512,3 +518,25 @@ def test_a_sorting_model_scores_through_the_same_seam():
         r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)
         hand = _hand_edge(model, pairs, sender, receiver, None)
         assert abs(hand) > 1e-6 and float(exact[r, sd]) == pytest.approx(hand, abs=1e-5)
+
+
+def test_the_position_aware_drawing_places_edges_at_their_positions(add3):
+    model, pairs = add3
+    c = al.circuits.score_edges(model, pairs, "eap", positions=True, progress=False).select(0.02)
+    fig = c.plot()
+    chosen = c.to_frame().query("in_circuit")
+    solid = [t for t in fig.data if t.mode == "lines" and t.line.dash is None]
+    assert len(solid) == len(chosen)
+    assert {t.hovertext.rsplit(": ", 1)[0] for t in solid} == {
+        f"{e} @ {lab}" for e, lab in zip(chosen.edge, chosen.pos_label)
+    }
+    roles = [lab.split(":")[-1] for lab in c.pos_labels]
+    assert list(fig.layout.xaxis.ticktext) == [roles[p] for p in sorted(set(chosen.pos))]
+    # attention links run forward in position, within one head's row
+    for t in (t for t in fig.data if t.mode == "lines" and t.line.dash == "dot"):
+        assert t.x[1] > t.x[0] and t.y[1] == t.y[0]
+    with pytest.raises(ArithlensError, match="by_position=True needs a position-resolved"):
+        summed = al.circuits.Circuit.from_mib(
+            {k: v for k, v in c.to_mib().items() if k != "arithlens"}
+        )
+        al.plots.circuit_figure(summed, by_position=True)
