@@ -68,7 +68,7 @@ def circuit_figure(
         )
     frame, shown = _shown(circuit, top, by_position)
     L, H, G = circuit.n_layers, circuit.n_heads, circuit.n_kv_heads
-    used = sorted({int(p) for p in shown.pos}) if by_position else [None]
+    used: list[Any] = sorted({int(p) for p in shown.pos}) if by_position else [None]
     width = H + 1.5  # one position's column; only positions with a drawn edge get one
 
     def at(node: str, pos: int | None) -> tuple[float, float]:

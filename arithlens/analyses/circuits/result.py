@@ -309,7 +309,8 @@ def _ends(edge: str) -> tuple[str, str]:
 
 def _pairs_hash(s: Setup) -> str:
     """A hash of the pairs' clean and corrupt tokens."""
-    return fingerprint(torch.nn.Module(), [s.batch.clean.tokens, s.batch.corrupt.tokens])
+    empty: Any = torch.nn.Module()  # no weights: the tokens alone
+    return fingerprint(empty, [s.batch.clean.tokens, s.batch.corrupt.tokens])
 
 
 def apply(
