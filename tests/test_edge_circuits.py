@@ -292,7 +292,7 @@ def test_the_curve_is_one_for_the_full_circuit_and_its_areas_are_trapezoids(add3
     assert hand.log_area == pytest.approx(log_hand)
 
 
-def test_a_random_ranking_scores_near_mibs_random_baseline(add3):
+def test_a_random_ranking_scores_near_mibs_random_baseline(add3, exact_scores):
     model, pairs = add3
     s = scoring.setup(model, pairs)
     cprs = []
@@ -300,6 +300,9 @@ def test_a_random_ranking_scores_near_mibs_random_baseline(add3):
         rand = torch.randn(s.graph.mask.shape, generator=torch.Generator().manual_seed(seed))
         cprs.append(scoring.curve_of(model, s, rand, prune_edges=False).cpr)
     assert 0.05 < np.mean(cprs) < 0.6  # MIB's random row: ~0.25
+    base = exact_scores.random_baseline(model, pairs, seeds=3)
+    assert 0.05 < base.cpr < 0.6 and base.faithfulness[-1] == pytest.approx(1.0)
+    assert base.cpr < exact_scores.curve(model, pairs).cpr - 0.2  # exact ranks far better
 
 
 def test_mib_json_round_trip_and_a_hand_written_file(add3, exact_scores, tmp_path):

@@ -275,3 +275,52 @@ def test_a_clicked_heatmap_cell_maps_back_to_its_grid_cell():
             assert labels[row] == f"{['emb', 'L0', 'L1'][layer]}H{head}"
     assert cell_at(("layer", "pos"), 2, 3, n_heads=1) == (2, 3, None)
     assert cell_at(("layer", "head"), 1, 2, n_heads=4) == (1, None, 2)
+
+
+def test_circuit_explorer_slider_curve_and_node_click(zoo_add3_2l):
+    model = zoo_add3_2l
+    cx = al.widgets.CircuitExplorer(model, n=16, method="eap", fraction=0.05)
+    enc = encoder_of(model)
+    scored_pairs, held_out = enc.pairs(16, "a.units", 0), enc.pairs(16, "a.units", 1)
+    scored = al.circuits.score_edges(model, scored_pairs, "eap", progress=False)
+    np.testing.assert_allclose(cx.scored.scores, scored.scores, atol=1e-6)
+    curve = scored.curve(model, held_out)
+    for fraction in (0.1, 0.2):
+        cx.fraction.value = fraction
+        lines = [t for t in cx.graph_fig.data if t.mode == "lines"]
+        chosen = set(scored.select(fraction).to_frame().query("in_circuit").edge)
+        assert {t.hovertext.rsplit(": ", 1)[0] for t in lines} == chosen
+        mark = next(t for t in cx.curve_fig.data if t.mode == "markers")
+        k = curve.fractions.index(fraction)
+        assert mark.x[0] == pytest.approx(100 * fraction)
+        assert mark.y[0] == pytest.approx(curve.faithfulness[k], abs=1e-9)
+        assert f"{len(chosen)} of 110 edges" in cx.summary.value
+    # clicking a node: its own effect is patching that head's corrupt output everywhere
+    nodes = cx.graph_fig.data[-1]
+    i = list(nodes.customdata).index("a1.h2")
+    points = Points(point_inds=[i], xs=[nodes.x[i]], ys=[nodes.y[i]], trace_name="", trace_index=0)
+    nodes._dispatch_on_click(points, InputDeviceState())
+    assert cx.node == "a1.h2"
+    batch = scored_pairs
+    metric = al.patching.make_metric("logit_diff", batch)
+    corrupt_z = model.run_with_cache(batch.corrupt.tokens)[1]["blocks.1.attn.hook_z"]
+
+    def patch(z, hook):
+        z = z.clone()
+        z[:, :, 2] = corrupt_z[:, :, 2]
+        return z
+
+    with torch.no_grad():
+        base = metric(model(batch.clean.tokens)).mean()
+        hooked = model.run_with_hooks(
+            batch.clean.tokens, fwd_hooks=[("blocks.1.attn.hook_z", patch)]
+        )
+    assert cx.node_effect == pytest.approx(float(base - metric(hooked).mean()), abs=1e-5)
+    assert np.array(cx.attention_fig.data[0].z).shape == (batch.n_pos, batch.n_pos)
+    # the method dropdown rescoring, and a problem the task cannot take
+    cx.method.value = "eap-ig-inputs"
+    assert cx.scored.method == "eap-ig-inputs" and cx.error is None
+    cx.clean_problem = "1234+5"
+    assert "4 digits" in cx.error
+    with pytest.raises(al.ArithlensError, match="not one of MIB's sizes"):
+        al.widgets.CircuitExplorer(model, n=4, fraction=0.3)

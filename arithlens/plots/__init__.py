@@ -16,7 +16,7 @@ from arithlens.plots.basics import (
     layer_rows,
     split_histogram,
 )
-from arithlens.plots.circuits import circuit_figure
+from arithlens.plots.circuits import circuit_figure, curve_figure
 from arithlens.plots.lens import answer_bars, lens_heatmap
 from arithlens.plots.patching import patch_grid, patch_heatmap
 from arithlens.plots.probes import (
@@ -35,6 +35,7 @@ __all__ = [
     "band_figure",
     "cell_at",
     "circuit_figure",
+    "curve_figure",
     "error_band",
     "eval_figure",
     "figures_html",

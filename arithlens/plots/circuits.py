@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 
 from arithlens._plotting import plotter
 from arithlens.errors import ArithlensError
+from arithlens.plots.basics import PALETTE
 
 COLOURS = {"q": "#8e44ad", "k": "#27ae60", "v": "#2980b9", "other": "#7f8c8d"}
 NEGATIVE = "#d62728"
@@ -100,6 +101,7 @@ def circuit_figure(
         y=xy[:, 1],
         mode="markers+text",
         text=[_label(n) for n, _ in nodes],
+        customdata=[n for n, _ in nodes],
         hovertext=hover,
         textposition="top center" if by_position else "middle right",
         textfont=dict(size=9 if by_position else 12),
@@ -178,3 +180,50 @@ def _label(node: str) -> str:
     if node.startswith("m"):
         return f"MLP{node[1:]}"
     return node
+
+
+@plotter("Curve")
+def curve_figure(
+    curves: Any,
+    baseline: Any = None,
+    mark: float | None = None,
+    title: str = "faithfulness by circuit size (MIB)",
+    width: int = 520,
+) -> go.Figure:
+    """MIB's faithfulness curves (``{name: Curve}``, or one Curve) on a log x-axis, with the
+    random-ranking ``baseline`` dashed and the circuit size ``mark`` marked on each curve."""
+    curves = curves if isinstance(curves, dict) else {"circuit": curves}
+    fig = go.Figure()
+    for i, (name, c) in enumerate(curves.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        fig.add_scatter(
+            x=[100 * f for f in c.fractions],
+            y=list(c.faithfulness),
+            mode="lines+markers",
+            name=f"{name} (CPR {c.cpr:.2f}, CMD {c.cmd:.2f})",
+            line=dict(color=colour),
+            customdata=list(c.n_edges),
+            hovertemplate="%{x}% of edges (%{customdata} kept): f = %{y:.3f}<extra></extra>",
+        )
+        if mark is not None and mark in c.fractions:
+            k = c.fractions.index(mark)
+            fig.add_scatter(
+                x=[100 * mark],
+                y=[c.faithfulness[k]],
+                mode="markers",
+                marker=dict(size=14, color=colour, symbol="circle-open", line=dict(width=3)),
+                name=f"{name}: {c.n_edges[k]} edges, f = {c.faithfulness[k]:.2f}",
+            )
+    if baseline is not None:
+        fig.add_scatter(
+            x=[100 * f for f in baseline.fractions],
+            y=list(baseline.faithfulness),
+            mode="lines",
+            line=dict(color="#7f8c8d", dash="dash"),
+            name=f"random ranking (CPR {baseline.cpr:.2f})",
+        )
+    fig.add_hline(y=1.0, line=dict(color="#bbb", width=1))
+    fig.update_xaxes(type="log", title="edges kept (%)")
+    fig.update_yaxes(title="faithfulness")
+    fig.update_layout(title=title, template="plotly_white", width=width, height=380)
+    return fig

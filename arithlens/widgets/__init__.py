@@ -14,9 +14,16 @@ Example:
     >>> ipywidgets.VBox([pe, px])                                               # doctest: +SKIP
 """
 
+from arithlens.widgets.circuit import CircuitExplorer
 from arithlens.widgets.patching import PatchingExplorer
 from arithlens.widgets.probe import ProbeExplorer
 from arithlens.widgets.problem import ProblemExplorer
 from arithlens.widgets.training import TrainingMonitor
 
-__all__ = ["PatchingExplorer", "ProbeExplorer", "ProblemExplorer", "TrainingMonitor"]
+__all__ = [
+    "CircuitExplorer",
+    "PatchingExplorer",
+    "ProbeExplorer",
+    "ProblemExplorer",
+    "TrainingMonitor",
+]

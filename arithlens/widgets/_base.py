@@ -63,6 +63,20 @@ def sync(fw: go.FigureWidget, fig: go.Figure, on_click: Callable | None = None) 
             trace.on_click(on_click, append=False)
 
 
+def pairs_for(encoder: Any, change: str, n: int, seed: int, clean_problem: str = "") -> Any:
+    """``n`` tokenized pairs of ``change``: corruptions of ``clean_problem`` when it is set (a
+    typed problem, ``"123+456"``), else random ones (``encoder.pairs``)."""
+    if not clean_problem:
+        return encoder.pairs(n, change, seed)
+    from arithlens.tasks import corrupt_pairs, parse_problem, require
+    from arithlens.tokens.tokenizer import encode_pairs
+
+    task = encoder.task
+    require(task, "carries", "corruptions of a typed problem")
+    clean = parse_problem(task, clean_problem)
+    return encode_pairs(corrupt_pairs(task, n, change=change, seed=seed, clean=clean), encoder)
+
+
 def clicked_cell(trace: Any, points: Any) -> tuple[int, int] | None:
     """``(row, col)`` of the heatmap cell a plotly click landed on (None for an empty click)."""
     if not points.xs:

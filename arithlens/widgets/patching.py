@@ -8,7 +8,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
@@ -24,16 +24,13 @@ from arithlens.patching.results import PatchResult
 from arithlens.plots import cell_at
 from arithlens.tasks import (
     TaskFamily,
-    TaskSpec,
     changes_for,
-    corrupt_pairs,
     has,
-    parse_problem,
     require,
 )
 from arithlens.tasks.numeracy.pairs import POSITIONS
-from arithlens.tokens.tokenizer import PairBatch, encode_pairs
-from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, sync
+from arithlens.tokens.tokenizer import PairBatch
+from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, pairs_for, sync
 
 #: granularities offered (the CLI's names; per-head q/k/v are left to scripts)
 WIDGET_GRANULARITIES = ("heads", "heads_by_pos", "resid_pre", "attn_out", "mlp_out", "pattern")
@@ -115,19 +112,9 @@ class PatchingExplorer(Explorer):
     def _batch(self) -> PairBatch:
         key = (self.change.value, self.clean_problem)
         if key not in self._batches:
-            if self.clean_problem:
-                require(self.encoder.task, "carries", "corruptions of a typed problem")
-                task = cast(TaskSpec, self.encoder.task)
-                pairs = corrupt_pairs(
-                    task,
-                    self.n,
-                    change=self.change.value,
-                    seed=self.seed,
-                    clean=parse_problem(task, self.clean_problem),
-                )
-                self._batches[key] = encode_pairs(pairs, self.encoder)
-            else:
-                self._batches[key] = self.encoder.pairs(self.n, self.change.value, self.seed)
+            self._batches[key] = pairs_for(
+                self.encoder, self.change.value, self.n, self.seed, self.clean_problem
+            )
         return self._batches[key]
 
     def _key(self) -> tuple:

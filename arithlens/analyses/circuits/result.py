@@ -33,6 +33,7 @@ from arithlens.analyses.circuits.scoring import (
     evaluate,
     greedy_prune,
     prune,
+    random_curve,
     score_matrix,
     select,
     setup,
@@ -167,6 +168,18 @@ class Circuit(Saveable):
         CPR with ``absolute=False``, CMD with ``absolute=True``."""
         s = self._setup(model, pairs)
         return curve_of(model, s, torch.from_numpy(self.scores), fractions, absolute)
+
+    def random_baseline(
+        self,
+        model: TransformerBridge,
+        pairs: Pairs | PairBatch,
+        seeds: int = 3,
+        fractions: tuple[float, ...] = MIB_FRACTIONS,
+    ) -> Curve:
+        """The curve of random edge rankings on ``pairs`` (mean over ``seeds``), to show beside
+        :meth:`curve` (MIB's random row: CPR ~0.25, CMD ~0.75)."""
+        s = self._setup(model, pairs)
+        return random_curve(model, s, torch.from_numpy(self.scores), seeds, fractions)
 
     def _setup(self, model: TransformerBridge, pairs: Pairs | PairBatch) -> Setup:
         """The pairs prepared for this circuit's model, ablation and metric, checked."""
@@ -313,9 +326,7 @@ def _pairs_hash(s: Setup) -> str:
     return fingerprint(empty, [s.batch.clean.tokens, s.batch.corrupt.tokens])
 
 
-def apply(
-    model: TransformerBridge, circuit: Circuit, pairs: Pairs | PairBatch
-) -> Evaluation:
+def apply(model: TransformerBridge, circuit: Circuit, pairs: Pairs | PairBatch) -> Evaluation:
     """Run ``model`` on ``pairs`` with every edge outside ``circuit``'s chosen ones ablated (by
     the circuit's ablation), and measure faithfulness as MIB does. On the pairs a circuit was
     :meth:`~Circuit.evaluate`-d on, the numbers equal its saved ``evaluation``.

@@ -29,12 +29,14 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
+from arithlens._plotting import draw
 from arithlens.analyses.circuits.engine import (
     Control,
     receiver_grads,
@@ -221,6 +223,10 @@ class Curve:
         """The trapezoid area of ``|1 - faithfulness|`` over the fractions (linear x)."""
         return float(np.trapezoid(np.abs(1 - np.asarray(self.faithfulness)), self.fractions))
 
+    def plot(self, baseline: Curve | None = None, mark: float | None = None) -> Any:
+        """This curve on a log x-axis (:func:`arithlens.plots.curve_figure`)."""
+        return draw(self, baseline=baseline, mark=mark)
+
     @property
     def log_area(self) -> float:
         """The area under faithfulness over log10 of the fractions, divided by that range
@@ -347,6 +353,35 @@ def curve_of(
         faith.append(e.faithfulness)
         sizes.append(e.n_edges)
     return Curve(tuple(fractions), tuple(faith), tuple(sizes), ends[0], ends[1], absolute)
+
+
+def random_curve(
+    model: TransformerBridge,
+    s: Setup,
+    like: torch.Tensor,
+    seeds: int = 3,
+    fractions: tuple[float, ...] = MIB_FRACTIONS,
+) -> Curve:
+    """MIB's random baseline: the faithfulness curve of uniformly random edge rankings
+    (scores shaped like ``like``), averaged over ``seeds`` rankings (seed 0, 1, ...)."""
+    check_int("seeds", seeds, minimum=1)
+    curves = [
+        curve_of(
+            model, s, torch.rand(like.shape, generator=torch.Generator().manual_seed(k)), fractions
+        )
+        for k in range(seeds)
+    ]
+    mean = np.mean([c.faithfulness for c in curves], axis=0)
+    sizes = np.mean([c.n_edges for c in curves], axis=0).round().astype(int)
+    first = curves[0]
+    return Curve(
+        first.fractions,
+        tuple(float(x) for x in mean),
+        tuple(int(x) for x in sizes),
+        first.full,
+        first.empty,
+        False,
+    )
 
 
 def greedy_prune(
