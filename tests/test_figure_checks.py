@@ -211,6 +211,53 @@ CASES = [
         ],
     ),
     (
+        "circuits",
+        0,
+        dict(
+            cpr={"add3-2L": {"eap-ig-inputs": 0.85}, "add2-gpt2": {"eap-ig-inputs": 0.96}},
+            random_cpr={"add3-2L": 0.35, "add2-gpt2": 0.25},
+        ),
+        [("cpr/add2-gpt2/eap-ig-inputs", 0.4)],  # barely above chance on one model
+    ),
+    (
+        "circuits",
+        1,
+        dict(
+            spearman_vs_exact={
+                "add3-2L": {"eap-ig-inputs": 0.85},
+                "add5-2L": {"eap-ig-inputs": 0.7},
+            }
+        ),
+        [("spearman_vs_exact/add5-2L/eap-ig-inputs", 0.2)],  # mean 0.525
+    ),
+    (
+        "circuits",
+        2,
+        dict(
+            cpr={
+                "add3-2L": {"eap": 0.75, "eap-ig-inputs": 0.85},
+                "add2-gpt2": {"eap": 0.98, "eap-ig-inputs": 0.96},
+            }
+        ),
+        [("cpr/add3-2L/eap", 0.95)],  # EAP ahead on average
+    ),
+    (
+        "circuits",
+        3,
+        dict(fraction_for_90pct={"add3-2L": 0.5, "add2-gpt2": 0.1}),
+        [
+            ("fraction_for_90pct/add3-2L", 1.0),  # needs every edge
+            ("fraction_for_90pct/add3-2L", None),  # never reaches 90%
+            ("fraction_for_90pct/add2-gpt2", 0.2),  # the stand-in needs more
+        ],
+    ),
+    (
+        "circuits",
+        4,
+        dict(position_aware={"top_roles": ["=", "a0", "c0", "="]}),
+        [("position_aware/top_roles", ["=", "b1", "c0", "="])],  # an edge at an operand between
+    ),
+    (
         "mul_digits",
         0,
         dict(

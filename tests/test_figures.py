@@ -50,7 +50,7 @@ def load(out, name):
 
 
 def test_all_nine_figures_in_order():
-    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 9
+    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 10
 
 
 def _files_and_checks(out, name) -> None:
@@ -181,6 +181,19 @@ def test_quick_numbers_are_the_meaningful_ones(quick_run):
     assert min(mul["tens"], mul["hundreds"]) > max(mul["units"], mul["thousands"])
     probes = load(quick_run, "carry_probes")["numbers"]
     assert all(v == pytest.approx(1.0, abs=0.02) for v in probes["best_score"].values())
+    circ = load(quick_run, "circuits")["numbers"]
+    from arithlens.analyses.circuits import Graph
+
+    assert circ["n_edges"] == {
+        "add3-2L": 110,
+        "add5-2L": 110,
+        "add5-plain-2L": 110,
+        "add2-gpt2": Graph(4, 4).n_edges,
+    }
+    for curves in circ["curves"].values():  # the full circuit is the model
+        assert all(c[-1] == pytest.approx(1.0, abs=1e-6) for c in curves.values())
+    # exact patching ranks edges as well as any method, up to the curve's granularity
+    assert all(c["exact"] >= max(c.values()) - 0.05 for c in circ["cpr"].values())
 
 
 def test_steepest_drop_is_the_analytic_midpoint_of_a_sigmoid_drop():

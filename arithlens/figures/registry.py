@@ -1,5 +1,5 @@
 """The figures, in one explicit order (the issues' order: Lee, Nanda, Quirke & Barez, patching,
-probes, Qiu, Zhang, length, NUPA).
+probes, Qiu, Zhang, MIB circuits, length, NUPA).
 
 Example:
     >>> list(REGISTRY)[:3]
@@ -11,6 +11,7 @@ from __future__ import annotations
 from arithlens.figures import (
     carry_probes,
     carry_taxonomy,
+    circuits,
     digit_phases,
     head_patching,
     key_heads,
@@ -29,6 +30,7 @@ FIGURES = (
     carry_probes,
     mul_digits,
     key_heads,
+    circuits,
     length_generalization,
     nupa_table,
 )
