@@ -179,8 +179,13 @@ class CircuitExplorer(Explorer):
             f"{f:.3f} on {self.n} held-out {source} (CPR {curve.cpr:.2f}, random "
             f"{self.baseline.cpr:.2f})"
         )
-        sync(self.graph_fig, circuit.plot(), on_click=self._on_click)
-        sync(self.curve_fig, plots.curve_figure({self.method.value: curve}, self.baseline, k))
+        graph = circuit.plot()
+        graph.update_layout(width=600, height=min(graph.layout.height or 480, 480))
+        sync(self.graph_fig, graph, on_click=self._on_click)
+        sync(
+            self.curve_fig,
+            plots.curve_figure({self.method.value: curve}, self.baseline, k, width=460),
+        )
 
     def _on_click(self, trace: Any, points: Any, state: Any) -> None:
         if not points.point_inds or trace.customdata is None:
