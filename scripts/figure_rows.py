@@ -36,6 +36,11 @@ WHAT = {
     "heads\" is about 7B LLMs (pass one with `--model`); the zoo's Hugging Face stand-in "
     "add2-gpt2 (16 heads) is ranked beside the arithmetic models, and precise fine-tuning of its "
     "key heads on a template it never saw is set against full fine-tuning.",
+    "circuits": "Mueller et al. 2025 (MIB) / Hanna et al. 2024: every edge of add3-2L, add5-2L, "
+    "add5-plain-2L and the stand-in add2-gpt2 scored by exact patching, EAP, EAP-IG-inputs and "
+    "EAP-IG-activations (5 steps) on a.units pairs; MIB's faithfulness curve on held-out pairs, "
+    "CMD / CPR beside the random ranking's; edges that keep 90% of the logit difference; the top "
+    "position-aware edges.",
     "length_generalization": "Shen et al. 2023 / McLeish et al. 2024 / Ruoss et al. 2023: exact "
     "match by operand length of the four add1to8 zoo models (Abacus / position-coupling ids, "
     "randomized positions, NoPE, learned absolute positions), all trained on operands of 1-8 "
@@ -174,6 +179,29 @@ def _key_heads(n: dict) -> str:
     return text
 
 
+def _circuits(n: dict) -> str:
+    areas = "; ".join(
+        f"{m} "
+        + ", ".join(f"{k} {n['cmd'][m][k]:.2f} / {v:.2f}" for k, v in n["cpr"][m].items())
+        + f", random {n['random_cmd'][m]:.2f} / {n['random_cpr'][m]:.2f}"
+        for m in n["cpr"]
+    )
+    rho = "; ".join(
+        f"{m} " + ", ".join(f"{k} {v:.2f}" for k, v in d.items() if k != "exact")
+        for m, d in n["spearman_vs_exact"].items()
+    )
+    ninety = ", ".join(
+        f"{m} {k} of {n['n_edges'][m]}" for m, k in n["edges_for_90pct"].items()
+    )
+    pa = n["position_aware"]
+    return (
+        f"CMD / CPR ({n['n_pairs']} pairs): {areas}. Spearman with exact: {rho}. Edges for 90% "
+        f"(exact ranking): {ninety}. Top position-aware edges of {pa['model']}: "
+        f"{'; '.join(pa['top_edge_positions'][:4])}; {pa['top_differ']} of the top {pa['k']} "
+        f"differ from the position-summed ranking"
+    )
+
+
 def _length_generalization(n: dict) -> str:
     ex = "; ".join(
         f"{v} " + ", ".join(f"{w} {n['exact'][v][w]:.3f}" for w in ("8", "9", "12", "16", "24"))
@@ -237,6 +265,7 @@ FRAGMENTS = {
     "carry_probes": _carry_probes,
     "mul_digits": _mul_digits,
     "key_heads": _key_heads,
+    "circuits": _circuits,
     "length_generalization": _length_generalization,
     "nupa_table": _nupa_table,
 }
@@ -252,6 +281,8 @@ PAPER = {
     "mul_digits": "ends first, middle digits last",
     "key_heads": "< 5% of heads in 7B LLMs; ~6 heads for +, faithfulness ~0.96 on Llama3-8B "
     "(Nikankin et al.); precise fine-tuning keeps general ability, full harms it",
+    "circuits": "MIB arithmetic on Llama-3.1-8B, CMD / CPR: EAP-IG-inputs 0.00 / 0.99, "
+    "EAP-IG-activations 0.00 / 0.98, EAP 0.01 / 0.55, exact 0.36 / 0.85, random 0.75 / 0.25",
     "length_generalization": "Abacus: trained on 20 digits, 99% at 100; standard positions "
     "fail 2 digits past training; sorting trained on <= 20: < 1% at 100 without the hint, "
     "> 92% with it",
