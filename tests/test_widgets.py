@@ -171,7 +171,7 @@ def test_problem_explorer_bad_input_keeps_last_state(problem_explorer, text, wor
 def test_patching_explorer_controls_and_cells(zoo_add3_2l):
     model = zoo_add3_2l
     px = al.widgets.PatchingExplorer(model, n=16, granularity="heads")
-    batch = px._batch()
+    batch = px.pairs()
     expect = al.patching.activation_patch(
         model, batch, "z", by=("layer", "head"), metric="logit_diff", progress=False
     )
@@ -216,7 +216,7 @@ def test_problem_explorer_drives_patching_clean_prompt(problem_explorer, zoo_add
     link = ipywidgets.dlink((problem_explorer, "problem"), (px, "clean_problem"))
     problem_explorer.text.value = "456+789"
     assert px.clean_problem == "456+789"
-    assert set(px._batch().pairs.clean.ints()) == {(456, 789)}
+    assert set(px.pairs().pairs.clean.ints()) == {(456, 789)}
     assert "corruptions of 456+789" in px.pairs_label.value
     assert np.abs(np.array(px.heatmap.data[0].z) - random_z).max() > 1e-3
     link.unlink()

@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as W
+import numpy as np
 import plotly.graph_objects as go
+import torch
+import traitlets
 
-from arithlens.errors import ArithlensError
+from arithlens.errors import ArithlensError, check_choice, check_int
 
 TEMPLATE = "plotly_white"
 
@@ -61,20 +64,6 @@ def sync(fw: go.FigureWidget, fig: go.Figure, on_click: Callable | None = None) 
     if on_click is not None:
         for trace in fw.data:
             trace.on_click(on_click, append=False)
-
-
-def pairs_for(encoder: Any, change: str, n: int, seed: int, clean_problem: str = "") -> Any:
-    """``n`` tokenized pairs of ``change``: corruptions of ``clean_problem`` when it is set (a
-    typed problem, ``"123+456"``), else random ones (``encoder.pairs``)."""
-    if not clean_problem:
-        return encoder.pairs(n, change, seed)
-    from arithlens.tasks import corrupt_pairs, parse_problem, require
-    from arithlens.tokens.tokenizer import encode_pairs
-
-    task = encoder.task
-    require(task, "carries", "corruptions of a typed problem")
-    clean = parse_problem(task, clean_problem)
-    return encode_pairs(corrupt_pairs(task, n, change=change, seed=seed, clean=clean), encoder)
 
 
 def clicked_cell(trace: Any, points: Any) -> tuple[int, int] | None:
@@ -150,3 +139,80 @@ class Explorer(W.VBox):
                 handler()
 
         control.observe(on_change, names="value")
+
+
+class PairsExplorer(Explorer):
+    """Base of the explorers of minimal pairs: ``n`` pairs of the ``change`` dropdown's
+    corruption, or, when ``clean_problem`` is set (``"123+456"``; link it to
+    ``ProblemExplorer.problem``), ``n`` corruptions of that problem. Pairs and mean attention
+    patterns are cached by what they depend on; a new problem calls :meth:`_refresh`.
+
+    Attributes:
+        model, encoder, n, seed: what the pairs are made from; change: the dropdown.
+    """
+
+    clean_problem = traitlets.Unicode("")
+
+    def __init__(
+        self, model: Any, n: int, change: str | None, seed: int, who: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        from arithlens.models.contract import encoder_of
+        from arithlens.tasks import changes_for, require
+
+        self.model, self.n, self.seed = model, check_int("n", n, minimum=1), seed
+        self.encoder = encoder_of(model)
+        require(self.encoder.task, "pairs", who)
+        changes = changes_for(self.encoder.task)
+        change = changes[0] if change is None else change
+        check_choice("change", change, changes)
+        self.change = W.Dropdown(options=changes, value=change, description="change")
+        self._pairs: dict[tuple, Any] = {}
+        self._patterns: dict[tuple, np.ndarray] = {}
+        self.observe(self._on_problem, names="clean_problem")
+
+    @property
+    def source(self) -> str:
+        """What the pairs are, in words."""
+        return f"corruptions of {self.clean_problem}" if self.clean_problem else "random pairs"
+
+    def pairs(self, offset: int = 0) -> Any:
+        """The tokenized pairs (a ``PairBatch``) of seed ``seed + offset`` (offset 1: held out)."""
+        key = (self.change.value, self.clean_problem, offset)
+        if key not in self._pairs:
+            self._pairs[key] = _pairs_for(
+                self.encoder, self.change.value, self.n, self.seed + offset, self.clean_problem
+            )
+        return self._pairs[key]
+
+    def mean_pattern(self, layer: int, head: int) -> np.ndarray:
+        """``(query, key)``: the head's mean attention over the clean prompts of :meth:`pairs`."""
+        key = (self.change.value, self.clean_problem)
+        if key not in self._patterns:
+            from arithlens.analyses import attention
+
+            with torch.no_grad():
+                every = attention.patterns(self.model, self.pairs().clean.tokens)
+            self._patterns[key] = every.mean(1).float().numpy()  # (layer, head, query, key)
+        return self._patterns[key][layer, head]
+
+    def _on_problem(self, change: Any) -> None:
+        with self.interaction():
+            self._refresh()
+
+    def _refresh(self) -> None:  # pragma: no cover - every explorer defines it
+        raise NotImplementedError
+
+
+def _pairs_for(encoder: Any, change: str, n: int, seed: int, clean_problem: str) -> Any:
+    """``n`` tokenized pairs of ``change``: corruptions of ``clean_problem`` when it is set,
+    else random ones (``encoder.pairs``)."""
+    if not clean_problem:
+        return encoder.pairs(n, change, seed)
+    from arithlens.tasks import corrupt_pairs, parse_problem, require
+    from arithlens.tokens.tokenizer import encode_pairs
+
+    task = encoder.task
+    require(task, "carries", "corruptions of a typed problem")
+    clean = parse_problem(task, clean_problem)
+    return encode_pairs(corrupt_pairs(task, n, change=change, seed=seed, clean=clean), encoder)

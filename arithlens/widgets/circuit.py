@@ -12,23 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as W
-import numpy as np
-import torch
-import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.analyses import attention
 from arithlens.analyses.circuits import ABLATIONS, METHODS, MIB_FRACTIONS, Circuit, Curve
 from arithlens.analyses.circuits.scoring import metric_with, setup
-from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.models.contract import encoder_of
-from arithlens.tasks import changes_for, require
-from arithlens.tokens.tokenizer import PairBatch
-from arithlens.widgets._base import Explorer, figure_widget, pairs_for, sync
+from arithlens.errors import ArithlensError, check_choice
+from arithlens.widgets._base import PairsExplorer, figure_widget, sync
 
 
-class CircuitExplorer(Explorer):
+class CircuitExplorer(PairsExplorer):
     """Edge-level circuits, interactively (scores from :func:`arithlens.circuits.score_edges`,
     curves from :meth:`~arithlens.circuits.Circuit.curve` on held-out pairs).
 
@@ -43,8 +36,6 @@ class CircuitExplorer(Explorer):
         method, ablation, fraction, change: the controls; graph_fig, curve_fig, attention_fig.
     """
 
-    clean_problem = traitlets.Unicode("")
-
     def __init__(
         self,
         model: TransformerBridge,
@@ -56,11 +47,7 @@ class CircuitExplorer(Explorer):
         fraction: float = 0.05,
         seed: int = 0,
     ):
-        super().__init__()
-        self.model, self.n, self.seed = model, check_int("n", n, minimum=1), seed
-        self.encoder = encoder_of(model)
-        require(self.encoder.task, "pairs", "the CircuitExplorer")
-        changes = changes_for(self.encoder.task)
+        super().__init__(model, n, change, seed, "the CircuitExplorer")
         check_choice("method", method, METHODS)
         check_choice("ablation", ablation, ABLATIONS)
         if fraction not in MIB_FRACTIONS:
@@ -68,7 +55,6 @@ class CircuitExplorer(Explorer):
                 f"fraction={fraction!r} is not one of MIB's sizes: expected one of "
                 f"{list(MIB_FRACTIONS)}"
             )
-        self.change = W.Dropdown(options=changes, value=change or changes[0], description="change")
         self.method = W.Dropdown(options=list(METHODS), value=method, description="method")
         self.ablation = W.Dropdown(options=list(ABLATIONS), value=ablation, description="ablation")
         self.fraction = W.SelectionSlider(
@@ -86,12 +72,9 @@ class CircuitExplorer(Explorer):
         self.node_effect: float | None = None
         self._scored: dict[tuple, Circuit] = {}
         self._curves: dict[tuple, tuple[Curve, Curve]] = {}
-        self._batches: dict[tuple, tuple[PairBatch, PairBatch]] = {}
-        self._patterns: dict[tuple, np.ndarray] = {}
         for control in (self.change, self.method, self.ablation):
             self.observe_control(control, self._refresh)
         self.observe_control(self.fraction, self._redraw)
-        self.observe(self._on_problem, names="clean_problem")
         self.add_class("arithlens-circuit-explorer")
         self.children = [
             W.HBox([self.change, self.method, self.ablation]),
@@ -104,16 +87,6 @@ class CircuitExplorer(Explorer):
             self._refresh()
 
     # -- data (cached by everything it depends on) ------------------------------------------
-    def _batches_now(self) -> tuple[PairBatch, PairBatch]:
-        """The scored pairs and the held-out pairs the curve is measured on."""
-        key = (self.change.value, self.clean_problem)
-        if key not in self._batches:
-            make = lambda seed: pairs_for(  # noqa: E731
-                self.encoder, self.change.value, self.n, seed, self.clean_problem
-            )
-            self._batches[key] = (make(self.seed), make(self.seed + 1))
-        return self._batches[key]
-
     def _key(self) -> tuple:
         return (self.change.value, self.clean_problem, self.method.value, self.ablation.value)
 
@@ -125,7 +98,7 @@ class CircuitExplorer(Explorer):
 
             self._scored[key] = score_edges(
                 self.model,
-                self._batches_now()[0],
+                self.pairs(),
                 self.method.value,
                 ablation=self.ablation.value,
                 progress=False,
@@ -147,7 +120,7 @@ class CircuitExplorer(Explorer):
     def _curve_pair(self) -> tuple[Curve, Curve]:
         key = self._key()
         if key not in self._curves:
-            held_out = self._batches_now()[1]
+            held_out = self.pairs(1)
             scored = self.scored
             self._curves[key] = (
                 scored.curve(self.model, held_out),
@@ -156,10 +129,6 @@ class CircuitExplorer(Explorer):
         return self._curves[key]
 
     # -- drawing ------------------------------------------------------------------------------
-    def _on_problem(self, change: Any) -> None:
-        with self.interaction():
-            self._refresh()
-
     def _refresh(self) -> None:
         self.scored  # noqa: B018 - score first, so an error leaves the old figures
         self._redraw()
@@ -173,10 +142,9 @@ class CircuitExplorer(Explorer):
     def _redraw(self) -> None:
         circuit, curve, k = self.circuit, self.curve, self.fraction.value
         f = curve.faithfulness[curve.fractions.index(k)]
-        source = f"corruptions of {self.clean_problem}" if self.clean_problem else "random pairs"
         self.summary.value = (
             f"&nbsp;{circuit.n_in_circuit} of {circuit.graph.n_edges} edges; faithfulness "
-            f"{f:.3f} on {self.n} held-out {source} (CPR {curve.cpr:.2f}, random "
+            f"{f:.3f} on {self.n} held-out {self.source} (CPR {curve.cpr:.2f}, random "
             f"{self.baseline.cpr:.2f})"
         )
         graph = circuit.plot()
@@ -202,7 +170,7 @@ class CircuitExplorer(Explorer):
             self.show_note(f"{node} sends nothing: click a head, an MLP or the input")
             return
         sender = g.senders.index(node)
-        s = setup(self.model, self._batches_now()[0], self.ablation.value)
+        s = setup(self.model, self.pairs(), self.ablation.value)
         keep = g.mask.clone()
         keep[:, sender] = False
         self.node_effect = metric_with(self.model, s, g.mask) - metric_with(self.model, s, keep)
@@ -217,14 +185,6 @@ class CircuitExplorer(Explorer):
         sync(
             self.attention_fig,
             plots.attention_heatmap(
-                self._pattern(layer, head), self._batches_now()[0].labels(), title, width=520
+                self.mean_pattern(layer, head), self.pairs().labels(), title, width=520
             ),
         )
-
-    def _pattern(self, layer: int, head: int) -> np.ndarray:
-        key = (self.change.value, self.clean_problem)
-        if key not in self._patterns:
-            with torch.no_grad():
-                every = attention.patterns(self.model, self._batches_now()[0].clean.tokens)
-            self._patterns[key] = every.mean(1).float().numpy()
-        return self._patterns[key][layer, head]

@@ -12,25 +12,19 @@ from typing import Any
 
 import ipywidgets as W
 import numpy as np
-import traitlets
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
-from arithlens.analyses import attention
-from arithlens.errors import ArithlensError, check_choice, check_int
-from arithlens.models.contract import encoder_of
+from arithlens.errors import ArithlensError, check_choice
 from arithlens.patching import GRANULARITIES, METRICS, CellEffect, activation_patch, patch_cell
 from arithlens.patching.results import PatchResult
 from arithlens.plots import cell_at
 from arithlens.tasks import (
     TaskFamily,
-    changes_for,
     has,
-    require,
 )
 from arithlens.tasks.numeracy.pairs import POSITIONS
-from arithlens.tokens.tokenizer import PairBatch
-from arithlens.widgets._base import Explorer, clicked_cell, figure_widget, pairs_for, sync
+from arithlens.widgets._base import PairsExplorer, clicked_cell, figure_widget, sync
 
 #: granularities offered (the CLI's names; per-head q/k/v are left to scripts)
 WIDGET_GRANULARITIES = ("heads", "heads_by_pos", "resid_pre", "attn_out", "mlp_out", "pattern")
@@ -43,7 +37,7 @@ def digit_choices(task: TaskFamily) -> list[str]:
     return ["all", *named, *(task.answer_name(k) for k in range(task.answer_width))]
 
 
-class PatchingExplorer(Explorer):
+class PatchingExplorer(PairsExplorer):
     """Activation patching, interactively.
 
     Attributes:
@@ -55,8 +49,6 @@ class PatchingExplorer(Explorer):
         heatmap, attention_fig, effect_fig: the plotly FigureWidgets.
     """
 
-    clean_problem = traitlets.Unicode("")
-
     def __init__(
         self,
         model: TransformerBridge,
@@ -66,17 +58,9 @@ class PatchingExplorer(Explorer):
         granularity: str = "heads_by_pos",
         seed: int = 0,
     ):
-        super().__init__()
-        self.model, self.n, self.seed = model, check_int("n", n, minimum=1), seed
-        self.encoder = encoder_of(model)
-        task = self.encoder.task
-        require(task, "pairs", "the PatchingExplorer")
-        changes = changes_for(task)
-        change = changes[0] if change is None else change
-        check_choice("change", change, changes)
+        super().__init__(model, n, change, seed, "the PatchingExplorer")
         check_choice("granularity", granularity, list(WIDGET_GRANULARITIES))
-        digit_names = digit_choices(task)
-        self.change = W.Dropdown(options=changes, value=change, description="change")
+        digit_names = digit_choices(self.encoder.task)
         self.granularity = W.Dropdown(
             options=WIDGET_GRANULARITIES, value=granularity, description="granularity"
         )
@@ -91,12 +75,9 @@ class PatchingExplorer(Explorer):
         self.result: PatchResult | None = None
         self.cell: tuple[int, int | None, int | None] | None = None
         self._results: dict[tuple, PatchResult] = {}
-        self._batches: dict[tuple, PairBatch] = {}
-        self._patterns: dict[tuple, np.ndarray] = {}
         self._effects: dict[tuple, CellEffect] = {}
         for control in (self.change, self.granularity, self.direction, self.metric, self.digits):
             self.observe_control(control, self._refresh)
-        self.observe(self._on_problem, names="clean_problem")
         self.add_class("arithlens-patching-explorer")
         self.children = [
             W.HBox([self.change, self.granularity, self.metric, self.digits]),
@@ -109,14 +90,6 @@ class PatchingExplorer(Explorer):
             self._refresh()
 
     # -- data (cached by everything it depends on) ------------------------------------------
-    def _batch(self) -> PairBatch:
-        key = (self.change.value, self.clean_problem)
-        if key not in self._batches:
-            self._batches[key] = pairs_for(
-                self.encoder, self.change.value, self.n, self.seed, self.clean_problem
-            )
-        return self._batches[key]
-
     def _key(self) -> tuple:
         return (
             self.change.value,
@@ -133,7 +106,7 @@ class PatchingExplorer(Explorer):
             component, by = GRANULARITIES[self.granularity.value]
             self._results[key] = activation_patch(
                 self.model,
-                self._batch(),
+                self.pairs(),
                 component,
                 by=by,
                 metric=self.metric.value,
@@ -143,28 +116,13 @@ class PatchingExplorer(Explorer):
             )
         return self._results[key]
 
-    def _pattern(self, layer: int, head: int) -> np.ndarray:
-        """Mean attention pattern of a head over the clean prompts (one layout)."""
-        key = (self.change.value, self.clean_problem)
-        if key not in self._patterns:
-            every = attention.patterns(self.model, self._batch().clean.tokens)
-            self._patterns[key] = every.mean(1).float().numpy()  # (layer, head, query, key)
-        return self._patterns[key][layer, head]
-
     # -- drawing ------------------------------------------------------------------------------
-    def _on_problem(self, change: Any) -> None:
-        with self.interaction():
-            self._refresh()
-
     def _refresh(self) -> None:
         res = self._result()
         self.result = res
-        source = (
-            f"{self.n} corruptions of {self.clean_problem}"
-            if self.clean_problem
-            else (f"{self.n} random pairs")
+        self.pairs_label.value = (
+            f"&nbsp;{self.n} {self.source}; clean {res.clean:.3f}, corrupt {res.corrupt:.3f}"
         )
-        self.pairs_label.value = f"&nbsp;{source}; clean {res.clean:.3f}, corrupt {res.corrupt:.3f}"
         sync(self.heatmap, res.plot(), on_click=self._on_click)
         self.cell = None
         top = res.top(1).iloc[0]
@@ -200,7 +158,7 @@ class PatchingExplorer(Explorer):
         if key not in self._effects:
             self._effects[key] = patch_cell(
                 self.model,
-                self._batch(),
+                self.pairs(),
                 component,
                 layer,
                 pos=pos,
@@ -239,7 +197,7 @@ class PatchingExplorer(Explorer):
         sync(
             self.attention_fig,
             plots.attention_heatmap(
-                self._pattern(layer, head),
+                self.mean_pattern(layer, head),
                 labels,
                 f"mean attention of L{layer}H{head} (clean)",
                 width=400,
