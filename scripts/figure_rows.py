@@ -190,9 +190,7 @@ def _circuits(n: dict) -> str:
         f"{m} " + ", ".join(f"{k} {v:.2f}" for k, v in d.items() if k != "exact")
         for m, d in n["spearman_vs_exact"].items()
     )
-    ninety = ", ".join(
-        f"{m} {k} of {n['n_edges'][m]}" for m, k in n["edges_for_90pct"].items()
-    )
+    ninety = ", ".join(f"{m} {k} of {n['n_edges'][m]}" for m, k in n["edges_for_90pct"].items())
     pa = n["position_aware"]
     return (
         f"CMD / CPR ({n['n_pairs']} pairs): {areas}. Spearman with exact: {rho}. Edges for 90% "

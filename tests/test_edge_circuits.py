@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 import arithlens as al
-from arithlens.analyses.circuits import engine, scoring
+from arithlens.analyses.circuits import engine, evaluation, scoring
 from arithlens.analyses.circuits.graph import Graph
 from arithlens.errors import ArithlensError
 
@@ -284,7 +284,7 @@ def test_the_curve_is_one_for_the_full_circuit_and_its_areas_are_trapezoids(add3
     assert curve.faithfulness[-1] == pytest.approx(1.0, abs=1e-9)
     assert curve.n_edges[-1] == exact_scores.graph.n_edges
     assert curve.faithfulness[6] > 0.3  # 10% of the edges already carry a third
-    hand = scoring.Curve((0.1, 0.5, 1.0), (0.2, 0.6, 1.0), (1, 5, 10), 3.0, -1.0, False)
+    hand = evaluation.Curve((0.1, 0.5, 1.0), (0.2, 0.6, 1.0), (1, 5, 10), 3.0, -1.0, False)
     assert hand.cpr == pytest.approx(0.4 * (0.2 + 0.6) / 2 + 0.5 * (0.6 + 1.0) / 2)
     assert hand.cmd == pytest.approx(0.4 * (0.8 + 0.4) / 2 + 0.5 * (0.4 + 0.0) / 2)
     x = np.log10([0.1, 0.5, 1.0])
@@ -298,7 +298,7 @@ def test_a_random_ranking_scores_near_mibs_random_baseline(add3, exact_scores):
     cprs = []
     for seed in range(3):
         rand = torch.randn(s.graph.mask.shape, generator=torch.Generator().manual_seed(seed))
-        cprs.append(scoring.curve_of(model, s, rand, prune_edges=False).cpr)
+        cprs.append(evaluation.curve_of(model, s, rand, prune_edges=False).cpr)
     assert 0.05 < np.mean(cprs) < 0.6  # MIB's random row: ~0.25
     base = exact_scores.random_baseline(model, pairs, seeds=3)
     assert 0.05 < base.cpr < 0.6 and base.faithfulness[-1] == pytest.approx(1.0)
@@ -385,7 +385,7 @@ def test_greedy_pruning_drops_a_silent_head_and_keeps_what_matters():
     assert 0 < len(frame) < exact.graph.n_edges
     assert not frame.edge.str.contains("a1.h0").any()
     s = scoring.setup(model, pairs)
-    full, empty = scoring.bounds(model, s, s.graph.mask)
+    full, empty = evaluation.bounds(model, s, s.graph.mask)
     first = exact.to_frame().set_index("edge").score["m1->logits"] / abs(full - empty)
     assert abs(first) > 2 * tol and "m1->logits" in set(frame.edge)
     assert exact.greedy(model, pairs, tolerance=10.0, progress=False).n_in_circuit == 0

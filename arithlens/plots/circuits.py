@@ -95,6 +95,21 @@ def circuit_figure(
         nodes += [(f"m{i}", None) for i in range(L)] + [("logits", None)]
         hover = [_label(n) for n, _ in nodes]
         fig.update_xaxes(visible=False)
+    _nodes(fig, nodes, hover, at, by_position)
+    fig.update_yaxes(visible=False)
+    chosen = int(frame.in_circuit.sum())
+    what = f"{chosen} chosen edges" if chosen else f"top {len(shown)} edges by |score|"
+    fig.update_layout(
+        title=title or f"{circuit.method} circuit ({what}; width: |score|)",
+        template="plotly_white",
+        width=min(int(110 * width * len(used)) + 260, 2400),
+        height=110 * L + 260,
+    )
+    return fig
+
+
+def _nodes(fig: go.Figure, nodes: list, hover: list[str], at: Any, by_position: bool) -> None:
+    """The nodes as labelled markers (their names in ``customdata``, for clicks)."""
     xy = np.array([at(*n) for n in nodes]).reshape(-1, 2)
     fig.add_scatter(
         x=xy[:, 0],
@@ -109,16 +124,6 @@ def circuit_figure(
         hoverinfo="text",
         showlegend=False,
     )
-    fig.update_yaxes(visible=False)
-    chosen = int(frame.in_circuit.sum())
-    what = f"{chosen} chosen edges" if chosen else f"top {len(shown)} edges by |score|"
-    fig.update_layout(
-        title=title or f"{circuit.method} circuit ({what}; width: |score|)",
-        template="plotly_white",
-        width=min(int(110 * width * len(used)) + 260, 2400),
-        height=110 * L + 260,
-    )
-    return fig
 
 
 def _edge_lines(fig: go.Figure, shown: Any, by_position: bool, at: Any) -> dict:

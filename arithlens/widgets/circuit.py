@@ -16,7 +16,8 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens import plots
 from arithlens.analyses.circuits import ABLATIONS, METHODS, MIB_FRACTIONS, Circuit, Curve
-from arithlens.analyses.circuits.scoring import metric_with, setup
+from arithlens.analyses.circuits.evaluation import metric_with
+from arithlens.analyses.circuits.scoring import setup
 from arithlens.errors import ArithlensError, check_choice
 from arithlens.widgets._base import PairsExplorer, figure_widget, sync
 

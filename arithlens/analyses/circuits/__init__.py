@@ -1,6 +1,6 @@
 """Circuits: key heads and head-set faithfulness (:mod:`.heads`), and edge-level circuits
 scored the way EAP-IG and the MIB benchmark score them (:mod:`.graph`, :mod:`.engine`,
-:mod:`.scoring`, :mod:`.result`).
+:mod:`.scoring`, :mod:`.evaluation`, :mod:`.result`).
 
 Example:
     >>> import arithlens as al
@@ -10,6 +10,7 @@ Example:
     >>> c.top(5); c.curve(model, pairs).cpr                                 # doctest: +SKIP
 """
 
+from arithlens.analyses.circuits.evaluation import MIB_FRACTIONS, Curve, Evaluation
 from arithlens.analyses.circuits.graph import Graph, graph_of
 from arithlens.analyses.circuits.heads import (
     ABLATE,
@@ -20,13 +21,7 @@ from arithlens.analyses.circuits.heads import (
     key_heads,
 )
 from arithlens.analyses.circuits.result import Circuit, apply, score_edges
-from arithlens.analyses.circuits.scoring import (
-    ABLATIONS,
-    METHODS,
-    MIB_FRACTIONS,
-    Curve,
-    Evaluation,
-)
+from arithlens.analyses.circuits.scoring import ABLATIONS, METHODS
 
 __all__ = [
     "ABLATE",

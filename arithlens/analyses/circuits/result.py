@@ -23,21 +23,19 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
-from arithlens.analyses.circuits.graph import Graph, graph_of
-from arithlens.analyses.circuits.scoring import (
+from arithlens.analyses.circuits.evaluation import (
     MIB_FRACTIONS,
     Curve,
     Evaluation,
-    Setup,
     curve_of,
     evaluate,
     greedy_prune,
     prune,
     random_curve,
-    score_matrix,
     select,
-    setup,
 )
+from arithlens.analyses.circuits.graph import Graph, graph_of
+from arithlens.analyses.circuits.scoring import Setup, score_matrix, setup
 from arithlens.errors import ArithlensError
 from arithlens.patching.metrics import PairBatch
 from arithlens.patching.store import fingerprint, weights_fingerprint
