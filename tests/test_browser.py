@@ -1,7 +1,7 @@
-"""The real thing: JupyterLab on localhost, notebooks 01 and 10 opened in headless Chromium, all
-cells run; the widgets render (a control and a plotly plot exist), changing a control changes the
-plot (a dropdown in 01, the CircuitExplorer's edge slider in 10), and no cell shows an error.
-Screenshots are saved under ``test-artifacts/``.
+"""The real thing: JupyterLab on localhost, notebook 01 opened in headless Chromium, all cells
+run; the widgets render (a control and a plotly plot exist), changing a control changes the plot
+(a head dropdown, the CircuitExplorer's edge slider), and no cell shows an error. Screenshots are
+saved under ``test-artifacts/``.
 
 Needs Debian's chromium (``.ci/run`` installs it) and Playwright (a dev dependency, which never
 downloads its own browser here). Where chromium is missing the test is skipped with the reason,
@@ -36,8 +36,7 @@ def heatmap_image(page, selector: str) -> str:
 def test_notebook_01_in_jupyterlab(tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     env = {"ARITHLENS_QUICK": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    notebooks = ["01_quickstart.ipynb", "10_circuits.ipynb"]
-    with jupyterlab(tmp_path / "lab", notebooks, env) as (base, token):
+    with jupyterlab(tmp_path / "lab", ["01_quickstart.ipynb"], env) as (base, token):
         with chromium_page() as page:
             run_all(page, base, token, "01_quickstart.ipynb")
             # widgets rendered: a control and a plotly plot
@@ -72,13 +71,12 @@ def test_notebook_01_in_jupyterlab(tmp_path):
             page.locator(".arithlens-problem-explorer").first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "browser_01_quickstart.png"), full_page=True)
             assert errors == [], errors
-            _circuit_explorer(page, base, token)
+            _circuit_explorer(page)
 
 
-def _circuit_explorer(page, base: str, token: str) -> None:
-    """Notebook 10's CircuitExplorer: its three plots render; one step of the edge slider
-    redraws the circuit with more edges."""
-    run_all(page, base, token, "10_circuits.ipynb")
+def _circuit_explorer(page) -> None:
+    """The CircuitExplorer at the end of notebook 01: its three plots render; one step of the
+    edge slider redraws the circuit with more edges."""
     explorer = ".arithlens-circuit-explorer"
     page.locator(f"{explorer} .js-plotly-plot").nth(2).wait_for(timeout=60_000)
     assert page.locator(f"{explorer} .js-plotly-plot").count() == 3
@@ -101,5 +99,5 @@ def _circuit_explorer(page, base: str, token: str) -> None:
     assert chosen(title.text_content()) > chosen(before)
     errors = error_outputs(page)
     page.locator(explorer).first.scroll_into_view_if_needed()
-    page.screenshot(path=str(ARTIFACTS / "browser_10_circuits.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_01_circuit_explorer.png"), full_page=True)
     assert errors == [], errors

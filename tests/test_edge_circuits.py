@@ -391,8 +391,24 @@ def test_greedy_pruning_drops_a_silent_head_and_keeps_what_matters():
     assert exact.greedy(model, pairs, tolerance=10.0, progress=False).n_in_circuit == 0
 
 
+def test_a_threshold_keeps_the_edges_scoring_at_least_it(exact_scores):
+    frame = exact_scores.to_frame()
+    cut = float(frame.score.sort_values().iloc[-12])  # the 12th largest score
+    by_hand = set(frame[frame.score >= cut].edge)
+    kept = exact_scores.select(threshold=cut, prune_edges=False).to_frame().query("in_circuit")
+    assert set(kept.edge) == by_hand and len(by_hand) >= 12
+    absolute = exact_scores.select(threshold=cut, absolute=True, prune_edges=False)
+    assert absolute.n_in_circuit == int((frame.score.abs() >= cut).sum())
+    with pytest.raises(ArithlensError, match="expected exactly one of them"):
+        exact_scores.select(0.1, threshold=cut)
+
+
 def test_bad_input_is_named(add3, exact_scores):
     model, pairs = add3
+    attn_only = _tiny(al.TaskSpec(op="add", n_digits=2, format="reversed"), seed=0)
+    attn_only.cfg.attn_only = True
+    with pytest.raises(ArithlensError, match="attention-only models are not supported"):
+        al.circuits.graph_of(attn_only)
     with pytest.raises(ArithlensError, match="fraction=1.5 is invalid"):
         exact_scores.select(1.5)
     with pytest.raises(ArithlensError, match="method='acdc' is unknown"):
@@ -460,8 +476,11 @@ def test_a_hugging_face_gpt2_bridge_runs_the_same_graph():
     pairs = model.encoder.pairs(8, "a.units", seed=0)
     s = scoring.setup(model, pairs)
     _assert_identities(model, s)
-    exact = scoring.score_matrix(model, s, "exact", progress=False)
-    for sender, receiver in [("a0.h1", "a2.h3<k>"), ("m2", "m3")]:
+    pairs_ = [("a0.h1", "a2.h3<k>"), ("m2", "m3")]
+    at = [(s.graph.receivers.index(r), s.graph.senders.index(sd)) for sd, r in pairs_]
+    exact = scoring.score_matrix(model, s, "exact", progress=False, edges=at)
+    assert int((exact != 0).sum()) <= len(at)  # only the edges asked for were run
+    for sender, receiver in pairs_:
         r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)
         hand = _hand_edge(model, pairs, sender, receiver, None)
         assert float(exact[r, sd]) == pytest.approx(hand, abs=1e-4)
@@ -499,15 +518,15 @@ def test_neox_and_llama_graphs_run_exactly(hf_models, arch, edges):
         assert g.grouped and g.kv_heads == 2 and "a1.g1<k>" in g.receivers
         assert len(g.receivers) == 2 * (4 + 2 + 2 + 1) + 1
     _assert_identities(model, s)
-    exact = scoring.score_matrix(model, s, "exact", progress=False)
+    at = [(g.receivers.index(r), g.senders.index(sd)) for sd, r in edges]
+    exact = scoring.score_matrix(model, s, "exact", progress=False, edges=at)
     for sender, receiver in edges:
         r, sd = g.receivers.index(receiver), g.senders.index(sender)
         hand = _hand_edge(model, pairs, sender, receiver, None)
         assert abs(hand) > 1e-6, (sender, receiver)  # the edge moves the metric
         assert float(exact[r, sd]) == pytest.approx(hand, abs=1e-5), (sender, receiver)
-    eap = scoring.score_matrix(model, s, "eap", progress=False)
-    mask = g.mask.numpy()
-    assert spearmanr(exact.numpy()[mask], eap.numpy()[mask]).statistic > 0.5
+    with pytest.raises(ArithlensError, match="not \\(receiver, sender\\) pairs"):
+        scoring.score_matrix(model, s, "exact", progress=False, edges=[(0, 5)])
 
 
 def test_a_sorting_model_scores_through_the_same_seam():
@@ -516,8 +535,10 @@ def test_a_sorting_model_scores_through_the_same_seam():
     model = al.load("sort1to10-v36-2L")
     pairs = al.tasks.family_pairs(model.task, 8, seed=0)
     s = scoring.setup(model, pairs)
-    exact = scoring.score_matrix(model, s, "exact", progress=False)
-    for sender, receiver in [("input", "a1.h0<k>"), ("a0.h1", "m1")]:
+    edges = [("input", "a1.h0<k>"), ("a0.h1", "m1")]
+    at = [(s.graph.receivers.index(r), s.graph.senders.index(sd)) for sd, r in edges]
+    exact = scoring.score_matrix(model, s, "exact", progress=False, edges=at)
+    for sender, receiver in edges:
         r, sd = s.graph.receivers.index(receiver), s.graph.senders.index(sender)
         hand = _hand_edge(model, pairs, sender, receiver, None)
         assert abs(hand) > 1e-6 and float(exact[r, sd]) == pytest.approx(hand, abs=1e-5)

@@ -186,7 +186,6 @@ def test_quick_numbers_are_the_meaningful_ones(quick_run):
 
     assert circ["n_edges"] == {
         "add3-2L": 110,
-        "add5-2L": 110,
         "add5-plain-2L": 110,
         "add2-gpt2": Graph(4, 4).n_edges,
     }

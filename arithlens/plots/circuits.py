@@ -230,5 +230,11 @@ def curve_figure(
     fig.add_hline(y=1.0, line=dict(color="#bbb", width=1))
     fig.update_xaxes(type="log", title="edges kept (%)")
     fig.update_yaxes(title="faithfulness")
-    fig.update_layout(title=title, template="plotly_white", width=width, height=380)
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        width=width,
+        height=440,
+        legend=dict(orientation="h", yanchor="top", y=-0.25, x=0),
+    )
     return fig

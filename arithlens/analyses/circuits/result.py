@@ -118,13 +118,33 @@ class Circuit(Saveable):
         key = frame.score.abs() if absolute else frame.score
         return frame.loc[key.sort_values(ascending=False, kind="stable").index[:k]]
 
-    def select(self, fraction: float, absolute: bool = False, prune_edges: bool = True) -> Circuit:
-        """This result with the top ``fraction`` of edges (by score, or |score|) as its
-        circuit, without edges that cannot reach the logits from the input."""
-        keep = select(torch.from_numpy(self.scores), self.graph.mask, fraction, absolute)
+    def select(
+        self,
+        fraction: float | None = None,
+        absolute: bool = False,
+        prune_edges: bool = True,
+        *,
+        threshold: float | None = None,
+    ) -> Circuit:
+        """This result with the top ``fraction`` of edges (by score, or |score|), or every edge
+        whose score (or |score|) is at least ``threshold``, as its circuit, without edges that
+        cannot reach the logits from the input."""
+        scores = torch.from_numpy(self.scores)
+        if (fraction is None) == (threshold is None):
+            raise ArithlensError(
+                f"fraction={fraction!r}, threshold={threshold!r}: expected exactly one of them"
+            )
+        if threshold is not None:
+            valid = self.graph.mask if not self.positions else self._mask_by_position()
+            keep = ((scores.abs() if absolute else scores) >= threshold) & valid
+        else:
+            keep = select(scores, self.graph.mask, float(fraction), absolute)  # type: ignore[arg-type]
         if prune_edges:
             keep = prune(self.graph, keep)
         return replace(self, in_circuit=keep.numpy(), evaluation={})
+
+    def _mask_by_position(self) -> torch.Tensor:
+        return self.graph.mask[:, :, None].expand(-1, -1, self.scores.shape[-1])
 
     def greedy(
         self,

@@ -40,7 +40,7 @@ from arithlens.analyses.circuits.engine import (
     sender_outputs,
 )
 from arithlens.analyses.circuits.graph import Graph, graph_of
-from arithlens.errors import check_choice, check_int
+from arithlens.errors import ArithlensError, check_choice, check_int
 from arithlens.patching.metrics import Metric, PairBatch
 from arithlens.patching.runs import prepare
 from arithlens.tasks import Pairs
@@ -87,14 +87,19 @@ def score_matrix(
     ig_steps: int = 5,
     positions: bool = False,
     progress: bool = True,
+    edges: list[tuple[int, int]] | None = None,
 ) -> torch.Tensor:
     """``(receiver, sender)`` scores, or ``(receiver, sender, pos)`` with ``positions``; 0
-    where no edge. ``exact`` patches an edge at every position at once when position-summed;
-    the gradient methods' summed scores are the sums of their per-position ones (linear)."""
+    where no edge. ``exact`` patches an edge at every position at once when position-summed
+    (only the ``(receiver, sender)`` pairs of ``edges`` when given: re-scoring a few edges
+    exactly); the gradient methods' summed scores are the sums of their per-position ones
+    (linear)."""
     check_choice("method", method, METHODS)
     check_int("ig_steps", ig_steps, minimum=1)
     if method == "exact":
-        return _exact(model, s, positions, progress)
+        return _exact(model, s, positions, progress, edges)
+    if edges is not None:
+        raise ArithlensError(f"edges= picks edges for method 'exact' only, not {method!r}")
     per_pos = _attribution(model, s, method, ig_steps, progress)
     return per_pos if positions else per_pos.sum(-1)
 
@@ -160,7 +165,13 @@ def _ig_activations(
 
 
 @torch.no_grad()
-def _exact(model: TransformerBridge, s: Setup, positions: bool, progress: bool) -> torch.Tensor:
+def _exact(
+    model: TransformerBridge,
+    s: Setup,
+    positions: bool,
+    progress: bool,
+    edges: list[tuple[int, int]] | None,
+) -> torch.Tensor:
     """Patch each edge alone (at every position at once, or at each position) where it can
     matter: where the sender's output differs between the runs, at or before the last position
     the metric reads (elsewhere the score is exactly 0)."""
@@ -169,10 +180,19 @@ def _exact(model: TransformerBridge, s: Setup, positions: bool, progress: bool) 
     P = s.clean.shape[1]
     moved = (s.replacement - s.clean).abs().amax(dim=(0, 3)) > 0  # (pos, sender)
     moved[s.metric.last_pos + 1 :] = False
+    every = s.graph.edges()
+    if edges is not None:
+        unknown = sorted(set(edges) - set(every))
+        if unknown:
+            raise ArithlensError(
+                f"edges {unknown[:3]} are not (receiver, sender) pairs of the graph: expected "
+                "indices from graph.edges()"
+            )
+        every = [e for e in every if e in set(edges)]
     if positions:
-        todo = [(r, sd, [p]) for r, sd in s.graph.edges() for p in range(P) if moved[p, sd]]
+        todo = [(r, sd, [p]) for r, sd in every for p in range(P) if moved[p, sd]]
     else:
-        todo = [(r, sd, moved[:, sd].nonzero()[:, 0].tolist()) for r, sd in s.graph.edges()]
+        todo = [(r, sd, moved[:, sd].nonzero()[:, 0].tolist()) for r, sd in every]
     dev = s.clean.device
     out = torch.zeros((R, S, P) if positions else (R, S), device=dev)
     for r, sd, at in tqdm(todo, desc="exact edges", disable=not progress):
