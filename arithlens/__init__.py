@@ -7,7 +7,7 @@ Example:
 """
 
 from arithlens import _moved, analyses, llm, models, patching, plots, probes, tasks, tokens
-from arithlens.analyses import circuits, finetune, lens
+from arithlens.analyses import circuits, finetune, lens, mechanism
 from arithlens.analyses.attention import digit_alignment
 from arithlens.analyses.evaluation import (
     EvalResult,
@@ -37,6 +37,7 @@ __all__ = [
     "analyses",
     "build_model",
     "circuits",
+    "mechanism",
     "digit_alignment",
     "encode",
     "evaluate",

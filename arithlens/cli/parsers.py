@@ -12,6 +12,7 @@ from arithlens.cli.commands import (
     _cmd_demo,
     _cmd_eval,
     _cmd_figures,
+    _cmd_mechanism,
     _cmd_patch,
     _cmd_probe,
     _cmd_train,
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_patch,
         _add_probe,
         _add_circuit,
+        _add_mechanism,
         _add_figures,
         _add_demo,
     ):
@@ -241,6 +243,17 @@ def _add_probe(sub: Any) -> None:
     pr.add_argument("--out", required=True)
     _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
+
+
+def _add_mechanism(sub: Any) -> None:
+    me = sub.add_parser("mechanism", help="mechanism map: useful nodes and their tags")
+    me.add_argument("model", help="zoo name or checkpoint folder")
+    me.add_argument("--n", type=POSITIVE, default=1000, help="problems to ablate on")
+    me.add_argument("--min-fail", type=float, default=0.001, help="useful above this fail share")
+    me.add_argument("--seed", type=NONNEG, default=0)
+    me.add_argument("--out", required=True)
+    _llm_options(me)
+    me.set_defaults(func=_cmd_mechanism)
 
 
 def _add_circuit(sub: Any) -> None:

@@ -18,6 +18,7 @@ from arithlens.plots.basics import (
 )
 from arithlens.plots.circuits import circuit_figure, curve_figure
 from arithlens.plots.lens import answer_bars, lens_heatmap
+from arithlens.plots.mechanism import mechanism_figure
 from arithlens.plots.patching import patch_grid, patch_heatmap
 from arithlens.plots.probes import (
     probe_grid,
@@ -42,6 +43,7 @@ __all__ = [
     "layer_rows",
     "length_figure",
     "lens_heatmap",
+    "mechanism_figure",
     "patch_grid",
     "patch_heatmap",
     "probe_grid",

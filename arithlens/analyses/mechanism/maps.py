@@ -1,0 +1,241 @@
+"""Quirke & Barez's map of a model: the positions and the position-resolved nodes it needs, and
+what each one does, as tags.
+
+A position is *useful* when mean-ablating every head and MLP output at it makes more than
+``min_fail`` of the problems fail; a node at a useful position is useful when ablating it alone
+does. Per useful node (tags as in ``quanta_mech_interp``): ``fail`` (the share of problems that
+were right and fail), ``impact`` (the answer digits that break, compacted like ``c3..c1``),
+``attention`` (for a head: the positions its query at that position attends to with >= 10% of
+its mean attention), ``classes`` (the cascade classes S0-S5 of the problems it fails, for
+addition and subtraction). *Complement faithfulness*: exact match with every node *not* in the
+useful list ablated (a complete map leaves the model working).
+
+Example:
+    >>> m = mechanism_map(al.load("add3-2L"), n=2000)              # doctest: +SKIP
+    >>> m.to_frame().head(); m.complement_exact                    # doctest: +SKIP
+    >>> print(m.document())                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+from transformer_lens.model_bridge import TransformerBridge
+
+from arithlens._plotting import draw
+from arithlens._saving import Saveable
+from arithlens.analyses import attention
+from arithlens.analyses.mechanism.ablation import Runner, Scored
+from arithlens.analyses.mechanism.nodes import Node, compact_digits, nodes_at, parse_node
+from arithlens.errors import ArithlensError, check_int
+from arithlens.models.contract import task_of
+from arithlens.tasks import cascade_class, sample
+
+ATTENTION_SHARE = 0.1
+"""A head's attention to a position is tagged from this share of its mean attention on."""
+
+
+@dataclass(frozen=True)
+class MechanismMap(Saveable):
+    """Useful positions and nodes of a model, with their tags.
+
+    Attributes:
+        model, task: what was mapped; n, seed: the problems (uniform samples of the task).
+        min_fail: the share of failing problems above which a position or node is useful.
+        base_exact: the unablated model's exact match on them.
+        pos_labels: ``"pos:role"`` per position; digit_names: the answer digits' roles
+            (index = digit, 0 = units).
+        position_fail: the fail share of every position (all its nodes ablated).
+        nodes: one dict per useful node: ``name``, ``role``, ``fail``, ``impact`` (digit names,
+            high to low), ``attention`` (``{"pos:role": share}``), ``classes``
+            (``{"S2": share of its failures}``).
+        complement_exact: exact match with every node outside ``nodes`` ablated.
+    """
+
+    SAVED_AS = "mechanism map"
+
+    model: str
+    task: str
+    n: int
+    seed: int
+    min_fail: float
+    base_exact: float
+    pos_labels: tuple[str, ...]
+    digit_names: tuple[str, ...]
+    position_fail: list[float]
+    nodes: list[dict]
+    complement_exact: float | None
+
+    @property
+    def useful_positions(self) -> list[int]:
+        return [p for p, f in enumerate(self.position_fail) if f > self.min_fail]
+
+    @property
+    def useful_nodes(self) -> list[Node]:
+        return [parse_node(d["name"]) for d in self.nodes]
+
+    def tags(self) -> dict[str, list[str]]:
+        """Quirke-style tags per node: ``["Fail:11", "Impact:c3..c1", "Attn:a1=45%",
+        "Classes:S1 S2"]``."""
+        out = {}
+        for d in self.nodes:
+            tags = [f"Fail:{100 * d['fail']:.0f}", f"Impact:{compact_digits(d['impact'])}"]
+            tags += [
+                f"Attn:{k.split(':', 1)[-1]}={100 * v:.0f}%" for k, v in d["attention"].items()
+            ]
+            if d["classes"]:
+                tags.append("Classes:" + " ".join(d["classes"]))
+            out[d["name"]] = tags
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per useful node: name, role, layer, unit, fail, impact, attention,
+        classes."""
+        rows = []
+        for d in self.nodes:
+            node = parse_node(d["name"])
+            rows.append(
+                dict(
+                    node=d["name"],
+                    role=d["role"],
+                    layer=node.layer,
+                    unit=f"H{node.head}" if node.is_head else "MLP",
+                    fail=d["fail"],
+                    impact=compact_digits(d["impact"]),
+                    attention=", ".join(
+                        f"{k.split(':', 1)[-1]} {100 * v:.0f}%" for k, v in d["attention"].items()
+                    ),
+                    classes=" ".join(d["classes"]),
+                )
+            )
+        return pd.DataFrame(rows)
+
+    def plot(self, show: str = "fail") -> Any:
+        """A heatmap of the useful nodes (rows: layer x head/MLP; columns: positions with their
+        roles): ``fail`` share, or ``impact`` (the lowest answer digit that breaks)."""
+        return draw(self, show=show)
+
+    def document(self) -> str:
+        """The mechanism document in Markdown, made from this map's saved fields only."""
+        from arithlens.analyses.mechanism.document import render
+
+        return render(self)
+
+
+def mechanism_map(
+    model: TransformerBridge,
+    n: int = 1000,
+    seed: int = 0,
+    min_fail: float = 0.001,
+    complement: bool = True,
+    progress: bool = True,
+    name: str = "model",
+) -> MechanismMap:
+    """Map ``model`` (called ``name`` in the map) by its useful positions and nodes on ``n``
+    problems of its task.
+
+    Example:
+        >>> m = al.mechanism.mechanism_map(model, n=2000)            # doctest: +SKIP
+    """
+    check_int("n", n, minimum=1)
+    if not 0 <= min_fail < 1:
+        raise ArithlensError(f"min_fail={min_fail!r} is invalid: expected a number in [0, 1)")
+    task = task_of(model)
+    problems = sample(task, n, seed=seed)
+    run = Runner(model, problems)
+    L, H, P = run.shape
+    position_fail = []
+    for pos in tqdm(range(P), desc="positions", disable=not progress):
+        position_fail.append(_fail(run.base, run.score(nodes_at(pos, L, H))))
+    useful = [p for p, f in enumerate(position_fail) if f > min_fail]
+    with torch.no_grad():
+        patterns = attention.patterns(model, run.batch.tokens).mean(1).numpy()
+    classes = _classes(problems)
+    digit_names = _digit_names(run)
+    nodes = []
+    todo = [node for pos in useful for node in nodes_at(pos, L, H)]
+    for node in tqdm(todo, desc="nodes", disable=not progress):
+        scored = run.score([node])
+        fail = _fail(run.base, scored)
+        if fail > min_fail:
+            nodes.append(_tags(node, fail, run, scored, patterns, classes, digit_names))
+    done = complement_exact(run, [parse_node(d["name"]) for d in nodes]) if complement else None
+    return MechanismMap(
+        model=name,
+        task=task.name,
+        n=n,
+        seed=seed,
+        min_fail=min_fail,
+        base_exact=float(run.base.exact.mean()),
+        pos_labels=tuple(run.labels),
+        digit_names=tuple(digit_names),
+        position_fail=[float(f) for f in position_fail],
+        nodes=nodes,
+        complement_exact=done,
+    )
+
+
+def complement_exact(run: Runner, keep: list[Node | str]) -> float:
+    """Exact match with every head and MLP node (at every position) outside ``keep``
+    mean-ablated."""
+    kept = set(run.check(keep))
+    L, H, P = run.shape
+    drop = [node for pos in range(P) for node in nodes_at(pos, L, H) if node not in kept]
+    return float(run.score(drop).exact.mean())
+
+
+def _fail(base: Scored, ablated: Scored) -> float:
+    """The share of problems right before and wrong after."""
+    return float((base.exact & ~ablated.exact).mean())
+
+
+def _classes(problems: Any) -> np.ndarray | None:
+    """Cascade class per problem (addition and subtraction), else None."""
+    try:
+        return cascade_class(problems)
+    except (ArithlensError, AttributeError):
+        return None
+
+
+def _digit_names(run: Runner) -> list[str]:
+    """The role of each answer digit's position (digit 0 = units)."""
+    pos = run.batch.answer_pos[0].tolist()
+    return [run.labels[p].split(":", 1)[-1] if p >= 0 else f"d{k}" for k, p in enumerate(pos)]
+
+
+def _tags(
+    node: Node,
+    fail: float,
+    run: Runner,
+    scored: Scored,
+    patterns: np.ndarray,
+    classes: np.ndarray | None,
+    digit_names: list[str],
+) -> dict:
+    broke = (run.base.digit_ok & ~scored.digit_ok).mean(0)  # (digit,)
+    impact = [digit_names[k] for k in reversed(range(len(broke))) if broke[k] > 0]
+    att: dict[str, float] = {}
+    if node.is_head:
+        row = patterns[node.layer, node.head, node.pos]
+        att = {
+            run.labels[k]: round(float(row[k]), 4)
+            for k in np.argsort(-row)
+            if row[k] >= ATTENTION_SHARE
+        }
+    failed = run.base.exact & ~scored.exact
+    cls: list[str] = []
+    if classes is not None and failed.any():
+        cls = [f"S{c}" for c in sorted(set(classes[failed].tolist()))]
+    return dict(
+        name=node.name,
+        role=run.labels[node.pos].split(":", 1)[-1],
+        fail=round(fail, 6),
+        impact=impact,
+        attention=att,
+        classes=cls,
+    )
