@@ -142,11 +142,16 @@ def test_the_document_is_made_from_the_saved_json_alone(add3, tmp_path):
 def test_cli_mechanism_writes_the_map_the_document_and_the_heatmaps(tmp_path, capsys):
     from arithlens.cli import main
 
-    assert main(["mechanism", "add3-2L", "--n", "100", "--out", str(tmp_path)]) == 0
-    assert "```mermaid" in (tmp_path / "mechanism.md").read_text()
+    argv = ["mechanism", "add3-2L", "--n", "100", "--pairs", "20", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    doc = (tmp_path / "mechanism.md").read_text()
+    assert "```mermaid" in doc and "## Hypothesis" in doc
     assert (tmp_path / "mechanism.html").stat().st_size > 10_000
     assert al.mechanism.MechanismMap.load(tmp_path / "map").n == 100
-    assert "useful nodes" in capsys.readouterr().out.splitlines()[-1]
+    out = capsys.readouterr().out.splitlines()
+    assert "useful nodes" in out[-1] and "clauses of Quirke & Barez's account hold" in out[-2]
+    assert main([*argv[:-2], "--threshold", "0", "--out", str(tmp_path / "b")]) != 0
+    assert "--threshold 0.0 is invalid" in capsys.readouterr().err
 
 
 def test_bad_input_is_named(add3):
@@ -160,3 +165,92 @@ def test_bad_input_is_named(add3):
         al.mechanism.mechanism_map(model, n=10, min_fail=1.5)
     with pytest.raises(ArithlensError, match="show='attention' is unknown"):
         m.plot("attention")
+
+
+@pytest.mark.parametrize("code", ["BA", "MC"])
+def test_intervention_questions_are_what_the_sub_task_says(code):
+    # checked with the task's own carry labels and Python integers, not the generator's code
+    from arithlens.analyses.mechanism.subtasks import SUBTASKS
+
+    task = al.TaskSpec(op="add", n_digits=5)
+    rng = np.random.default_rng(0)
+    for digit in range(5):
+        sa, sb, ca, cb, expected = SUBTASKS[code].make(rng, 5, digit, 50)
+        store = al.tasks.Problems(task, sa.astype(np.uint8), sb.astype(np.uint8))
+        clean = al.tasks.Problems(task, ca.astype(np.uint8), cb.astype(np.uint8))
+        assert not al.tasks.carries(clean).any()  # the clean questions never carry
+        made = al.tasks.carries(store)  # (problem, answer digit): a carry comes into it
+        ints = clean.ints()
+        if code == "BA":
+            assert not made.any() and (sa != ca)[:, digit].any()
+            assert ((sa == ca) & (sb == cb))[:, [k for k in range(5) if k != digit]].all()
+            for (a, b), (x, y), want in zip(ints, store.ints(), expected):
+                col = lambda v: (v // 10**digit) % 10  # noqa: E731
+                assert want == a + b + (col(x) + col(y) - col(a) - col(b)) * 10**digit
+        else:
+            assert made[:, digit + 1].all() and made.sum(1).tolist() == [1] * 50
+            assert [a + b + 10 ** (digit + 1) for a, b in ints] == expected.tolist()
+
+
+def test_an_intervention_equals_a_hand_written_patch(add3):
+    from arithlens.analyses.mechanism.subtasks import Intervention
+
+    model, _ = add3
+    run = Intervention(model, "MC", 0, n=60, seed=1)
+    node = parse_node("P8L0H1")
+    store_z = model.run_with_cache(run.store.tokens)[1]["blocks.0.attn.hook_z"]
+
+    def patch(z, hook):
+        z = z.clone()
+        z[:, 8, 1] = store_z[:, 8, 1]
+        return z
+
+    with torch.no_grad():
+        pred = model.run_with_hooks(run.tokens, fwd_hooks=[("blocks.0.attn.hook_z", patch)])
+    pred = pred.argmax(-1)
+    ok = [
+        all(int(pred[i, p - 1]) == int(run.tokens[i, p]) for p in run.answer_pos[i].tolist())
+        for i in range(60)
+    ]
+    assert run.success([node]) == pytest.approx(np.mean(ok), abs=1e-12)
+    assert run.success([]) < 0.05  # without the patch the model answers the clean question
+
+
+@pytest.fixture(scope="module")
+def add5():
+    model = al.load("add5-2L")
+    m = al.mechanism.mechanism_map(model, n=400, progress=False, name="add5-2L")
+    return model, m.search(model, n=60, progress=False)
+
+
+def test_make_carry_is_one_layer_0_head_per_answer_position_in_add5(add5):
+    # measured: P12L0H0 .. P15L0H0 carry the make-carry of columns 0-3 (93-100% of pairs),
+    # each attending to the column's two digits; base add sits in the layer-0 MLPs
+    model, m = add5
+    for k, pos in enumerate(range(12, 16)):
+        assert f"P{pos}L0H0" in m.subtasks[f"MC.c{k}"]["nodes"]
+    good = m.test((al.mechanism.Clause("MC", unit="head", layer=0, attends=("a{n}", "b{n}")),))
+    wrong = m.test((al.mechanism.Clause("MC", unit="mlp", layer=1),))
+    held = [c["holds"] for c in good.clauses][:4]
+    assert held == [True] * 4 and not any(c["holds"] for c in wrong.clauses[:4])
+    summary = good.clause_summary()
+    assert summary["total"] == 5 and summary["held"] >= 4 and 0 < summary["explained"] < 1
+    doc = good.document()
+    assert "## Hypothesis" in doc and "MC of digit 0 is done by a head of layer 0" in doc
+    assert "Algo:MC.c0" in good.tags()["P12L0H0"]
+
+
+def test_sub_task_bad_input_is_named(add5):
+    from arithlens.analyses.mechanism.subtasks import search, subtask
+
+    model, m = add5
+    with pytest.raises(ArithlensError, match="sub-task 'ZZ' is unknown"):
+        subtask("ZZ", model, 0)
+    with pytest.raises(ArithlensError, match="threshold=0 is invalid"):
+        search(model, "MC", 0, [], threshold=0)
+    with pytest.raises(ArithlensError, match="digit=7 is invalid"):
+        subtask("MC", model, 7)
+    with pytest.raises(ArithlensError, match="is for op 'add'"):
+        subtask("MC", al.load("mul2-3L"), 0)
+    with pytest.raises(ArithlensError, match="the map is of a add5-reversed model"):
+        m.search(al.load("add3-2L"))

@@ -251,6 +251,14 @@ def _add_mechanism(sub: Any) -> None:
     me.add_argument("--n", type=POSITIVE, default=1000, help="problems to ablate on")
     me.add_argument("--min-fail", type=float, default=0.001, help="useful above this fail share")
     me.add_argument("--seed", type=NONNEG, default=0)
+    me.add_argument(
+        "--no-search",
+        dest="search",
+        action="store_false",
+        help="skip the sub-task search (addition: base add, make carry) and the clauses",
+    )
+    me.add_argument("--threshold", type=float, default=0.9, help="sub-task success needed")
+    me.add_argument("--pairs", type=POSITIVE, default=100, help="store/clean pairs per test")
     me.add_argument("--out", required=True)
     _llm_options(me)
     me.set_defaults(func=_cmd_mechanism)

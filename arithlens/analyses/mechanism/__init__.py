@@ -8,10 +8,13 @@ Example:
 """
 
 from arithlens.analyses.mechanism.ablation import Runner, Scored
+from arithlens.analyses.mechanism.clauses import QUIRKE_ADDITION, Clause
 from arithlens.analyses.mechanism.maps import MechanismMap, complement_exact, mechanism_map
 from arithlens.analyses.mechanism.nodes import Node, check_node, compact_digits, parse_node
 
 __all__ = [
+    "Clause",
+    "QUIRKE_ADDITION",
     "MechanismMap",
     "Node",
     "Runner",

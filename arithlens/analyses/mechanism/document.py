@@ -33,7 +33,8 @@ def render(m: Any) -> str:
     ]
     for p in m.useful_positions:
         lines.append(f"| {p} | {_role(m, p)} | {m.position_fail[p]:.1%} |")
-    lines += _nodes(m) + _by_digit(m) + _mermaid(m) + _faithfulness(m)
+    lines += _nodes(m) + _by_digit(m) + _subtasks(m) + _clauses(m) + _mermaid(m)
+    lines += _faithfulness(m)
     return "\n".join(lines) + "\n"
 
 
@@ -66,6 +67,46 @@ def _by_digit(m: Any) -> list[str]:
         lines.append(f"- **{name}**: {', '.join(who) if who else 'none'}")
     shared = [d["name"] for d in m.nodes if len(d["impact"]) > 1]
     lines += ["", f"Shared nodes (break more than one digit): {', '.join(shared) or 'none'}."]
+    return lines
+
+
+def _subtasks(m: Any) -> list[str]:
+    if not m.subtasks:
+        return []
+    lines = [
+        "",
+        "## Sub-tasks (strong interventions)",
+        "",
+        "A node does a sub-task when taking its activation from the store question into the "
+        "clean one gives the expected answer (every answer token) on at least the threshold of "
+        "the pairs: `BA` base add (the column's sum), `MC` make carry (clean + 10^(n+1)).",
+        "",
+        "| sub-task | digit it feeds | nodes | best success |",
+        "|---|---|---|---|",
+    ]
+    for key, s in m.subtasks.items():
+        best = ", ".join(f"{k} {v:.0%}" for k, v in list(s["best"].items())[:3])
+        lines.append(f"| {key} | {s['target']} | {', '.join(s['nodes']) or 'none'} | {best} |")
+    return lines
+
+
+def _clauses(m: Any) -> list[str]:
+    if not m.clauses:
+        return []
+    held = sum(c["holds"] for c in m.clauses)
+    tagged = {n for s in m.subtasks.values() for k in s["nodes"] for n in k.split("+")}
+    share = len(tagged & {d["name"] for d in m.nodes}) / max(len(m.nodes), 1)
+    lines = [
+        "",
+        "## Hypothesis",
+        "",
+        f"{held} of {len(m.clauses)} clauses hold; sub-tasks explain {share:.0%} of the useful "
+        "nodes.",
+        "",
+    ]
+    for c in m.clauses:
+        mark = "holds" if c["holds"] else "fails"
+        lines.append(f"- {c['clause']}: **{mark}** ({', '.join(c['evidence']) or 'no node'})")
     return lines
 
 

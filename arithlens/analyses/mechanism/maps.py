@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,9 @@ class MechanismMap(Saveable):
             high to low), ``attention`` (``{"pos:role": share}``), ``classes``
             (``{"S2": share of its failures}``).
         complement_exact: exact match with every node outside ``nodes`` ablated.
+        subtasks: per tested sub-task and digit (``"MC.c1"``): ``code``, ``digit``, the nodes
+            (or ``A+B`` pairs) whose intervention succeeded, the best successes.
+        clauses: the hypothesis' clauses checked (:func:`~.clauses.check`).
     """
 
     SAVED_AS = "mechanism map"
@@ -70,6 +73,8 @@ class MechanismMap(Saveable):
     position_fail: list[float]
     nodes: list[dict]
     complement_exact: float | None
+    subtasks: dict = field(default_factory=dict)
+    clauses: list = field(default_factory=list)
 
     @property
     def useful_positions(self) -> list[int]:
@@ -78,6 +83,57 @@ class MechanismMap(Saveable):
     @property
     def useful_nodes(self) -> list[Node]:
         return [parse_node(d["name"]) for d in self.nodes]
+
+    def search(
+        self,
+        model: TransformerBridge,
+        codes: tuple[str, ...] = ("BA", "MC"),
+        threshold: float = 0.9,
+        n: int = 100,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> MechanismMap:
+        """This map with sub-tasks searched among its useful nodes (:func:`.subtasks.search`):
+        for each code and answer digit, the useful nodes that break the digit the sub-task
+        feeds are tried alone, then in pairs."""
+        from arithlens.analyses.mechanism.subtasks import SUBTASKS, search
+
+        if task_of(model).name != self.task:
+            raise ArithlensError(
+                f"the map is of a {self.task} model; this model's task is "
+                f"{task_of(model).name}: expected the model it was made from"
+            )
+        found: dict[str, dict] = {}
+        digits = range(len(self.digit_names) - 1)
+        todo = [(code, k) for code in codes for k in digits]
+        for code, k in tqdm(todo, desc="sub-tasks", disable=not progress):
+            offset = SUBTASKS[code].digit_offset if code in SUBTASKS else 0
+            target = self.digit_names[k + offset]
+            cands = [parse_node(d["name"]) for d in self.nodes if target in d["impact"]]
+            res = search(model, code, k, cands, threshold, n, seed)
+            best = dict(sorted(res["success"].items(), key=lambda x: -x[1])[:5])
+            found[f"{code}.{self.digit_names[k]}"] = dict(
+                code=code, digit=k, target=target, nodes=res["nodes"], best=best, n=n
+            )
+        return replace(self, subtasks=found, clauses=[])
+
+    def test(self, clauses: tuple | None = None) -> MechanismMap:
+        """This map with a hypothesis' clauses checked against its sub-task tags (default:
+        Quirke & Barez's account of addition, :data:`.clauses.QUIRKE_ADDITION`)."""
+        from arithlens.analyses.mechanism.clauses import QUIRKE_ADDITION, check
+
+        if not self.subtasks:
+            raise ArithlensError("no sub-task searched yet: expected map.search(model) first")
+        return replace(self, clauses=check(self.subtasks, self.nodes, clauses or QUIRKE_ADDITION))
+
+    def clause_summary(self) -> dict[str, Any]:
+        """``held`` of ``total`` clauses, and the share of useful nodes a sub-task explains."""
+        tagged = {n for s in self.subtasks.values() for k in s["nodes"] for n in k.split("+")}
+        return dict(
+            held=sum(c["holds"] for c in self.clauses),
+            total=len(self.clauses),
+            explained=len(tagged & {d["name"] for d in self.nodes}) / max(len(self.nodes), 1),
+        )
 
     def tags(self) -> dict[str, list[str]]:
         """Quirke-style tags per node: ``["Fail:11", "Impact:c3..c1", "Attn:a1=45%",
@@ -90,6 +146,11 @@ class MechanismMap(Saveable):
             ]
             if d["classes"]:
                 tags.append("Classes:" + " ".join(d["classes"]))
+            tags += [
+                f"Algo:{key}"
+                for key, s in self.subtasks.items()
+                if any(d["name"] in k.split("+") for k in s["nodes"])
+            ]
             out[d["name"]] = tags
         return out
 
