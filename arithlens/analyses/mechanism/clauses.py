@@ -81,7 +81,7 @@ def check(subtasks: dict, nodes: list[dict], clauses: tuple[Clause, ...]) -> lis
     attention = {d["name"]: d["attention"] for d in nodes}
     out = []
     for clause in clauses:
-        for key, found in subtasks.items():
+        for found in subtasks.values():
             if found["code"] != clause.code:
                 continue
             digit = found["digit"]

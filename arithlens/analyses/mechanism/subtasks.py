@@ -134,6 +134,8 @@ class Intervention:
         self.tokens = clean.tokens.clone()
         self.answer_pos = clean.answer_pos
         ids = enc.digit_token_ids()
+        if ids is None:
+            raise ArithlensError(f"{task.name}: the model's tokenizer has no single digit tokens")
         for k in range(clean.answer_pos.shape[1]):
             pos = clean.answer_pos[:, k]
             want = torch.from_numpy((expected // 10**k) % 10)
@@ -150,7 +152,7 @@ class Intervention:
     def success(self, nodes: list[Node]) -> float:
         """The share of pairs whose every answer token is the expected one with ``nodes``
         taken from the store run."""
-        hooks = []
+        hooks: sites.Hooks = []
         for node in nodes:
             name = sites.hook("z" if node.is_head else "mlp_out", node.layer)
             src = self.cache[name]
