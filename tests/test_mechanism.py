@@ -254,3 +254,15 @@ def test_sub_task_bad_input_is_named(add5):
         subtask("MC", al.load("mul2-3L"), 0)
     with pytest.raises(ArithlensError, match="the map is of a add5-reversed model"):
         m.search(al.load("add3-2L"))
+
+
+@pytest.mark.parametrize("name", ["add3-2L", "add5-2L", "add5-plain-2L", "mul2-3L"])
+def test_committed_documents_are_their_maps_rendered(name):
+    # assets/mechanisms/<model>/mechanism.md is what `arithlens mechanism` wrote; rendering the
+    # committed map JSON again, with no model, gives the same document
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "assets" / "mechanisms" / name
+    m = al.mechanism.MechanismMap.load(folder / "map")
+    assert m.document() == (folder / "mechanism.md").read_text()
+    assert m.model == name and m.n == 2000

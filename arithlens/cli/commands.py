@@ -280,7 +280,9 @@ def _cmd_mechanism(a: argparse.Namespace) -> int:
         raise ArithlensError(f"--threshold {a.threshold} is invalid: expected a number in (0, 1]")
     model = _load_model(a)
     m = mechanism_map(model, n=a.n, seed=a.seed, min_fail=a.min_fail, name=a.model)
-    if a.search:
+    from arithlens.models.contract import task_of
+
+    if a.search and getattr(task_of(model), "op", None) == "add":  # the built-in sub-tasks
         m = m.search(model, threshold=a.threshold, n=a.pairs, seed=a.seed).test()
     out = Path(a.out)
     m.save(out / "map")
