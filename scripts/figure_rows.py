@@ -41,6 +41,10 @@ WHAT = {
     "EAP-IG-activations (5 steps) on a.units pairs; MIB's faithfulness curve on held-out pairs, "
     "CMD / CPR beside the random ranking's; edges that keep 90% of the logit difference; the top "
     "position-aware edges.",
+    "mechanism_maps": "Quirke & Barez 2024: the useful position-resolved nodes of the zoo's "
+    "adders (full mode: also add5-plain-2L and mul2-3L) as quanta maps, the complement-ablation "
+    "test of each map, and the sub-tasks found by strong interventions (base add, make carry) "
+    "checked against Quirke & Barez's account as clauses.",
     "length_generalization": "Shen et al. 2023 / McLeish et al. 2024 / Ruoss et al. 2023: exact "
     "match by operand length of the four add1to8 zoo models (Abacus / position-coupling ids, "
     "randomized positions, NoPE, learned absolute positions), all trained on operands of 1-8 "
@@ -200,6 +204,21 @@ def _circuits(n: dict) -> str:
     )
 
 
+def _mechanism_maps(n: dict) -> str:
+    parts = []
+    for m in n["maps"]:
+        text = (
+            f"{m} {n['n_nodes'][m]} useful nodes, complement {n['complement_exact'][m]:.4f} "
+            f"(model {n['base_exact'][m]:.4f})"
+        )
+        if m in n["clauses"]:
+            c = n["clauses"][m]
+            mc = ", ".join(" ".join(v) or "-" for k, v in n["subtasks"][m].items() if k[:2] == "MC")
+            text += f", clauses {c['held']}/{c['total']}, make carry {mc}"
+        parts.append(text)
+    return f"{n['n_problems']} problems, {n['n_pairs']} pairs per sub-task: " + "; ".join(parts)
+
+
 def _length_generalization(n: dict) -> str:
     ex = "; ".join(
         f"{v} " + ", ".join(f"{w} {n['exact'][v][w]:.3f}" for w in ("8", "9", "12", "16", "24"))
@@ -264,6 +283,7 @@ FRAGMENTS = {
     "mul_digits": _mul_digits,
     "key_heads": _key_heads,
     "circuits": _circuits,
+    "mechanism_maps": _mechanism_maps,
     "length_generalization": _length_generalization,
     "nupa_table": _nupa_table,
 }
@@ -281,6 +301,8 @@ PAPER = {
     "(Nikankin et al.); precise fine-tuning keeps general ability, full harms it",
     "circuits": "MIB arithmetic on Llama-3.1-8B, CMD / CPR: EAP-IG-inputs 0.00 / 0.99, "
     "EAP-IG-activations 0.00 / 0.98, EAP 0.01 / 0.55, exact 0.36 / 0.85, random 0.75 / 0.25",
+    "mechanism_maps": "base add, make carry and make sum-9 in separate heads at each answer "
+    "position; cascades resolved by the MLPs",
     "length_generalization": "Abacus: trained on 20 digits, 99% at 100; standard positions "
     "fail 2 digits past training; sorting trained on <= 20: < 1% at 100 without the hint, "
     "> 92% with it",

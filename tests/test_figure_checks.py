@@ -258,6 +258,56 @@ CASES = [
         [("position_aware/top_roles", ["=", "b1", "c0", "="])],  # an edge at an operand between
     ),
     (
+        "mechanism_maps",
+        0,
+        dict(
+            subtasks={
+                "add5-2L": {
+                    "MC.c0": ["P12L0H0"],
+                    "MC.c1": ["P13L0H0"],
+                    "MC.c2": ["P14L0H0"],
+                    "MC.c3": ["P15L0H0"],
+                }
+            },
+            mc_reads_column={"add5-2L": [True, True, True, True, False]},
+        ),
+        [
+            ("subtasks/add5-2L/MC.c2", ["P14L0M"]),  # an MLP, not a head
+            ("subtasks/add5-2L/MC.c1", ["P13L0H0+P13L0H1"]),  # only a pair of heads
+            ("subtasks/add5-2L/MC.c3", ["P15L1H0"]),  # a layer-1 head
+            ("mc_reads_column/add5-2L", [True, False, True, True, False]),  # reads elsewhere
+        ],
+    ),
+    (
+        "mechanism_maps",
+        1,
+        dict(n_problems=2000, complement_exact={"add3-2L": 0.9995, "add5-2L": 0.989}),
+        [("complement_exact/add5-2L", 0.9)],  # the map misses nodes the model needs
+    ),
+    (
+        "mechanism_maps",
+        1,
+        dict(n_problems=300, complement_exact={"add3-2L": 0.88, "add5-2L": 0.89}),
+        [
+            ("complement_exact/add3-2L", 0.8),  # below even the quick run's bar
+            ("complement_exact", {"mul2-3L": 0.99}),  # no adder mapped at all
+        ],
+    ),
+    (
+        "mechanism_maps",
+        2,
+        dict(
+            subtasks={
+                "add3-2L": {"BA.c1": ["P8L0M"], "MC.c0": []},
+                "add5-2L": {"BA.c1": ["P12L0M"], "MC.c0": ["P12L0H0"]},
+            }
+        ),
+        [
+            ("subtasks/add5-2L/BA.c1", ["P12L0H0"]),  # one node does both
+            ("subtasks", {}),  # nothing searched
+        ],
+    ),
+    (
         "mul_digits",
         0,
         dict(

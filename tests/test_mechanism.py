@@ -266,3 +266,24 @@ def test_committed_documents_are_their_maps_rendered(name):
     m = al.mechanism.MechanismMap.load(folder / "map")
     assert m.document() == (folder / "mechanism.md").read_text()
     assert m.model == name and m.n == 2000
+
+
+def test_patching_tables_name_their_cells_as_nodes(add3):
+    model, _ = add3
+    pairs = al.tasks.corrupt_pairs(model.task, 8, change="a.units", seed=0)
+    heads = al.patching.activation_patch(
+        model, pairs, "z", by=("layer", "pos", "head"), progress=False
+    )
+    frame = heads.to_frame()
+    back = [parse_node(x) for x in frame.node]
+    assert [(n.pos, n.layer, n.head) for n in back] == list(
+        zip(frame["pos"], frame["layer"], frame["head"])
+    )
+    mlps = al.patching.activation_patch(
+        model, pairs, "mlp_out", by=("layer", "pos"), progress=False
+    )
+    assert mlps.to_frame().node.iloc[7 + 13] == "P7L1M"  # layer 1, position 7 of 13
+    resid = al.patching.activation_patch(
+        model, pairs, "resid_pre", by=("layer", "pos"), progress=False
+    )
+    assert "node" not in resid.to_frame()  # the residual stream is not a node

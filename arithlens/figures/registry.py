@@ -1,5 +1,5 @@
 """The figures, in one explicit order (the issues' order: Lee, Nanda, Quirke & Barez, patching,
-probes, Qiu, Zhang, MIB circuits, length, NUPA).
+probes, Qiu, Zhang, MIB circuits, mechanism maps, length, NUPA).
 
 Example:
     >>> list(REGISTRY)[:3]
@@ -16,6 +16,7 @@ from arithlens.figures import (
     head_patching,
     key_heads,
     length_generalization,
+    mechanism_maps,
     mul_digits,
     nupa_table,
     sample_efficiency,
@@ -31,6 +32,7 @@ FIGURES = (
     mul_digits,
     key_heads,
     circuits,
+    mechanism_maps,
     length_generalization,
     nupa_table,
 )

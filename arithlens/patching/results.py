@@ -117,9 +117,26 @@ class PatchResult(Saveable):
         frame = pd.DataFrame(idx.numpy(), columns=list(self.axes))
         if "pos" in self.axes:
             frame["pos_label"] = [self.pos_labels[p] for p in frame["pos"]]
+        node = self._node_names(frame)
+        if node is not None:
+            frame["node"] = node
         frame["value"] = self.values.flatten().numpy()
         frame["effect"] = self.effect().flatten().numpy()
         return frame
+
+    def _node_names(self, frame: pd.DataFrame) -> list[str] | None:
+        """Quirke's node names (``P8L1H2``, ``P8L0M``) where a cell is one head's or one MLP's
+        output at one position."""
+        from arithlens.analyses.mechanism.nodes import Node
+
+        if not {"layer", "pos"} <= set(self.axes):
+            return None
+        if self.component == "z" and "head" in self.axes:
+            cells = zip(frame["pos"], frame["layer"], frame["head"])
+            return [Node(int(p), int(la), int(h)).name for p, la, h in cells]
+        if self.component == "mlp_out" and "head" not in self.axes:
+            return [Node(int(p), int(la)).name for p, la in zip(frame["pos"], frame["layer"])]
+        return None
 
     def top(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` cells with the largest absolute effect."""
