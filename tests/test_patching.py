@@ -110,7 +110,7 @@ def test_positions_after_the_metric_are_skipped_and_exactly_zero(zoo_add3_2l, ba
 def test_result_table_top_plot_and_round_trip(zoo_add3_2l, batch, tmp_path):
     res = activation_patch(zoo_add3_2l, batch, "z", by=("layer", "pos", "head"), progress=False)
     frame = res.to_frame()
-    assert list(frame.columns) == ["layer", "pos", "head", "pos_label", "value", "effect"]
+    assert list(frame.columns) == ["layer", "pos", "head", "pos_label", "node", "value", "effect"]
     assert len(frame) == res.values.numel()
     top = res.top(3)
     assert (

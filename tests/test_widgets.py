@@ -324,3 +324,28 @@ def test_circuit_explorer_slider_curve_and_node_click(zoo_add3_2l):
     assert "4 digits" in cx.error
     with pytest.raises(al.ArithlensError, match="not one of MIB's sizes"):
         al.widgets.CircuitExplorer(model, n=4, fraction=0.3)
+
+
+def test_mechanism_explorer_click_shows_tags_attention_and_failures(zoo_add3_2l):
+    model = zoo_add3_2l
+    m = al.mechanism.mechanism_map(model, n=200, progress=False)
+    mx = al.widgets.MechanismExplorer(model, mechanism=m)
+    assert mx.node == max(m.nodes, key=lambda d: d["fail"])["name"]
+    # a click on a heatmap cell selects that node; its failures are the map's fail share
+    trace = mx.heatmap.data[0]
+    click(mx.heatmap, m.pos_labels[8], "L0H2")
+    assert mx.node == "P8L0H2"
+    fail = next(d["fail"] for d in m.nodes if d["name"] == "P8L0H2")
+    assert f"{round(fail * 200)} of 200 problems fail" in mx.failures.value
+    assert "Fail:" in mx.tags.value and "P8L0H2 (c0)" in mx.tags.value
+    pattern = np.array(mx.attention_fig.data[0].z)
+    np.testing.assert_allclose(pattern, mx.runner.mean_pattern(0, 2), atol=1e-6)
+    # linked: the circuit explorer follows the selected node
+    cx = al.widgets.CircuitExplorer(model, n=8, method="eap")
+    al.widgets.link_circuit(mx, cx)
+    mx.node = "P9L1M"
+    assert cx.node == "m1" and np.array(mx.attention_fig.data).size == 0
+    mx.node = "P0L0H0"  # not a useful node
+    assert "is not a useful node" in mx.error
+    mx.show.value = "impact"
+    assert list(mx.heatmap.data[0].x) == list(trace.x)

@@ -51,7 +51,7 @@ CHECKS = [
         f"the maps of the adders are complete: with every node outside them ablated exact match "
         f"stays at or above {COMPLETE} on 2000 problems ({COMPLETE_QUICK} on the quick run's 300)",
         lambda n: (
-            set(ADDERS) & set(n["complement_exact"])
+            bool(set(ADDERS) & set(n["complement_exact"]))
             and all(
                 n["complement_exact"][m]
                 >= (COMPLETE if n["n_problems"] >= 1000 else COMPLETE_QUICK)
@@ -64,7 +64,7 @@ CHECKS = [
         "base add and make carry of a column are done by different nodes on every adder "
         "(Quirke & Barez: separate heads)",
         lambda n: (
-            set(ADDERS) & set(n["subtasks"])
+            bool(set(ADDERS) & set(n["subtasks"]))
             and all(
                 not set(n["subtasks"][m].get(f"BA.c{d}", []))
                 & set(n["subtasks"][m].get(f"MC.c{d - 1}", []))

@@ -15,6 +15,7 @@ Example:
 """
 
 from arithlens.widgets.circuit import CircuitExplorer
+from arithlens.widgets.mechanism import MechanismExplorer, link_circuit
 from arithlens.widgets.patching import PatchingExplorer
 from arithlens.widgets.probe import ProbeExplorer
 from arithlens.widgets.problem import ProblemExplorer
@@ -22,8 +23,10 @@ from arithlens.widgets.training import TrainingMonitor
 
 __all__ = [
     "CircuitExplorer",
+    "MechanismExplorer",
     "PatchingExplorer",
     "ProbeExplorer",
     "ProblemExplorer",
     "TrainingMonitor",
+    "link_circuit",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,18 @@ class Runner:
             )
         self.means = {n: cache[n].mean(0) for n in names}  # (pos, head, d) / (pos, d)
         self.base = self._score(logits)
+
+    @cached_property
+    def patterns(self) -> np.ndarray:
+        """``(layer, head, query, key)``: every head's attention, averaged over the problems."""
+        from arithlens.analyses import attention
+
+        with torch.no_grad():
+            return attention.patterns(self.model, self.batch.tokens).mean(1).numpy()
+
+    def mean_pattern(self, layer: int, head: int) -> np.ndarray:
+        """``(query, key)``: one head's mean attention."""
+        return self.patterns[layer, head]
 
     def check(self, nodes: list[Node | str]) -> list[Node]:
         return [check_node(n, *self.shape) for n in nodes]

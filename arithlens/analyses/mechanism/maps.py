@@ -23,13 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._plotting import draw
 from arithlens._saving import Saveable
-from arithlens.analyses import attention
 from arithlens.analyses.mechanism.ablation import Runner, Scored
 from arithlens.analyses.mechanism.nodes import Node, compact_digits, nodes_at, parse_node
 from arithlens.errors import ArithlensError, check_int
@@ -214,8 +212,7 @@ def mechanism_map(
     for pos in tqdm(range(P), desc="positions", disable=not progress):
         position_fail.append(_fail(run.base, run.score(nodes_at(pos, L, H))))
     useful = [p for p, f in enumerate(position_fail) if f > min_fail]
-    with torch.no_grad():
-        patterns = attention.patterns(model, run.batch.tokens).mean(1).numpy()
+    patterns = run.patterns
     classes = _classes(problems)
     digit_names = _digit_names(run)
     nodes = []
