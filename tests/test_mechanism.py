@@ -219,8 +219,8 @@ def test_an_intervention_equals_a_hand_written_patch(add3):
 @pytest.fixture(scope="module")
 def add5():
     model = al.load("add5-2L")
-    m = al.mechanism.mechanism_map(model, n=400, progress=False, name="add5-2L")
-    return model, m.search(model, n=60, progress=False)
+    m = al.mechanism.mechanism_map(model, n=300, progress=False, name="add5-2L")
+    return model, m.search(model, codes=("MC",), n=60, progress=False)
 
 
 def test_make_carry_is_one_layer_0_head_per_answer_position_in_add5(add5):
