@@ -287,3 +287,42 @@ def test_patching_tables_name_their_cells_as_nodes(add3):
         model, pairs, "resid_pre", by=("layer", "pos"), progress=False
     )
     assert "node" not in resid.to_frame()  # the residual stream is not a node
+
+
+def _swap_heads(model, layer: int, h1: int, h2: int):
+    """A copy of ``model`` whose heads ``h1`` and ``h2`` of ``layer`` trade places (their
+    query, key, value and output weights permuted): the same function, with the mechanism's
+    head labels swapped by construction."""
+    import copy
+
+    other = copy.deepcopy(model)
+    dh = other.cfg.d_head
+    a, b = slice(h1 * dh, (h1 + 1) * dh), slice(h2 * dh, (h2 + 1) * dh)
+    sd = other.state_dict()
+    with torch.no_grad():
+        for kind in ("q", "k", "v"):
+            for suffix in ("weight", "bias"):
+                w = sd[f"blocks.{layer}.attn.{kind}.{suffix}"]
+                w[a], w[b] = w[b].clone(), w[a].clone()
+        o = sd[f"blocks.{layer}.attn.o.weight"]
+        o[:, a], o[:, b] = o[:, b].clone(), o[:, a].clone()
+    return other
+
+
+def test_the_search_follows_a_mechanism_moved_by_construction(add5):
+    # add5-2L makes each carry in head 0 of layer 0; swapping heads 0 and 2 moves that job to
+    # head 2 and changes nothing else, so the search must now tag P12L0H2 .. P15L0H2, and the
+    # clause "make carry is head 0" must fail where it held
+    model, m = add5
+    swapped = _swap_heads(model, 0, 0, 2)
+    tokens = al.encode(al.tasks.sample(model.task, 50, seed=0)).tokens
+    with torch.no_grad():
+        assert torch.allclose(swapped(tokens), model(tokens), atol=1e-4)  # the same model
+    head0 = (al.mechanism.Clause("MC", unit="head", layer=0, head=0),)
+    ms = al.mechanism.mechanism_map(swapped, n=200, progress=False, name="swapped")
+    ms = ms.search(swapped, codes=("MC",), n=60, progress=False)
+    for k, pos in enumerate(range(12, 16)):
+        assert m.subtasks[f"MC.c{k}"]["nodes"] == [f"P{pos}L0H0"]
+        assert ms.subtasks[f"MC.c{k}"]["nodes"] == [f"P{pos}L0H2"]
+    assert [c["holds"] for c in m.test(head0).clauses][:4] == [True] * 4
+    assert not any(c["holds"] for c in ms.test(head0).clauses)

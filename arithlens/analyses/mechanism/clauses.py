@@ -25,6 +25,7 @@ class Clause:
         code: the sub-task (``BA``, ``MC``).
         unit: ``"head"``, ``"mlp"`` or None (either).
         layer: the node's layer, or None (any).
+        head: the head's index, or None (any).
         attends: roles the head must attend to (``{n}`` is the digit: ``("a{n}", "b{n}")``).
         single: the sub-task must sit in one node (not a pair).
     """
@@ -32,6 +33,7 @@ class Clause:
     code: str
     unit: str | None = None
     layer: int | None = None
+    head: int | None = None
     attends: tuple[str, ...] = ()
     single: bool = True
 
@@ -43,6 +45,8 @@ class Clause:
         where = {"head": "a head", "mlp": "an MLP", None: "a node"}[self.unit]
         if self.layer is not None:
             where += f" of layer {self.layer}"
+        if self.head is not None:
+            where += f" (head {self.head})"
         reads = [r.format(n=digit) for r in self.attends]
         att = f" attending to {' and '.join(reads)}" if reads else ""
         alone = " alone" if self.single else ""
@@ -60,6 +64,8 @@ class Clause:
         if self.unit == "head" and not node.is_head or self.unit == "mlp" and node.is_head:
             return False
         if self.layer is not None and node.layer != self.layer:
+            return False
+        if self.head is not None and node.head != self.head:
             return False
         roles = {k.split(":", 1)[-1] for k in attends}
         return all(r.format(n=digit) in roles for r in self.attends)
