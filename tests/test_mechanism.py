@@ -167,17 +167,26 @@ def test_bad_input_is_named(add3):
         m.plot("attention")
 
 
-@pytest.mark.parametrize("code", ["BA", "MC"])
+@pytest.mark.parametrize("code", ["BA", "MC", "MS"])
 def test_intervention_questions_are_what_the_sub_task_says(code):
     # checked with the task's own carry labels and Python integers, not the generator's code
     from arithlens.analyses.mechanism.subtasks import SUBTASKS
 
     task = al.TaskSpec(op="add", n_digits=5)
     rng = np.random.default_rng(0)
-    for digit in range(5):
+    for digit in range(1 if code == "MS" else 0, 5):
         sa, sb, ca, cb, expected = SUBTASKS[code].make(rng, 5, digit, 50)
         store = al.tasks.Problems(task, sa.astype(np.uint8), sb.astype(np.uint8))
         clean = al.tasks.Problems(task, ca.astype(np.uint8), cb.astype(np.uint8))
+        if code == "MS":  # a carry into digit n in both; only the store's cascades on
+            into = np.zeros((50, 6), dtype=bool)
+            into[:, digit] = True
+            assert (al.tasks.carries(clean).astype(bool) == into).all()
+            into[:, digit + 1] = True
+            assert (al.tasks.carries(store).astype(bool) == into).all()
+            assert ((sa + sb)[:, digit] == 9).all()
+            assert [a + b + 10 ** (digit + 1) for a, b in clean.ints()] == expected.tolist()
+            continue
         assert not al.tasks.carries(clean).any()  # the clean questions never carry
         made = al.tasks.carries(store)  # (problem, answer digit): a carry comes into it
         ints = clean.ints()
@@ -250,6 +259,8 @@ def test_sub_task_bad_input_is_named(add5):
         search(model, "MC", 0, [], threshold=0)
     with pytest.raises(ArithlensError, match="digit=7 is invalid"):
         subtask("MC", model, 7)
+    with pytest.raises(ArithlensError, match="digit=0 is invalid for MS"):
+        subtask("MS", model, 0)
     with pytest.raises(ArithlensError, match="is for op 'add'"):
         subtask("MC", al.load("mul2-3L"), 0)
     with pytest.raises(ArithlensError, match="the map is of a add5-reversed model"):
@@ -326,3 +337,16 @@ def test_the_search_follows_a_mechanism_moved_by_construction(add5):
         assert ms.subtasks[f"MC.c{k}"]["nodes"] == [f"P{pos}L0H2"]
     assert [c["holds"] for c in m.test(head0).clauses][:4] == [True] * 4
     assert not any(c["holds"] for c in ms.test(head0).clauses)
+
+
+def test_make_sum_9_is_read_by_the_make_carry_head_in_add5(add5):
+    # measured (100 pairs): P14L0H0 passes MS of column 2 at 0.90 and P13L0H0 / P15L0H0 reach
+    # 0.84 for columns 1 and 3: the head that makes the carry also signals a sum of 9, where
+    # Quirke & Barez find separate heads
+    from arithlens.analyses.mechanism.subtasks import search
+
+    model, m = add5
+    cands = [parse_node(d["name"]) for d in m.nodes if "c3" in d["impact"]]
+    res = search(model, "MS", 2, cands, n=60)
+    best = max(res["success"], key=res["success"].get)
+    assert best == "P14L0H0" and res["success"][best] >= 0.7

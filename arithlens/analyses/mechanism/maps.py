@@ -85,7 +85,7 @@ class MechanismMap(Saveable):
     def search(
         self,
         model: TransformerBridge,
-        codes: tuple[str, ...] = ("BA", "MC"),
+        codes: tuple[str, ...] = ("BA", "MC"),  # "MS" (make sum 9) too on request
         threshold: float = 0.9,
         n: int = 100,
         seed: int = 0,
@@ -102,8 +102,12 @@ class MechanismMap(Saveable):
                 f"{task_of(model).name}: expected the model it was made from"
             )
         found: dict[str, dict] = {}
-        digits = range(len(self.digit_names) - 1)
-        todo = [(code, k) for code in codes for k in digits]
+        last = len(self.digit_names) - 1
+        todo = [
+            (code, k)
+            for code in codes
+            for k in range(SUBTASKS[code].min_digit if code in SUBTASKS else 0, last)
+        ]
         for code, k in tqdm(todo, desc="sub-tasks", disable=not progress):
             offset = SUBTASKS[code].digit_offset if code in SUBTASKS else 0
             target = self.digit_names[k + offset]

@@ -11,6 +11,10 @@ Built in, for addition (digit n = the answer digit n places from the units, 0 = 
 - ``MC`` (make carry, into digit n + 1 from column n): the store question's column n makes a
   carry, the clean one's does not, no other column carries in either (Quirke's example: store
   ``222222+666966``, clean ``333333+555555``); expected: the clean answer + 10^(n + 1).
+- ``MS`` (make sum 9, column n >= 1): in both questions column n - 1 makes a carry; the store's
+  column n sums to 9 (so the carry cascades on), the clean's to at most 7 (so it stops there);
+  nothing else carries; expected: the clean answer + 10^(n + 1) (the cascade reaches digit
+  n + 1).
 
 Example:
     >>> res = search(model, "MC", 1, candidates, n=100)             # doctest: +SKIP
@@ -44,6 +48,7 @@ class SubTask:
         code: ``BA`` or ``MC``; name: in words.
         op: the operation it belongs to.
         digit_offset: which answer digit its node predicts, relative to n (MC: n + 1).
+        min_digit: the lowest column it is defined for (MS needs a column below it).
         make: ``(rng, n_digits, digit, count) -> (store a, store b, clean a, clean b,
             expected)`` digit arrays (least significant first) and expected answer ints.
     """
@@ -53,6 +58,7 @@ class SubTask:
     op: str
     digit_offset: int
     make: Callable[..., tuple]
+    min_digit: int = 0
 
 
 def _no_carry_operands(rng: np.random.Generator, n_digits: int, count: int) -> tuple:
@@ -89,6 +95,21 @@ def _make_mc(rng: np.random.Generator, n_digits: int, digit: int, count: int) ->
     return sa, sb, ca, cb, expected
 
 
+def _make_ms(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
+    if digit < 1:
+        raise ArithlensError("sub-task MS needs a column below it: expected digit >= 1")
+    ca, cb = _no_carry_operands(rng, n_digits, count)
+    sa, sb = _no_carry_operands(rng, n_digits, count)
+    for a, b, top in ((ca, cb, 7), (sa, sb, 9)):
+        for i in range(count):
+            a[i, digit - 1] = rng.integers(1, 10)
+            b[i, digit - 1] = rng.integers(10 - a[i, digit - 1], 10)  # column n - 1 carries
+            a[i, digit] = rng.integers(0, top + 1)
+            b[i, digit] = 9 - a[i, digit] if top == 9 else rng.integers(0, top - a[i, digit] + 1)
+    expected = _value(ca) + _value(cb) + 10 ** (digit + 1)
+    return sa, sb, ca, cb, expected
+
+
 def _value(digits: np.ndarray) -> np.ndarray:
     return (digits * (10 ** np.arange(digits.shape[1]))).sum(1)
 
@@ -96,6 +117,7 @@ def _value(digits: np.ndarray) -> np.ndarray:
 SUBTASKS = {
     "BA": SubTask("BA", "base add", "add", 0, _make_ba),
     "MC": SubTask("MC", "make carry", "add", 1, _make_mc),
+    "MS": SubTask("MS", "make sum 9", "add", 1, _make_ms, min_digit=1),
 }
 
 
@@ -110,8 +132,10 @@ def subtask(code: str, model: TransformerBridge, digit: int) -> SubTask:
             f"sub-task {code} ({st.name}) is for op {st.op!r}; the model's task is {task.name}"
         )
     top = task.n_digits - 1
-    if not 0 <= digit <= top:
-        raise ArithlensError(f"digit={digit} is invalid for {task.name}: expected 0..{top}")
+    if not st.min_digit <= digit <= top:
+        raise ArithlensError(
+            f"digit={digit} is invalid for {code} on {task.name}: expected {st.min_digit}..{top}"
+        )
     return st
 
 
