@@ -124,6 +124,18 @@ def test_complement_ablation_brackets_the_model(add3):
     assert m.complement_exact > 0.8 and m.base_exact == pytest.approx(full)
 
 
+def test_the_large_complement_test_in_batches_equals_one_run(add3):
+    # the batched test (means summed over batches) against a Runner over all problems at once
+    model, m = add3
+    keep = m.useful_nodes
+    one = complement_exact(Runner(model, al.tasks.sample(model.task, 400, seed=5)), keep)
+    many = al.mechanism.complement_test(model, keep, n=400, seed=5, batch=64, progress=False)
+    assert many["n"] == 400 and many["model_exact"] == pytest.approx(1.0)
+    assert abs(many["complement_exact"] - one) <= 2 / 400 and one < 1
+    empty = al.mechanism.complement_test(model, [], n=200, seed=5, batch=64, progress=False)
+    assert empty["complement_exact"] < 0.05
+
+
 def test_the_document_is_made_from_the_saved_json_alone(add3, tmp_path):
     _, m = add3
     m.save(tmp_path / "map")
@@ -167,14 +179,14 @@ def test_bad_input_is_named(add3):
         m.plot("attention")
 
 
-@pytest.mark.parametrize("code", ["BA", "MC", "MS"])
+@pytest.mark.parametrize("code", ["BA", "MC", "MS", "US", "UC"])
 def test_intervention_questions_are_what_the_sub_task_says(code):
     # checked with the task's own carry labels and Python integers, not the generator's code
     from arithlens.analyses.mechanism.subtasks import SUBTASKS
 
     task = al.TaskSpec(op="add", n_digits=5)
     rng = np.random.default_rng(0)
-    for digit in range(1 if code == "MS" else 0, 5):
+    for digit in range(0 if code in ("BA", "MC") else 1, 5):
         sa, sb, ca, cb, expected = SUBTASKS[code].make(rng, 5, digit, 50)
         store = al.tasks.Problems(task, sa.astype(np.uint8), sb.astype(np.uint8))
         clean = al.tasks.Problems(task, ca.astype(np.uint8), cb.astype(np.uint8))
@@ -185,6 +197,18 @@ def test_intervention_questions_are_what_the_sub_task_says(code):
             into[:, digit + 1] = True
             assert (al.tasks.carries(store).astype(bool) == into).all()
             assert ((sa + sb)[:, digit] == 9).all()
+            assert [a + b + 10 ** (digit + 1) for a, b in clean.ints()] == expected.tolist()
+            continue
+        if code in ("US", "UC"):  # the store's carry reaches digit n + 1: cascaded or made
+            assert not al.tasks.carries(clean).any()
+            into = np.zeros((50, 6), dtype=bool)
+            into[:, digit + 1] = True
+            cascade = np.arange(50) % 2 == 1 if code == "UC" else np.ones(50, dtype=bool)
+            into[cascade, digit] = True
+            assert (al.tasks.carries(store).astype(bool) == into).all()
+            assert ((sa + sb)[cascade, digit] == 9).all()
+            if code == "US":
+                assert ((ca + cb)[:, digit] == 9).all()  # the same column sum in both
             assert [a + b + 10 ** (digit + 1) for a, b in clean.ints()] == expected.tolist()
             continue
         assert not al.tasks.carries(clean).any()  # the clean questions never carry
@@ -350,3 +374,33 @@ def test_make_sum_9_is_read_by_the_make_carry_head_in_add5(add5):
     res = search(model, "MS", 2, cands, n=60)
     best = max(res["success"], key=res["success"].get)
     assert best == "P14L0H0" and res["success"][best] >= 0.7
+
+
+def test_the_cascade_is_not_one_node_while_the_carry_is_in_add5(add5):
+    # measured (100 pairs): use carry of column 2 (made or cascaded) passes at P14L0H0 (0.92),
+    # use sum 9 alone (the cascade) reaches 0.64 there and no single node or pair passes it
+    from arithlens.analyses.mechanism.subtasks import search
+
+    model, m = add5
+    cands = [parse_node(d["name"]) for d in m.nodes if "c3" in d["impact"]]
+    uc = search(model, "UC", 2, cands, n=60)["success"]
+    us = search(model, "US", 2, cands, n=60)["success"]
+    assert max(uc, key=uc.get) == "P14L0H0" and uc["P14L0H0"] >= 0.85
+    assert max(us.values()) < 0.8 and us["P14L0H0"] < uc["P14L0H0"] - 0.15
+
+
+def test_clauses_of_separate_nodes_read_the_other_sub_tasks_tags():
+    from arithlens.analyses.mechanism.clauses import Clause, check
+
+    nodes = [dict(name=n, attention={}) for n in ("P14L0H0", "P14L0H1", "P14L1M")]
+    found = dict(
+        code="MC", digit=2, target="c3", nodes=["P14L0H0"]
+    )  # make carry of column 2 at the head that predicts c3
+    same = dict(code="MS", digit=2, target="c3", nodes=["P14L0H0"])
+    apart = dict(code="MS", digit=2, target="c3", nodes=["P14L0H1"])
+    ba_elsewhere = dict(code="BA", digit=2, target="c2", nodes=["P14L0H0"])  # not c3: no clash
+    clause = (Clause("MC", unit="head", apart_from=("MS", "BA")),)
+    held = lambda subs: check(subs, nodes, clause)[0]["holds"]  # noqa: E731
+    assert held({"MC.c2": found, "MS.c2": apart, "BA.c2": ba_elsewhere})
+    assert not held({"MC.c2": found, "MS.c2": same})
+    assert "not by a node of MS or BA" in check({"MC.c2": found}, nodes, clause)[0]["clause"]

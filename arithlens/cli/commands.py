@@ -273,17 +273,21 @@ def _cmd_figures(a: argparse.Namespace) -> int:
 def _cmd_mechanism(a: argparse.Namespace) -> int:
     from arithlens._atomic import write_text
     from arithlens.analyses.mechanism import mechanism_map
+    from arithlens.analyses.mechanism.subtasks import SUBTASKS
     from arithlens.plots import figures_html
 
     check_writable(a.out)
     if not 0 < a.threshold <= 1:
         raise ArithlensError(f"--threshold {a.threshold} is invalid: expected a number in (0, 1]")
+    codes = tuple(c.strip() for c in a.codes.split(",") if c.strip())
+    if not codes or set(codes) - set(SUBTASKS):
+        raise ArithlensError(f"--codes {a.codes!r} is invalid: expected some of {list(SUBTASKS)}")
     model = _load_model(a)
     m = mechanism_map(model, n=a.n, seed=a.seed, min_fail=a.min_fail, name=a.model)
     from arithlens.models.contract import task_of
 
     if a.search and getattr(task_of(model), "op", None) == "add":  # the built-in sub-tasks
-        m = m.search(model, threshold=a.threshold, n=a.pairs, seed=a.seed).test()
+        m = m.search(model, codes, threshold=a.threshold, n=a.pairs, seed=a.seed).test()
     out = Path(a.out)
     m.save(out / "map")
     write_text(out / "mechanism.md", m.document())

@@ -257,6 +257,11 @@ def _add_mechanism(sub: Any) -> None:
         action="store_false",
         help="skip the sub-task search (addition: base add, make carry) and the clauses",
     )
+    me.add_argument(
+        "--codes",
+        default="BA,MC",
+        help="sub-tasks to search, comma-separated: BA, MC, MS, US, UC (default BA,MC)",
+    )
     me.add_argument("--threshold", type=float, default=0.9, help="sub-task success needed")
     me.add_argument("--pairs", type=POSITIVE, default=100, help="store/clean pairs per test")
     me.add_argument("--out", required=True)

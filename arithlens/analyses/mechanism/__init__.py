@@ -9,7 +9,12 @@ Example:
 
 from arithlens.analyses.mechanism.ablation import Runner, Scored
 from arithlens.analyses.mechanism.clauses import QUIRKE_ADDITION, Clause
-from arithlens.analyses.mechanism.maps import MechanismMap, complement_exact, mechanism_map
+from arithlens.analyses.mechanism.maps import (
+    MechanismMap,
+    complement_exact,
+    complement_test,
+    mechanism_map,
+)
 from arithlens.analyses.mechanism.nodes import Node, check_node, compact_digits, parse_node
 
 __all__ = [
@@ -22,6 +27,7 @@ __all__ = [
     "check_node",
     "compact_digits",
     "complement_exact",
+    "complement_test",
     "mechanism_map",
     "parse_node",
 ]

@@ -27,6 +27,11 @@ from arithlens.models.contract import encoder_of
 from arithlens.tokens.tokenizer import TokenBatch
 
 
+def node_hooks(model: TransformerBridge) -> list[str]:
+    """The hooks whose outputs are nodes: every layer's ``hook_z`` and ``hook_mlp_out``."""
+    return [sites.hook(k, layer) for layer in range(model.cfg.n_layers) for k in ("z", "mlp_out")]
+
+
 @dataclass(frozen=True)
 class Scored:
     """One run's answers: ``exact`` ``(problem,)`` every answer token right; ``digit_ok``
@@ -46,18 +51,25 @@ class Runner:
         base: the unablated run's :class:`Scored`.
     """
 
-    def __init__(self, model: TransformerBridge, problems: Any) -> None:
+    def __init__(
+        self, model: TransformerBridge, problems: Any, means: dict[str, Tensor] | None = None
+    ) -> None:
         self.model = model
         self.batch: TokenBatch = encoder_of(model).encode(problems)
         self.labels = encoder_of(model).position_labels(self.batch)
         cfg = model.cfg
         self.shape = (int(cfg.n_layers), int(cfg.n_heads), int(self.batch.tokens.shape[1]))
-        names = [sites.hook(k, layer) for layer in range(cfg.n_layers) for k in ("z", "mlp_out")]
-        with torch.no_grad():
-            logits, cache = model.run_with_cache(
-                self.batch.tokens, names_filter=lambda n: n in names
-            )
-        self.means = {n: cache[n].mean(0) for n in names}  # (pos, head, d) / (pos, d)
+        if means is not None:  # ablate with means taken elsewhere (a larger test, in batches)
+            with torch.no_grad():
+                logits = model(self.batch.tokens)
+            self.means = means
+        else:
+            names = node_hooks(model)
+            with torch.no_grad():
+                logits, cache = model.run_with_cache(
+                    self.batch.tokens, names_filter=lambda n: n in names
+                )
+            self.means = {n: cache[n].mean(0) for n in names}  # (pos, head, d) / (pos, d)
         self.base = self._score(logits)
 
     @cached_property

@@ -28,6 +28,9 @@ class Clause:
         head: the head's index, or None (any).
         attends: roles the head must attend to (``{n}`` is the digit: ``("a{n}", "b{n}")``).
         single: the sub-task must sit in one node (not a pair).
+        apart_from: sub-task codes whose nodes for the same answer digit (the same position)
+            must not be the node that does this one (Quirke & Barez: base add, make carry and make sum 9 "in
+            separate heads").
     """
 
     code: str
@@ -36,6 +39,7 @@ class Clause:
     head: int | None = None
     attends: tuple[str, ...] = ()
     single: bool = True
+    apart_from: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.unit not in (None, "head", "mlp"):
@@ -50,7 +54,8 @@ class Clause:
         reads = [r.format(n=digit) for r in self.attends]
         att = f" attending to {' and '.join(reads)}" if reads else ""
         alone = " alone" if self.single else ""
-        return f"{self.code} of digit {digit} is done by {where}{att}{alone}"
+        apart = f", not by a node of {' or '.join(self.apart_from)}" if self.apart_from else ""
+        return f"{self.code} of digit {digit} is done by {where}{att}{alone}{apart}"
 
     def matches(self, key: str, digit: int, attention: dict[str, dict]) -> bool:
         """Whether the tagged node (or ``A+B`` pair) ``key`` satisfies the clause."""
@@ -75,23 +80,37 @@ QUIRKE_ADDITION = (
     Clause("BA", unit="head", attends=("a{n}", "b{n}")),
     Clause("MC", unit="head", attends=("a{n}", "b{n}")),
     Clause("BA", unit=None, single=False),
+    Clause("MC", unit="head", apart_from=("BA", "MS")),
+    Clause("MS", unit="head", attends=("a{n}", "b{n}"), apart_from=("MC",)),
+    Clause("US", unit="mlp", single=False),
+    Clause("UC", unit=None, single=False),
 )
 """Quirke & Barez's account of addition, as clauses: base add and make carry each in a head at
 the answer position, reading the column's two digits; base add done somewhere (a node or a
-pair)."""
+pair); make carry and make sum 9 in heads of their own; the cascade (use sum 9) resolved with
+an MLP; the carry used somewhere. A clause is checked only for the sub-tasks searched
+(``map.search(codes=...)``)."""
 
 
 def check(subtasks: dict, nodes: list[dict], clauses: tuple[Clause, ...]) -> list[dict]:
     """Each clause for each digit that has its sub-task tested: ``{"clause", "code", "digit",
     "holds", "evidence"}``."""
     attention = {d["name"]: d["attention"] for d in nodes}
+    tagged = {(f["code"], f["target"]): set(f["nodes"]) for f in subtasks.values()}
     out = []
     for clause in clauses:
         for found in subtasks.values():
             if found["code"] != clause.code:
                 continue
             digit = found["digit"]
-            evidence = [k for k in found["nodes"] if clause.matches(k, digit, attention)]
+            others = set().union(
+                *(tagged.get((c, found["target"]), set()) for c in clause.apart_from)
+            )
+            evidence = [
+                k
+                for k in found["nodes"]
+                if clause.matches(k, digit, attention) and not set(k.split("+")) & others
+            ]
             out.append(
                 dict(
                     clause=clause.text(digit),

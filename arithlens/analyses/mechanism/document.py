@@ -70,6 +70,15 @@ def _by_digit(m: Any) -> list[str]:
     return lines
 
 
+_WHAT = {
+    "BA": "`BA` base add (the column's sum)",
+    "MC": "`MC` make carry (clean + 10^(n+1))",
+    "MS": "`MS` make sum 9 (column n sums to 9 after a carry: clean + 10^(n+1))",
+    "US": "`US` use sum 9 (a carry cascades through a column summing to 9: clean + 10^(n+1))",
+    "UC": "`UC` use carry (a carry out of column n, made or cascaded: clean + 10^(n+1))",
+}
+
+
 def _subtasks(m: Any) -> list[str]:
     if not m.subtasks:
         return []
@@ -79,7 +88,9 @@ def _subtasks(m: Any) -> list[str]:
         "",
         "A node does a sub-task when taking its activation from the store question into the "
         "clean one gives the expected answer (every answer token) on at least the threshold of "
-        "the pairs: `BA` base add (the column's sum), `MC` make carry (clean + 10^(n+1)).",
+        "the pairs: "
+        + "; ".join(_WHAT[c] for c in _WHAT if any(v["code"] == c for v in m.subtasks.values()))
+        + ".",
         "",
         "| sub-task | digit it feeds | nodes | best success |",
         "|---|---|---|---|",
@@ -133,5 +144,13 @@ def _faithfulness(m: Any) -> list[str]:
         "## Faithfulness of the map",
         "",
         f"Every node outside the {len(m.nodes)} useful ones mean-ablated, at every position: "
-        f"exact match {m.complement_exact:.4f} (the full model: {m.base_exact:.4f}).",
+        f"exact match {m.complement_exact:.4f} (the full model: {m.base_exact:.4f}) on the "
+        f"map's {m.n} problems."
+        + (
+            f" On {m.complement_large['n']} fresh problems (means over them): "
+            f"{m.complement_large['complement_exact']:.4f} (the full model: "
+            f"{m.complement_large['model_exact']:.4f})."
+            if m.complement_large
+            else ""
+        ),
     ]

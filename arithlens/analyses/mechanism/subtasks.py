@@ -15,6 +15,16 @@ Built in, for addition (digit n = the answer digit n places from the units, 0 = 
   column n sums to 9 (so the carry cascades on), the clean's to at most 7 (so it stops there);
   nothing else carries; expected: the clean answer + 10^(n + 1) (the cascade reaches digit
   n + 1).
+- ``US`` (use sum 9, the cascade, column n >= 1): in both questions column n sums to 9; the
+  store's column n - 1 makes a carry (so a carry cascades through column n into digit n + 1),
+  the clean's does not; nothing else carries; expected: the clean answer + 10^(n + 1). A node
+  that only makes a carry from column n (MC) or only sees the 9 (MS) cannot pass: column n is
+  the same sum in both questions.
+- ``UC`` (use carry, column n >= 1): a carry comes out of column n into digit n + 1 in the
+  store question, made there (column n sums to 10 or more) in half the pairs and cascaded
+  (column n sums to 9, column n - 1 carries) in the other half; the clean question never
+  carries; expected: the clean answer + 10^(n + 1). A node passes when it holds "a carry
+  arrives" whatever made it: MC-only or US-only nodes fail half the pairs.
 
 Example:
     >>> res = search(model, "MC", 1, candidates, n=100)             # doctest: +SKIP
@@ -45,7 +55,7 @@ class SubTask:
     """A sub-task of one answer digit.
 
     Attributes:
-        code: ``BA`` or ``MC``; name: in words.
+        code: ``BA``, ``MC``, ``MS``, ``US`` or ``UC``; name: in words.
         op: the operation it belongs to.
         digit_offset: which answer digit its node predicts, relative to n (MC: n + 1).
         min_digit: the lowest column it is defined for (MS needs a column below it).
@@ -110,6 +120,42 @@ def _make_ms(rng: np.random.Generator, n_digits: int, digit: int, count: int) ->
     return sa, sb, ca, cb, expected
 
 
+def _carry_into(rng: np.random.Generator, a: np.ndarray, b: np.ndarray, col: int, i: int) -> None:
+    """Column ``col`` of problem ``i`` sums to 10 or more."""
+    a[i, col] = rng.integers(1, 10)
+    b[i, col] = rng.integers(10 - a[i, col], 10)
+
+
+def _make_us(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
+    if digit < 1:
+        raise ArithlensError("sub-task US needs a column below it: expected digit >= 1")
+    ca, cb = _no_carry_operands(rng, n_digits, count)
+    sa, sb = _no_carry_operands(rng, n_digits, count)
+    for i in range(count):
+        _carry_into(rng, sa, sb, digit - 1, i)  # only the store's column n - 1 carries
+        for a, b in ((ca, cb), (sa, sb)):
+            a[i, digit] = rng.integers(0, 10)
+            b[i, digit] = 9 - a[i, digit]
+    expected = _value(ca) + _value(cb) + 10 ** (digit + 1)
+    return sa, sb, ca, cb, expected
+
+
+def _make_uc(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
+    if digit < 1:
+        raise ArithlensError("sub-task UC needs a column below it: expected digit >= 1")
+    ca, cb = _no_carry_operands(rng, n_digits, count)
+    sa, sb = _no_carry_operands(rng, n_digits, count)
+    for i in range(count):
+        if i % 2 == 0:  # made in column n
+            _carry_into(rng, sa, sb, digit, i)
+        else:  # cascaded: column n - 1 carries, column n sums to 9
+            _carry_into(rng, sa, sb, digit - 1, i)
+            sa[i, digit] = rng.integers(0, 10)
+            sb[i, digit] = 9 - sa[i, digit]
+    expected = _value(ca) + _value(cb) + 10 ** (digit + 1)
+    return sa, sb, ca, cb, expected
+
+
 def _value(digits: np.ndarray) -> np.ndarray:
     return (digits * (10 ** np.arange(digits.shape[1]))).sum(1)
 
@@ -118,6 +164,8 @@ SUBTASKS = {
     "BA": SubTask("BA", "base add", "add", 0, _make_ba),
     "MC": SubTask("MC", "make carry", "add", 1, _make_mc),
     "MS": SubTask("MS", "make sum 9", "add", 1, _make_ms, min_digit=1),
+    "US": SubTask("US", "use sum 9", "add", 1, _make_us, min_digit=1),
+    "UC": SubTask("UC", "use carry", "add", 1, _make_uc, min_digit=1),
 }
 
 
