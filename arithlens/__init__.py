@@ -7,7 +7,7 @@ Example:
 """
 
 from arithlens import _moved, analyses, llm, models, patching, plots, probes, tasks, tokens
-from arithlens.analyses import circuits, finetune, lens, mechanism
+from arithlens.analyses import circuits, finetune, lens, mechanism, numbers
 from arithlens.analyses.attention import digit_alignment
 from arithlens.analyses.evaluation import (
     EvalResult,
@@ -48,6 +48,7 @@ __all__ = [
     "llm",
     "load",
     "models",
+    "numbers",
     "patching",
     "plots",
     "probes",

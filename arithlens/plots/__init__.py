@@ -19,6 +19,7 @@ from arithlens.plots.basics import (
 from arithlens.plots.circuits import circuit_figure, curve_figure
 from arithlens.plots.lens import answer_bars, lens_heatmap
 from arithlens.plots.mechanism import mechanism_figure
+from arithlens.plots.numbers import causal_figure, filter_figure, helix_figure, spectrum_figure
 from arithlens.plots.patching import patch_grid, patch_heatmap
 from arithlens.plots.probes import (
     probe_grid,
@@ -31,6 +32,10 @@ from arithlens.plots.training import eval_figure, length_figure, training_figure
 
 __all__ = [
     "PALETTE",
+    "causal_figure",
+    "filter_figure",
+    "helix_figure",
+    "spectrum_figure",
     "answer_bars",
     "attention_heatmap",
     "band_figure",
