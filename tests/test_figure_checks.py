@@ -35,6 +35,25 @@ TAXONOMY = dict(
 )
 
 
+NUMBERS = dict(  # add2-gpt2's quick-mode numbers, trimmed
+    spectra={
+        "embed": {"top": [[100.0, 0.15], [50.0, 0.14]], "ratio": {"2": 0.1, "5": 0.2, "10": 1.3}},
+        "resid_post L0": {
+            "top": [[50.0, 0.21], [100.0, 0.17]],
+            "ratio": {"2": 0.09, "5": 0.21, "10": 0.8},
+        },
+    },
+    causal={
+        "full": [12.8, 12.6],
+        "helix": [5.4, 5.4],
+        "helix-shuffled": [1.9, 1.8],
+        "fit_drop": [1.7, 1.6],
+        "random_drop": [-0.006, 0.0],
+    },
+    filter={"mlp all low": 0.0, "mlp all random": 0.1},
+)
+
+
 def _seeded(zoo_numbers: dict, *others: dict) -> dict:
     """``retrained`` spreads for the plain pair: the zoo model's numbers and other seeds'."""
     from arithlens.figures.base import spread
@@ -565,6 +584,37 @@ NUPA = dict(
 )
 CASES += [
     ("nupa_table", 0, NUPA, [("exact/count-int8-3L/exact/7", 0.85)]),  # fails at one length
+    (
+        "number_representations",
+        0,
+        NUMBERS,
+        [
+            ("spectra/resid_post L0/top", [[10.0, 0.3], [50.0, 0.2]]),  # a period-10 peak on top
+            ("spectra/embed/ratio", {"2": 0.1, "5": 3.5, "10": 0.8}),  # period 5 over its null
+        ],
+    ),
+    (
+        "number_representations",
+        1,
+        NUMBERS,
+        [
+            ("causal/full", [3.0, 2.0]),  # the number barely matters
+            ("causal/helix-shuffled", [5.0, 4.0]),  # the shuffled fit does as well
+            ("causal/helix", [13.5, 5.0]),  # the helix beats the activation itself
+        ],
+    ),
+    (
+        "number_representations",
+        2,
+        NUMBERS,
+        [("causal/random_drop", [0.5, 0.4])],  # any subspace of that size hurts as much
+    ),
+    (
+        "number_representations",
+        3,
+        NUMBERS,
+        [("filter/mlp all low", 0.12)],  # no worse than a random band
+    ),
     (
         "nupa_table",
         1,

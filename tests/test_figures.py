@@ -50,7 +50,7 @@ def load(out, name):
 
 
 def test_all_nine_figures_in_order():
-    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 11
+    assert list(REGISTRY) == list(ORDER) and len(ORDER) == 12
 
 
 def _files_and_checks(out, name) -> None:

@@ -46,7 +46,7 @@ def _run(kc, code: str) -> list[str]:
 
 
 def test_every_notebook_is_listed():
-    assert len(NOTEBOOKS) == 11 and NOTEBOOKS[0].name.startswith("01_")
+    assert len(NOTEBOOKS) == 12 and NOTEBOOKS[0].name.startswith("01_")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

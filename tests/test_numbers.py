@@ -5,6 +5,7 @@ numpy's lstsq and FFT, by-construction signals, the unpatched activation)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -219,3 +220,19 @@ def test_the_neuron_classifier_labels_hand_built_neurons():
     assert table["detail"].tolist()[:4] == ["10..19", "mod 5", "0..7", "41..58"]
     with pytest.raises(ArithlensError, match="threshold=0 is invalid"):
         classify(acts, a, b, threshold=0)
+
+
+def test_cli_numbers_writes_its_tables_and_pictures(tmp_path, capsys):
+    from arithlens.cli import main
+
+    out = tmp_path / "n"
+    argv = ["numbers", "add3-2L", "--layers", "0", "--site", "resid_pre", "--pairs", "12"]
+    assert main([*argv, "--prompts", "30", "--split", "5", "--out", str(out)]) == 0
+    for name in ("spectra.csv", "causal.csv", "filter.csv", "numbers.html"):
+        assert (out / name).is_file()
+    causal = pd.read_csv(out / "causal.csv")
+    assert causal["full"].iloc[0] > 1 and causal["n_pairs"].iloc[0] == 12
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert last.startswith("best layer 0: helix") and "numbers.html" in last
+    assert main([*argv, "--layers", "5", "--out", str(tmp_path / "b")]) != 0
+    assert "--layers [5] are not in the model" in capsys.readouterr().err

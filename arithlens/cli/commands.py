@@ -396,3 +396,46 @@ def _cmd_probe(a: argparse.Namespace) -> int:
     print(best.to_string(index=False))
     print(f"wrote {out / stem}.csv, {out / stem}.html, {out / stem}_summary.json and {out / stem}/")
     return 0
+
+
+def _cmd_numbers(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from arithlens._atomic import write_text
+    from arithlens.analyses import numbers as nb
+    from arithlens.plots import causal_figure, figures_html, filter_figure
+
+    check_writable(a.out)
+    model = _load_model(a)
+    L = int(model.cfg.n_layers)
+    layers = a.layers if a.layers is not None else list(range(L))
+    bad = [x for x in layers if not 0 <= x < L]
+    if bad:
+        raise ArithlensError(f"--layers {bad} are not in the model: expected 0..{L - 1}")
+    out = Path(a.out)
+    spectra, rows = [], []
+    for site, layer in [("embed", 0)] + [(a.site, x) for x in layers]:
+        acts = nb.number_activations(model, site, layer, seed=a.seed)
+        s = nb.spectrum(acts.values, acts.numbers, site=acts.label)
+        spectra.append(s.plot())
+        rows.append(dict(site=acts.label, top=s.top(5)))
+    table = nb.causal_table(model, layers, n_pairs=a.pairs, site=a.site, seed=a.seed)
+    ft = nb.filter_table(model, n=a.prompts, split=a.split, seed=a.seed)
+    write_text(out / "spectra.csv", pd.DataFrame(rows).to_csv(index=False))
+    write_text(out / "causal.csv", table.to_csv(index=False))
+    write_text(out / "filter.csv", ft.to_csv(index=False))
+    figs = [*spectra, causal_figure(table), filter_figure(ft)]
+    write_text(out / "numbers.html", figures_html(figs, title=f"numbers in {a.model}"))
+    for r in rows:
+        print(f"{r['site']}: top periods {r['top'][:3]}")
+    cols = ["layer", "periods", "cv_r2", "full", "helix", "pca", "circle", "poly"]
+    print(
+        table[[*cols, "helix-shuffled", "fit_drop", "random_drop"]].round(3).to_string(index=False)
+    )
+    best = table.loc[table["full"].idxmax()]
+    print(
+        f"best layer {int(best['layer'])}: helix {tuple(best['periods'])} restores LD "
+        f"{best['helix']:.2f} of {best['full']:.2f} (shuffled {best['helix-shuffled']:.2f}); wrote "
+        f"{out / 'causal.csv'}, {out / 'filter.csv'}, {out / 'spectra.csv'} and {out / 'numbers.html'}"
+    )
+    return 0

@@ -13,6 +13,7 @@ from arithlens.cli.commands import (
     _cmd_eval,
     _cmd_figures,
     _cmd_mechanism,
+    _cmd_numbers,
     _cmd_patch,
     _cmd_probe,
     _cmd_train,
@@ -105,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_probe,
         _add_circuit,
         _add_mechanism,
+        _add_numbers,
         _add_figures,
         _add_demo,
     ):
@@ -243,6 +245,22 @@ def _add_probe(sub: Any) -> None:
     pr.add_argument("--out", required=True)
     _llm_options(pr)
     pr.set_defaults(func=_cmd_probe)
+
+
+def _add_numbers(sub: Any) -> None:
+    nu = sub.add_parser("numbers", help="number representations: spectra, helix, filters")
+    nu.add_argument("model", help="zoo name or checkpoint folder")
+    nu.add_argument("--layers", type=int, nargs="+", help="layers (default: all)")
+    nu.add_argument(
+        "--site", default="resid_post", help="where a is read (resid_pre, resid_post, ...)"
+    )
+    nu.add_argument("--pairs", type=POSITIVE, default=100, help="pairs for the causal tests")
+    nu.add_argument("--prompts", type=POSITIVE, default=300, help="prompts for the filters")
+    nu.add_argument("--split", type=float, default=10.0, help="period between low and high")
+    nu.add_argument("--seed", type=NONNEG, default=0)
+    nu.add_argument("--out", required=True)
+    _llm_options(nu)
+    nu.set_defaults(func=_cmd_numbers)
 
 
 def _add_mechanism(sub: Any) -> None:

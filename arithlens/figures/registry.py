@@ -1,5 +1,5 @@
 """The figures, in one explicit order (the issues' order: Lee, Nanda, Quirke & Barez, patching,
-probes, Qiu, Zhang, MIB circuits, mechanism maps, length, NUPA).
+probes, Qiu, Zhang, MIB circuits, mechanism maps, number representations, length, NUPA).
 
 Example:
     >>> list(REGISTRY)[:3]
@@ -18,6 +18,7 @@ from arithlens.figures import (
     length_generalization,
     mechanism_maps,
     mul_digits,
+    number_representations,
     nupa_table,
     sample_efficiency,
 )
@@ -33,6 +34,7 @@ FIGURES = (
     key_heads,
     circuits,
     mechanism_maps,
+    number_representations,
     length_generalization,
     nupa_table,
 )
