@@ -6,7 +6,7 @@ Example:
     >>> al.evaluate(model, n=2000).exact_match      # doctest: +SKIP
 """
 
-from arithlens import _moved, analyses, llm, models, patching, plots, probes, tasks, tokens
+from arithlens import _moved, analyses, llm, models, patching, plots, probes, sweeps, tasks, tokens
 from arithlens.analyses import circuits, finetune, lens, mechanism, numbers
 from arithlens.analyses.attention import digit_alignment
 from arithlens.analyses.evaluation import (
@@ -52,6 +52,7 @@ __all__ = [
     "patching",
     "plots",
     "probes",
+    "sweeps",
     "tasks",
     "tokens",
     "train",

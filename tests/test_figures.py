@@ -470,3 +470,15 @@ def test_names_that_moved_with_the_figure_split_resolve_or_name_the_new_way():
     assert base.error_band is al.plots.error_band and base.PALETTE is al.plots.PALETTE
     with pytest.raises(AttributeError, match="registry.FIGURES"):
         base.register  # noqa: B018
+
+
+def test_figures_fanned_out_on_two_workers_give_the_same_numbers(quick_run, tmp_path, capsys):
+    # `arithlens figures --jobs 2`: each figure on its own worker process (arithlens.sweeps)
+    names = ["mechanism_maps", "number_representations"]
+    argv = ["figures", "--out", str(tmp_path), "--quick", "--no-png", "--jobs", "2"]
+    assert main([*argv, "--only", *names]) == 0
+    for name in names:
+        assert load(tmp_path, name)["numbers"] == load(quick_run, name)["numbers"], name
+    assert "all checks pass" in capsys.readouterr().out
+    with pytest.raises(al.ArithlensError, match="stays in this process"):
+        al.figures.run(tmp_path, names, quick=True, jobs=2, model=object())

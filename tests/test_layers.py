@@ -26,6 +26,7 @@ FLOORS = [
             "arithlens.choices",
             "arithlens.version",
             "arithlens._moved",
+            "arithlens.sweeps",
         ],
     ),
     ("tasks", ["arithlens.tasks", "arithlens._saving"]),

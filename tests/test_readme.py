@@ -22,6 +22,7 @@ DOCS = [
     "analyses",
     "llm",
     "figures",
+    "sweeps",
     "benchmarks",
     "development",
 ]

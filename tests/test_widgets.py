@@ -349,3 +349,31 @@ def test_mechanism_explorer_click_shows_tags_attention_and_failures(zoo_add3_2l)
     assert "is not a useful node" in mx.error
     mx.show.value = "impact"
     assert list(mx.heatmap.data[0].x) == list(trace.x)
+
+
+def test_number_explorer_shows_the_layer_and_period_chosen():
+    from arithlens.analyses import numbers as nb
+
+    model = al.load("add2-gpt2")
+    nx = al.widgets.NumberExplorer(model, n_pairs=12)
+    assert nx.error is None and "helix (100.0,)" not in nx.summary.value
+    # the bars are patch_fits on the explorer's own pairs, computed here again
+    nx.layer.value = 1
+    nx.period.value = "10"
+    acts = nb.number_activations(model, "resid_post", 1)
+    fit = nb.fit_helix(acts.values, acts.numbers, periods=(10.0,), search=False)
+    fits = {
+        "helix": fit,
+        **{
+            k: nb.fit_basis(acts.values, acts.numbers, k, (10.0,))
+            for k in ("circle", "poly", "helix-shuffled")
+        },
+    }
+    want = nb.patch_fits(model, nx.pairs, 1, fits)
+    np.testing.assert_allclose(
+        nx.causal_fig.data[0].y, [want[k] for k in al.plots.numbers.REPLACEMENTS], atol=1e-6
+    )
+    assert nx.circle_fig.layout.title.text.startswith("helix fit, periods (10.0,)")
+    assert "resid_post L1 at a" in nx.summary.value
+    with pytest.raises(al.ArithlensError, match="site='logits' is not a number site"):
+        al.widgets.NumberExplorer(model, site="logits")

@@ -12,8 +12,6 @@ from arithlens.cli.commands import (
     _cmd_demo,
     _cmd_eval,
     _cmd_figures,
-    _cmd_mechanism,
-    _cmd_numbers,
     _cmd_patch,
     _cmd_probe,
     _cmd_train,
@@ -21,6 +19,7 @@ from arithlens.cli.commands import (
     _cmd_zoo_rebuild,
     _cmd_zoo_show,
 )
+from arithlens.cli.maps import _cmd_mechanism, _cmd_numbers
 from arithlens.models import POSITIONALS
 from arithlens.patching.activation import GRANULARITIES
 from arithlens.probes.activations import ACTIVATIONS as PROBE_ACTIVATIONS
@@ -329,6 +328,12 @@ def _add_figures(sub: Any) -> None:
         "--model", default=None, help="also run key_heads on this model (Hub id or folder)"
     )
     fg.add_argument("--no-png", action="store_true", help="skip the static PNG export")
+    fg.add_argument(
+        "--jobs", type=POSITIVE, default=1, help="figures made at once on worker processes"
+    )
+    fg.add_argument(
+        "--cluster", default=None, help="a Dask scheduler address to make the figures on"
+    )
     fg.add_argument(
         "--recheck",
         action="store_true",

@@ -22,7 +22,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from arithlens._atomic import check_writable, write_dir
-from arithlens.errors import ArithlensError
+from arithlens.errors import ArithlensError, check_int
 from arithlens.figures.base import Context, FigureOutput, FigureSpec, export_png, traces_of
 from arithlens.figures.registry import REGISTRY
 from arithlens.plots import figures_html
@@ -195,6 +195,8 @@ def run(
     progress: bool = True,
     seeds: int | None = None,
     png: bool = True,
+    jobs: int = 1,
+    cluster: str | None = None,
 ) -> dict[str, FigureRun]:
     """Reproduce the figures ``only`` (default all) into ``out``.
 
@@ -206,6 +208,9 @@ def run(
         seeds: how many training seeds (0, 1, ...) the training figures repeat each run over;
             default 1 in quick mode, 3 in full mode.
         png: export each figure as PNG too (kaleido and a local Chromium, ~2 s a figure).
+        jobs: figures made at once, each on its own worker process (:mod:`arithlens.sweeps`,
+            backend ``local``); 1: one after another in this process.
+        cluster: a Dask scheduler address: the figures run there (backend ``dask``).
 
     Returns:
         per figure, its folder and the status of each of its checks.
@@ -215,6 +220,14 @@ def run(
     check_writable(out)
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         raise ArithlensError(f"seeds={seeds!r} is invalid: expected a positive integer")
+    check_int("jobs", jobs, minimum=1)
+    if jobs > 1 or cluster is not None:
+        if model is not None:
+            raise ArithlensError(
+                "a model passed in (key_heads' --model) stays in this process: expected jobs=1 "
+                "and no cluster"
+            )
+        return _run_sweep(out, specs, quick, seeds, png, jobs, cluster, progress)
     ctx = Context(
         quick=quick,
         model=model,
@@ -229,3 +242,40 @@ def run(
         folder = _write(out, spec, res, quick, ctx.seeds, seconds, png)
         done[spec.name] = FigureRun(folder, dict(res.checks), seconds)
     return done
+
+
+def _run_sweep(
+    out: Path,
+    specs: list[FigureSpec],
+    quick: bool,
+    seeds: int | None,
+    png: bool,
+    jobs: int,
+    cluster: str | None,
+    progress: bool,
+) -> dict[str, FigureRun]:
+    """One sweep job per figure (:func:`arithlens.figures.jobs.figure_job`)."""
+    from arithlens.sweeps import Job, run_sweep
+
+    todo = [
+        Job(
+            "arithlens.figures.jobs:figure_job",
+            dict(name=s.name, out=str(out), quick=quick, seeds=seeds, png=png),
+        )
+        for s in specs
+    ]
+    backend = "dask" if cluster is not None else "local"
+    res = run_sweep(todo, backend=backend, workers=jobs, address=cluster, progress=progress)
+    if res.failures:
+        first = res.failures[0]
+        raise ArithlensError(
+            f"figure {first['kwargs']['name']} failed on its worker: "
+            f"{first['error'].splitlines()[0]}"
+        )
+    rows = {r["name"]: r for r in res.table.to_dict("records")}
+    return {
+        s.name: FigureRun(
+            Path(rows[s.name]["folder"]), rows[s.name]["checks"], rows[s.name]["seconds"]
+        )
+        for s in specs
+    }

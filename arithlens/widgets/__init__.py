@@ -16,6 +16,7 @@ Example:
 
 from arithlens.widgets.circuit import CircuitExplorer
 from arithlens.widgets.mechanism import MechanismExplorer, link_circuit
+from arithlens.widgets.numbers import NumberExplorer
 from arithlens.widgets.patching import PatchingExplorer
 from arithlens.widgets.probe import ProbeExplorer
 from arithlens.widgets.problem import ProblemExplorer
@@ -24,6 +25,7 @@ from arithlens.widgets.training import TrainingMonitor
 __all__ = [
     "CircuitExplorer",
     "MechanismExplorer",
+    "NumberExplorer",
     "PatchingExplorer",
     "ProbeExplorer",
     "ProblemExplorer",

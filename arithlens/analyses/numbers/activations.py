@@ -126,40 +126,49 @@ def number_activations(
             np.array(nums), values, site, None, "token", np.full(len(nums), -1)
         )
     hook = sites.site(site).at(layer)
-    rows: list[torch.Tensor] = []
-    positions: Any = []
     rng = np.random.default_rng(seed)
     if prompted:
-        pool = single_token_numbers(model, 200)
-        bs = rng.choice(pool, size=n_context).tolist()
-        acts = []
-        for b in bs:
-            batch = _prompt_batch(model, nums, b)
-            acts.append(_read(model, hook, batch.tokens, batch.positions))
-        values = torch.stack(acts).mean(0).numpy()
-        positions = batch.positions.numpy()
-        where = "a"
+        values, positions, where = _prompted_rows(model, hook, nums, n_context, rng)
     else:
-        _check_digits(nums)
-        task = task_of(model)
-        if not 0 <= place < task.n_digits:
-            raise ArithlensError(
-                f"place={place} is not in {task.name}: expected 0..{task.n_digits - 1}"
-            )
-        enc: Any = encoder_of(model)
-        for v in nums:
-            p = sample(task, n_context, seed=int(rng.integers(1 << 30)))
-            a = p.a.copy()
-            a[:, place] = v
-            tb = enc.encode(Problems(task, a, p.b))
-            if tb.operand_pos is None:
-                raise ArithlensError(f"{task.name}: the encoder does not know operand positions")
-            pos_t = tb.operand_pos[:, 0, place]
-            rows.append(_read(model, hook, tb.tokens, pos_t).mean(0))
-            positions.append(int(pos_t[0]))
-        values = torch.stack(rows).numpy()
-        where = f"a{place}"
-    return NumberActivations(np.array(nums), values, site, layer, where, np.asarray(positions))
+        values, positions, where = _digit_rows(model, hook, nums, place, n_context, rng)
+    return NumberActivations(np.array(nums), values, site, layer, where, positions)
+
+
+def _prompted_rows(
+    model: TransformerBridge, hook: str, nums: list[int], n_context: int, rng: Any
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Rows at a's token of ``a op b``, mean over ``n_context`` single-token ``b``."""
+    pool = single_token_numbers(model, 200)
+    acts = []
+    for b in rng.choice(pool, size=n_context).tolist():
+        batch = _prompt_batch(model, nums, b)
+        acts.append(_read(model, hook, batch.tokens, batch.positions))
+    return torch.stack(acts).mean(0).numpy(), batch.positions.numpy(), "a"
+
+
+def _digit_rows(
+    model: TransformerBridge, hook: str, nums: list[int], place: int, n_context: int, rng: Any
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Rows at a's digit ``place``, mean over ``n_context`` problems with that digit."""
+    _check_digits(nums)
+    task = task_of(model)
+    if not 0 <= place < task.n_digits:
+        raise ArithlensError(
+            f"place={place} is not in {task.name}: expected 0..{task.n_digits - 1}"
+        )
+    enc: Any = encoder_of(model)
+    rows, positions = [], []
+    for v in nums:
+        p = sample(task, n_context, seed=int(rng.integers(1 << 30)))
+        a = p.a.copy()
+        a[:, place] = v
+        tb = enc.encode(Problems(task, a, p.b))
+        if tb.operand_pos is None:
+            raise ArithlensError(f"{task.name}: the encoder does not know operand positions")
+        pos_t = tb.operand_pos[:, 0, place]
+        rows.append(_read(model, hook, tb.tokens, pos_t).mean(0))
+        positions.append(int(pos_t[0]))
+    return torch.stack(rows).numpy(), np.asarray(positions), f"a{place}"
 
 
 def _read(
