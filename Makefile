@@ -55,6 +55,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_speed.py
+	$(PY) benchmarks/sweep_speed.py
 
 screenshots: $(STAMP)
 	$(PY) scripts/widget_screenshots.py

@@ -7,7 +7,7 @@ arguments (JSON values: the spec must be fingerprinted); ``fn(**kwargs)`` return
 values. Seeds are arguments like any other: a job's result depends on its spec alone.
 
 Backends: ``serial`` (this process), ``local`` (``concurrent.futures.ProcessPoolExecutor``,
-spawned workers with one torch thread each) and ``dask`` (``distributed.Client(address)``, or,
+forked workers (spawned where fork is missing) with one torch thread each) and ``dask`` (``distributed.Client(address)``, or,
 without an address, a ``LocalCluster`` of ``workers`` single-threaded worker processes). Dask is
 the supported cluster engine: its ``Client(address)`` reaches SLURM / PBS through dask-jobqueue and
 Kubernetes through dask-kubernetes, it installs from PyPI as pure Python, and a real two-worker
@@ -208,7 +208,11 @@ def run_sweep(
 def _run_local(todo: list[Job], workers: int, finish: Callable[..., None]) -> None:
     import multiprocessing
 
-    ctx = multiprocessing.get_context("spawn")  # no forked torch threads
+    # fork where the platform has it: a worker starts with arithlens already imported (a spawned
+    # one spends ~16 s importing it on a 2-core machine); torch re-creates its thread pool in
+    # the child, as DataLoader workers rely on; spawn elsewhere
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
         futures = {pool.submit(_guarded, job.fn, job.kwargs): job for job in todo}
         for fut in as_completed(futures):
