@@ -25,6 +25,7 @@ import hashlib
 import importlib
 import itertools
 import json
+import multiprocessing
 import os
 import traceback
 from collections.abc import Callable
@@ -157,6 +158,7 @@ def run_sweep(
     workers: int = 2,
     address: str | None = None,
     progress: bool = True,
+    connect_timeout_s: float = 10.0,
 ) -> SweepResult:
     """Run ``jobs`` (those whose result is not in ``store`` yet) on ``backend``.
 
@@ -194,7 +196,7 @@ def run_sweep(
         elif backend == "local":
             _run_local(todo, workers, finish)
         else:
-            _run_dask(todo, workers, address, finish)
+            _run_dask(todo, workers, address, finish, connect_timeout_s)
     finally:
         bar.close()
     rows = []
@@ -206,8 +208,6 @@ def run_sweep(
 
 
 def _run_local(todo: list[Job], workers: int, finish: Callable[..., None]) -> None:
-    import multiprocessing
-
     # fork where the platform has it: a worker starts with arithlens already imported (a spawned
     # one spends ~16 s importing it on a 2-core machine); torch re-creates its thread pool in
     # the child, as DataLoader workers rely on; spawn elsewhere
@@ -220,7 +220,11 @@ def _run_local(todo: list[Job], workers: int, finish: Callable[..., None]) -> No
 
 
 def _run_dask(
-    todo: list[Job], workers: int, address: str | None, finish: Callable[..., None]
+    todo: list[Job],
+    workers: int,
+    address: str | None,
+    finish: Callable[..., None],
+    connect_timeout_s: float = 10.0,
 ) -> None:
     try:
         from distributed import Client, LocalCluster
@@ -232,12 +236,22 @@ def _run_dask(
     cluster = None
     try:
         if address is None:
-            cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            import dask
+
+            methods = multiprocessing.get_all_start_methods()
+            with dask.config.set(
+                {
+                    "distributed.worker.multiprocessing-method": "fork"
+                    if "fork" in methods
+                    else "spawn"
+                }
+            ):
+                cluster = LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                )
             client = Client(cluster)
         else:
-            client = Client(address, timeout="10s")
+            client = Client(address, timeout=f"{connect_timeout_s}s")
     except (OSError, TimeoutError) as e:
         if cluster is not None:
             cluster.close()

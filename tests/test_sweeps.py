@@ -81,5 +81,11 @@ def test_sweep_bad_input_is_named(tmp_path):
         run_sweep(grid(FN, x=[1]), address="tcp://127.0.0.1:9")
     pytest.importorskip("distributed")
     with pytest.raises(ArithlensError, match="cannot be reached"):
-        run_sweep(grid(FN, x=[1]), backend="dask", address="tcp://127.0.0.1:9", progress=False)
+        run_sweep(
+            grid(FN, x=[1]),
+            backend="dask",
+            address="tcp://127.0.0.1:9",
+            progress=False,
+            connect_timeout_s=1,
+        )
     assert al.sweeps.BACKENDS == ("serial", "local", "dask")
