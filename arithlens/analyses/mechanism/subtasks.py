@@ -105,11 +105,15 @@ def _make_mc(rng: np.random.Generator, n_digits: int, digit: int, count: int) ->
     return sa, sb, ca, cb, expected
 
 
-def _make_ms(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
+def _two_sets(rng: np.random.Generator, n_digits: int, digit: int, count: int, code: str) -> tuple:
+    """Clean and store operands without carries, for a sub-task that needs column n - 1."""
     if digit < 1:
-        raise ArithlensError("sub-task MS needs a column below it: expected digit >= 1")
-    ca, cb = _no_carry_operands(rng, n_digits, count)
-    sa, sb = _no_carry_operands(rng, n_digits, count)
+        raise ArithlensError(f"sub-task {code} needs a column below it: expected digit >= 1")
+    return (*_no_carry_operands(rng, n_digits, count), *_no_carry_operands(rng, n_digits, count))
+
+
+def _make_ms(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
+    ca, cb, sa, sb = _two_sets(rng, n_digits, digit, count, "MS")
     for a, b, top in ((ca, cb, 7), (sa, sb, 9)):
         for i in range(count):
             a[i, digit - 1] = rng.integers(1, 10)
@@ -127,10 +131,7 @@ def _carry_into(rng: np.random.Generator, a: np.ndarray, b: np.ndarray, col: int
 
 
 def _make_us(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
-    if digit < 1:
-        raise ArithlensError("sub-task US needs a column below it: expected digit >= 1")
-    ca, cb = _no_carry_operands(rng, n_digits, count)
-    sa, sb = _no_carry_operands(rng, n_digits, count)
+    ca, cb, sa, sb = _two_sets(rng, n_digits, digit, count, "US")
     for i in range(count):
         _carry_into(rng, sa, sb, digit - 1, i)  # only the store's column n - 1 carries
         for a, b in ((ca, cb), (sa, sb)):
@@ -141,10 +142,7 @@ def _make_us(rng: np.random.Generator, n_digits: int, digit: int, count: int) ->
 
 
 def _make_uc(rng: np.random.Generator, n_digits: int, digit: int, count: int) -> tuple:
-    if digit < 1:
-        raise ArithlensError("sub-task UC needs a column below it: expected digit >= 1")
-    ca, cb = _no_carry_operands(rng, n_digits, count)
-    sa, sb = _no_carry_operands(rng, n_digits, count)
+    ca, cb, sa, sb = _two_sets(rng, n_digits, digit, count, "UC")
     for i in range(count):
         if i % 2 == 0:  # made in column n
             _carry_into(rng, sa, sb, digit, i)
