@@ -291,3 +291,24 @@ def test_zoo_rebuild_trains_and_cards_the_hugging_face_stand_in(tmp_path, monkey
     assert entry.note in readme and "zoo rebuild --only add2-gpt2" in readme
     model = loading.load(folder)  # a plain Hugging Face folder
     assert model.cfg.n_layers == 1 and not (folder / "arithlens.json").exists()
+
+
+def test_zoo_rebuild_on_two_workers_trains_and_saves_each_model(tmp_path, monkeypatch, capsys):
+    # `zoo rebuild --jobs 2`: one sweep job per model on forked workers (which inherit these
+    # three-step recipes); each model saved with its card, the printed numbers are the cards'
+    import dataclasses
+
+    from arithlens.models import loading, zoo
+
+    for name in ("add3-1L", "add3-2L"):
+        r = zoo.RECIPES[name]
+        small = dataclasses.replace(r.config, steps=3, eval_every=3, n_test=100)
+        monkeypatch.setitem(zoo.RECIPES, name, dataclasses.replace(r, config=small))
+    argv = ["zoo", "rebuild", "--only", "add3-1L", "add3-2L", "--jobs", "2"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for name in ("add3-1L", "add3-2L"):
+        model = loading.load(tmp_path / name)
+        exact = model.record.final["held_out"]["exact_match"]
+        assert model.record.config["steps"] == 3
+        assert f"{name}: held-out exact match {exact:.4f}" in out

@@ -184,7 +184,7 @@ def _cmd_zoo_rebuild(a: argparse.Namespace) -> int:
 
     if a.out:
         check_writable(a.out)
-    results = rebuild(a.only, out=Path(a.out) if a.out else None)
+    results = rebuild(a.only, out=Path(a.out) if a.out else None, jobs=a.jobs, cluster=a.cluster)
     for name, acc in results.items():
         print(f"{name}: held-out exact match {acc:.4f}")
     return 0

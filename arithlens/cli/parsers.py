@@ -198,6 +198,8 @@ def _add_zoo(sub: Any) -> None:
         default=None,
         help="folder (default: the package's zoo, arithlens/models/zoo_models)",
     )
+    zr.add_argument("--jobs", type=POSITIVE, default=1, help="models trained at once")
+    zr.add_argument("--cluster", default=None, help="a Dask scheduler address to train on")
     zr.set_defaults(func=_cmd_zoo_rebuild)
 
 

@@ -19,6 +19,7 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
 from arithlens.analyses.evaluation import evaluate, length_generalization, prompt_exact, text_scores
+from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import save
 from arithlens.models.hf import load_pretrained
 from arithlens.models.stand_in import (
@@ -85,13 +86,42 @@ def _build_text(
 
 
 def rebuild(
-    names: list[str] | None = None, *, out: Path | None = None, progress: bool = True
+    names: list[str] | None = None,
+    *,
+    out: Path | None = None,
+    progress: bool = True,
+    jobs: int = 1,
+    cluster: str | None = None,
 ) -> dict[str, float]:
-    """Retrain the zoo (or ``names``); returns held-out exact match per model."""
+    """Retrain the zoo (or ``names``); returns held-out exact match per model. ``jobs`` > 1
+    trains that many models at once on worker processes, ``cluster`` on a Dask scheduler
+    (:mod:`arithlens.sweeps`; each model is one job)."""
     names = names or [*RECIPES, *STAND_INS]
     for n in names:
         _check_name(n)
-    return {n: _held_out_exact(build(n, out=out, progress=progress), n, out) for n in names}
+    if jobs == 1 and cluster is None:
+        return {n: _held_out_exact(build(n, out=out, progress=progress), n, out) for n in names}
+    from arithlens.sweeps import Job, run_sweep
+
+    todo = [
+        Job("arithlens.faces.zoo_rebuild:build_job", {"name": n, "out": str(out) if out else None})
+        for n in names
+    ]
+    backend = "dask" if cluster is not None else "local"
+    res = run_sweep(todo, backend=backend, workers=jobs, address=cluster, progress=progress)
+    if res.failures:
+        first = res.failures[0]
+        raise ArithlensError(
+            f"zoo model {first['kwargs']['name']} failed on its worker: "
+            f"{first['error'].splitlines()[0]}"
+        )
+    return dict(zip(res.table["name"], res.table["exact"].astype(float)))
+
+
+def build_job(name: str, out: str | None) -> dict[str, float]:
+    """One zoo model rebuilt on a worker (a sweep job): its held-out exact match."""
+    folder = Path(out) if out else None
+    return {"exact": _held_out_exact(build(name, out=folder, progress=False), name, folder)}
 
 
 def _held_out_exact(model: TransformerBridge, name: str, out: Path | None) -> float:
