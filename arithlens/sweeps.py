@@ -102,6 +102,29 @@ class SweepResult:
         return not self.failures
 
 
+def run_each(
+    fn: str,
+    what: str,
+    specs: list[dict[str, Any]],
+    workers: int,
+    cluster: str | None,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """One job of ``fn`` per spec (each with a ``name``) on ``workers`` local processes, or on
+    the Dask scheduler ``cluster``; the table, or an :class:`ArithlensError` naming the first
+    ``what`` (``"figure"``, ``"zoo model"``) that failed."""
+    backend = "dask" if cluster is not None else "local"
+    jobs = [Job(fn, spec) for spec in specs]
+    res = run_sweep(jobs, backend=backend, workers=workers, address=cluster, progress=progress)
+    if res.failures:
+        first = res.failures[0]
+        raise ArithlensError(
+            f"{what} {first['kwargs'].get('name')} failed on its worker: "
+            f"{first['error'].splitlines()[0]}"
+        )
+    return res.table
+
+
 def run_job(fn: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """Import ``fn`` and call it (what every worker runs); a result that is not a dict of
     JSON values is an error."""

@@ -89,3 +89,10 @@ def test_sweep_bad_input_is_named(tmp_path):
             connect_timeout_s=1,
         )
     assert al.sweeps.BACKENDS == ("serial", "local", "dask")
+
+
+def test_run_each_names_the_first_failure():
+    from arithlens.sweeps import run_each
+
+    with pytest.raises(ArithlensError, match="figure bad failed on its worker: TypeError"):
+        run_each(FN, "figure", [{"name": "bad", "x": 2}], workers=1, cluster=None, progress=False)

@@ -19,7 +19,6 @@ from transformer_lens.model_bridge import TransformerBridge
 
 from arithlens._atomic import write_text
 from arithlens.analyses.evaluation import evaluate, length_generalization, prompt_exact, text_scores
-from arithlens.errors import ArithlensError
 from arithlens.models.checkpoint import save
 from arithlens.models.hf import load_pretrained
 from arithlens.models.stand_in import (
@@ -101,21 +100,13 @@ def rebuild(
         _check_name(n)
     if jobs == 1 and cluster is None:
         return {n: _held_out_exact(build(n, out=out, progress=progress), n, out) for n in names}
-    from arithlens.sweeps import Job, run_sweep
+    from arithlens.sweeps import run_each
 
-    todo = [
-        Job("arithlens.faces.zoo_rebuild:build_job", {"name": n, "out": str(out) if out else None})
-        for n in names
-    ]
-    backend = "dask" if cluster is not None else "local"
-    res = run_sweep(todo, backend=backend, workers=jobs, address=cluster, progress=progress)
-    if res.failures:
-        first = res.failures[0]
-        raise ArithlensError(
-            f"zoo model {first['kwargs']['name']} failed on its worker: "
-            f"{first['error'].splitlines()[0]}"
-        )
-    return dict(zip(res.table["name"], res.table["exact"].astype(float)))
+    specs = [{"name": n, "out": str(out) if out else None} for n in names]
+    table = run_each(
+        "arithlens.faces.zoo_rebuild:build_job", "zoo model", specs, jobs, cluster, progress
+    )
+    return dict(zip(table["name"], table["exact"].astype(float)))
 
 
 def build_job(name: str, out: str | None) -> dict[str, float]:

@@ -255,24 +255,11 @@ def _run_sweep(
     progress: bool,
 ) -> dict[str, FigureRun]:
     """One sweep job per figure (:func:`arithlens.figures.jobs.figure_job`)."""
-    from arithlens.sweeps import Job, run_sweep
+    from arithlens.sweeps import run_each
 
-    todo = [
-        Job(
-            "arithlens.figures.jobs:figure_job",
-            dict(name=s.name, out=str(out), quick=quick, seeds=seeds, png=png),
-        )
-        for s in specs
-    ]
-    backend = "dask" if cluster is not None else "local"
-    res = run_sweep(todo, backend=backend, workers=jobs, address=cluster, progress=progress)
-    if res.failures:
-        first = res.failures[0]
-        raise ArithlensError(
-            f"figure {first['kwargs']['name']} failed on its worker: "
-            f"{first['error'].splitlines()[0]}"
-        )
-    rows = {r["name"]: r for r in res.table.to_dict("records")}
+    specs_ = [dict(name=s.name, out=str(out), quick=quick, seeds=seeds, png=png) for s in specs]
+    table = run_each("arithlens.figures.jobs:figure_job", "figure", specs_, jobs, cluster, progress)
+    rows = {r["name"]: r for r in table.to_dict("records")}
     return {
         s.name: FigureRun(
             Path(rows[s.name]["folder"]), rows[s.name]["checks"], rows[s.name]["seconds"]
